@@ -1,0 +1,259 @@
+import Foundation
+import PostgresClient
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The private PostgreSQL cluster `dossier` uses when no `DOSSIER_DATABASE_URL` is set.
+///
+/// It lives under one directory (`DOSSIER_HOME`, by default `~/.local/share/dossier`, or
+/// `/var/lib/dossier` for root): `pgdata/` holds the cluster, `run/` its Unix socket (no TCP
+/// port is opened), `postgresql.log` the server log. It is created with `initdb` on first use,
+/// started on demand, and reused afterwards. PostgreSQL refuses to run as root, so when
+/// `dossier` runs as root the server runs as an unprivileged user (`DOSSIER_PG_USER`, else
+/// `postgres`, else `nobody`).
+public struct EmbeddedCluster: Sendable {
+    public let home: URL
+    public let binaries: URL?
+    let serverUser: String?
+    static let databaseName = "dossier"
+    static let superuser = "dossier"
+
+    public var dataDirectory: URL { home.appending(path: "pgdata") }
+    public var socketDirectory: URL { home.appending(path: "run") }
+    public var logFile: URL { home.appending(path: "postgresql.log") }
+
+    public enum Status: Sendable, Equatable {
+        case notCreated
+        case stopped
+        case running(pid: Int)
+    }
+
+    /// Why the embedded cluster could not be used.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let isRoot = geteuid() == 0
+        if let home = environment["DOSSIER_HOME"], !home.isEmpty {
+            self.home = URL(filePath: home, directoryHint: .isDirectory)
+        } else if isRoot {
+            self.home = URL(filePath: "/var/lib/dossier", directoryHint: .isDirectory)
+        } else if let data = environment["XDG_DATA_HOME"], !data.isEmpty {
+            self.home = URL(filePath: data, directoryHint: .isDirectory).appending(path: "dossier")
+        } else {
+            self.home = FileManager.default.homeDirectoryForCurrentUser.appending(path: ".local/share/dossier")
+        }
+        self.binaries = Self.findBinaries(environment: environment)
+        if isRoot {
+            let candidates = [environment["DOSSIER_PG_USER"], "postgres", "nobody"].compactMap { $0 }
+            self.serverUser = candidates.first { getpwnam($0) != nil }
+        } else {
+            self.serverUser = nil
+        }
+    }
+
+    /// The directory holding `initdb`, `pg_ctl` and `postgres`.
+    static func findBinaries(environment: [String: String]) -> URL? {
+        func hasServer(_ directory: URL) -> Bool {
+            ["initdb", "pg_ctl", "postgres"].allSatisfy {
+                FileManager.default.isExecutableFile(atPath: directory.appending(path: $0).path)
+            }
+        }
+        if let explicit = environment["DOSSIER_PG_BIN"], !explicit.isEmpty {
+            let url = URL(filePath: explicit, directoryHint: .isDirectory)
+            return hasServer(url) ? url : nil
+        }
+        // Debian and Ubuntu keep server binaries per major version.
+        let root = URL(filePath: "/usr/lib/postgresql", directoryHint: .isDirectory)
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) {
+            let bin = root.appending(path: version).appending(path: "bin")
+            if hasServer(bin) { return bin }
+        }
+        for directory in (environment["PATH"] ?? "").split(separator: ":") {
+            let url = URL(filePath: String(directory), directoryHint: .isDirectory)
+            if hasServer(url) { return url.resolvingSymlinksInPath() }
+        }
+        return nil
+    }
+
+    /// A libpq connection string for the cluster's database.
+    public var connectionString: String {
+        func quoted(_ value: String) -> String {
+            "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        }
+        return "host=\(quoted(socketDirectory.path)) port=5432 dbname=\(Self.databaseName) user=\(Self.superuser)"
+            + " connect_timeout=10"
+    }
+
+    public var configuration: DatabaseConfiguration {
+        DatabaseConfiguration(connectionString: connectionString, label: "the embedded database in \(home.path)")
+    }
+
+    // MARK: Status, start, stop
+
+    public func status() -> Status {
+        guard FileManager.default.fileExists(atPath: dataDirectory.appending(path: "PG_VERSION").path) else {
+            return .notCreated
+        }
+        let pidFile = dataDirectory.appending(path: "postmaster.pid")
+        guard let text = try? String(contentsOf: pidFile, encoding: .utf8),
+            let pid = text.split(separator: "\n").first.flatMap({ Int($0) }), pid > 0
+        else { return .stopped }
+        // Signal 0 checks that the process exists (EPERM means it exists but is not ours).
+        if kill(pid_t(pid), 0) == 0 || errno == EPERM {
+            return .running(pid: pid)
+        }
+        return .stopped
+    }
+
+    /// Creates the cluster if needed, starts it if stopped, and makes sure its database exists.
+    @discardableResult
+    public func start() throws -> DatabaseConfiguration {
+        try withLock {
+            if status() == .notCreated { try create() }
+            if case .running = status() {
+                // Running already: nothing to do but make sure the socket answers.
+            } else {
+                try run(
+                    "pg_ctl",
+                    ["-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-s", "start"],
+                    failure: "the embedded PostgreSQL did not start (see \(logFile.path))")
+            }
+            try createDatabaseIfMissing()
+        }
+        return configuration
+    }
+
+    /// Stops the cluster if it runs.
+    public func stop() throws {
+        try withLock {
+            guard case .running = status() else { return }
+            try run(
+                "pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "-t", "60", "-s", "stop"],
+                failure: "the embedded PostgreSQL did not stop (see \(logFile.path))")
+        }
+    }
+
+    func create() throws {
+        guard binaries != nil else { throw missingBinaries }
+        let manager = FileManager.default
+        try manager.createDirectory(at: home, withIntermediateDirectories: true)
+        try manager.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        try manager.createDirectory(at: socketDirectory, withIntermediateDirectories: true)
+        try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dataDirectory.path)
+        try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: socketDirectory.path)
+        if !manager.fileExists(atPath: logFile.path) {
+            _ = manager.createFile(atPath: logFile.path, contents: nil)
+        }
+        if let serverUser {
+            // root: the home must be traversable by the server user, the rest owned by it.
+            try manager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: home.path)
+            for url in [dataDirectory, socketDirectory, logFile] {
+                try manager.setAttributes([.ownerAccountName: serverUser], ofItemAtPath: url.path)
+            }
+        }
+        try run(
+            "initdb",
+            [
+                "-D", dataDirectory.path, "-U", Self.superuser, "-E", "UTF8", "--locale=C.UTF-8",
+                "--auth-local=trust", "--auth-host=reject",
+            ],
+            failure: "initdb could not create the embedded cluster in \(dataDirectory.path)")
+        // Unix socket only, in our own directory; sensible settings for a ledger on one machine.
+        let settings = """
+            # Written by dossier for its embedded cluster.
+            listen_addresses = ''
+            unix_socket_directories = '\(socketDirectory.path.replacingOccurrences(of: "'", with: "''"))'
+            unix_socket_permissions = 0700
+            max_connections = 100
+            shared_buffers = 256MB
+            max_wal_size = 4GB
+            checkpoint_timeout = 15min
+            log_min_messages = warning
+            log_line_prefix = '%m [%p] '
+
+            """
+        let conf = dataDirectory.appending(path: "postgresql.conf")
+        let handle = try FileHandle(forWritingTo: conf)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(settings.utf8))
+        try handle.close()
+    }
+
+    func createDatabaseIfMissing() throws {
+        let admin = connectionString.replacingOccurrences(
+            of: "dbname=\(Self.databaseName)", with: "dbname=postgres")
+        let connection = try PostgresConnection(connectionString: admin)
+        let exists = try connection.query(
+            "SELECT 1 FROM pg_database WHERE datname = \(Self.databaseName)"
+        ).rowCount > 0
+        if !exists {
+            do {
+                try connection.execute("CREATE DATABASE dossier")
+            } catch let error as PostgresError where error.sqlState == .duplicateDatabase {
+                // Created meanwhile by another dossier: fine.
+            }
+        }
+    }
+
+    var missingBinaries: Failure {
+        Failure(
+            description: "the PostgreSQL server programs (initdb, pg_ctl, postgres) were not found; "
+                + "install them (Debian/Ubuntu: apt install postgresql), set DOSSIER_PG_BIN to their "
+                + "directory, or set DOSSIER_DATABASE_URL to use another PostgreSQL")
+    }
+
+    /// Runs a PostgreSQL program, as the server user when we are root.
+    func run(_ program: String, _ arguments: [String], failure: String) throws {
+        guard let binaries else { throw missingBinaries }
+        let executable = binaries.appending(path: program).path
+        let process = Process()
+        if let serverUser {
+            process.executableURL = URL(filePath: "/usr/sbin/runuser")
+            if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") {
+                process.executableURL = URL(filePath: "/sbin/runuser")
+            }
+            process.arguments = ["-u", serverUser, "--", executable] + arguments
+        } else {
+            process.executableURL = URL(filePath: executable)
+            process.arguments = arguments
+        }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.currentDirectoryURL = home
+        do {
+            try process.run()
+        } catch {
+            throw Failure(description: "\(failure): \(error.localizedDescription)")
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let text = String(decoding: data, as: UTF8.self)
+                .split(whereSeparator: \.isNewline).suffix(3).joined(separator: " / ")
+            throw Failure(description: failure + (text.isEmpty ? "" : ": " + text))
+        }
+    }
+
+    /// Holds an exclusive lock on `home/lock` while `body` runs, so two `dossier` processes
+    /// never create or start the cluster at the same time.
+    func withLock<T>(_ body: () throws -> T) throws -> T {
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let path = home.appending(path: "lock").path
+        let descriptor = open(path, O_CREAT | O_RDWR, 0o644)
+        guard descriptor >= 0 else {
+            throw Failure(description: "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX) == 0 else {
+            throw Failure(description: "cannot lock \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { flock(descriptor, LOCK_UN) }
+        return try body()
+    }
+}

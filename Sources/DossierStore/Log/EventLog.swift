@@ -1,0 +1,246 @@
+import DossierDomain
+import Foundation
+import PostgresClient
+
+/// The event log's operations on one connection: append, read, batch-append.
+///
+/// These are blocking calls meant to run inside a `PostgresSession` (see `EventStore`), and to
+/// be composed into larger transactions by the ledger.
+public enum EventLog {
+    /// The columns of `dossier.events` in the order `decodeEvent` reads them.
+    static let columns: PostgresQuery = """
+        position, stream, version, event_id, event_type, schema_version, payload, effective, \
+        recorded_at, recorded_by, authority, reference
+        """
+
+    /// What an append did.
+    public struct AppendOutcome: Sendable, Equatable {
+        /// The events as stored (for a retry: as stored the first time).
+        public var events: [Appended]
+        /// True when every event was already recorded with the same content: nothing was written.
+        public var duplicate: Bool
+    }
+
+    public struct Appended: Sendable, Equatable {
+        public var position: Int64
+        public var version: Int
+        public var eventID: UUID
+        public var recordedAt: Timestamp
+    }
+
+    /// The statement that appends `events` to `stream`; for use on its own or in a pipeline.
+    public static func appendStatement(
+        stream: StreamID, expected: ExpectedVersion, events: [NewEvent], recordedBy: String
+    ) -> PostgresQuery {
+        let ids = PostgresArray(events.map(\.eventID))
+        let types = PostgresArray(events.map(\.type))
+        let schemaVersions = PostgresArray(events.map { Int32($0.schemaVersion) })
+        let payloads = PostgresArray(events.map { PostgresJSONB(JSONValue.object($0.payload).canonicalText) })
+        let effective = PostgresArray(events.map { PostgresDate($0.effective) })
+        let authorities = PostgresArray(events.map(\.authority))
+        let references = PostgresArray(events.map(\.reference))
+        return """
+            SELECT o_position, o_version, o_event_id, o_recorded_at, o_duplicate
+              FROM dossier.append_to_stream(\(stream.rawValue), \(expected.sqlValue), \(ids), \(types), \
+            \(schemaVersions)::smallint[], \(payloads), \(effective), \(recordedBy), \(authorities), \(references))
+            """
+    }
+
+    /// Reads the rows `appendStatement` returns.
+    static func decodeAppend(_ result: QueryResult) throws -> AppendOutcome {
+        var appended: [Appended] = []
+        var duplicate = false
+        for row in result.rows {
+            appended.append(
+                Appended(
+                    position: try row.decode(Int64.self, at: 0),
+                    version: Int(try row.decode(Int32.self, at: 1)),
+                    eventID: try row.decode(UUID.self, at: 2),
+                    recordedAt: Timestamp(try row.decode(PostgresTimestamp.self, at: 3))))
+            duplicate = try row.decode(Bool.self, at: 4)
+        }
+        return AppendOutcome(events: appended, duplicate: duplicate)
+    }
+
+    /// Appends events to one stream atomically, in its own transaction.
+    ///
+    /// - Throws: `StoreError.wrongExpectedVersion` naming the actual version,
+    ///   `StoreError.idempotencyConflict`, or the database's error.
+    public static func append(
+        _ connection: PostgresConnection, to stream: StreamID, expected: ExpectedVersion,
+        events: [NewEvent], recordedBy: String
+    ) throws -> AppendOutcome {
+        guard !events.isEmpty else { throw StoreError.invalidArgument("an append needs at least one event") }
+        do {
+            let result = try connection.query(
+                appendStatement(stream: stream, expected: expected, events: events, recordedBy: recordedBy))
+            return try decodeAppend(result)
+        } catch let error as PostgresError {
+            throw StoreError.from(error, stream: stream, expected: expected)
+        }
+    }
+
+    /// Decodes one `dossier.events` row selected with `columns`.
+    public static func decodeEvent(_ row: Row, offset: Int = 0) throws -> RecordedEvent {
+        let position = try row.decode(Int64.self, at: offset)
+        let payloadText = try row.decode(PostgresJSONB.self, at: offset + 6).text
+        guard case .object(let payload) = try? JSONParser.parse(payloadText) else {
+            throw StoreError.corruptEvent(position: position, reason: "the payload is not a JSON object")
+        }
+        let date = try row.decode(PostgresDate.self, at: offset + 7)
+        guard let effective = CalendarDate(year: date.year, month: date.month, day: date.day) else {
+            throw StoreError.corruptEvent(position: position, reason: "the effective date \(date) is out of range")
+        }
+        return RecordedEvent(
+            position: position,
+            stream: StreamID(rawValue: try row.decode(String.self, at: offset + 1)),
+            version: Int(try row.decode(Int32.self, at: offset + 2)),
+            eventID: try row.decode(UUID.self, at: offset + 3),
+            type: try row.decode(String.self, at: offset + 4),
+            schemaVersion: Int(try row.decode(Int32.self, at: offset + 5)),
+            payload: payload,
+            effective: effective,
+            recordedAt: Timestamp(try row.decode(PostgresTimestamp.self, at: offset + 8)),
+            recordedBy: try row.decode(String.self, at: offset + 9),
+            authority: try row.decode(String.self, at: offset + 10),
+            reference: try row.decode(String.self, at: offset + 11))
+    }
+
+    /// Reads one stream from a version on, in version order.
+    public static func readStream(
+        _ connection: PostgresConnection, _ stream: StreamID, fromVersion: Int = 1
+    ) throws -> [RecordedEvent] {
+        do {
+            let result = try connection.query(
+                """
+                SELECT \(fragment: columns) FROM dossier.events
+                 WHERE stream = \(stream.rawValue) AND version >= \(Int32(clamping: fromVersion))
+                 ORDER BY version
+                """)
+            return try result.rows.map { try decodeEvent($0) }
+        } catch let error as PostgresError {
+            throw StoreError.from(error)
+        }
+    }
+
+    /// Reads up to `limit` events after `position`, in position order, stopping at the reading
+    /// horizon: an event is returned only once no transaction that could still commit an
+    /// earlier position is running. Reading batch after batch never skips an event.
+    public static func readAll(
+        _ connection: PostgresConnection, after position: Int64, limit: Int
+    ) throws -> [RecordedEvent] {
+        do {
+            let result = try connection.query(
+                """
+                SELECT \(fragment: columns) FROM dossier.events
+                 WHERE position > \(position) AND txid < dossier.read_horizon()
+                 ORDER BY position
+                 LIMIT \(limit)
+                """)
+            return try result.rows.map { try decodeEvent($0) }
+        } catch let error as PostgresError {
+            throw StoreError.from(error)
+        }
+    }
+
+    /// The current version of a stream; 0 when it has no events.
+    public static func streamVersion(_ connection: PostgresConnection, _ stream: StreamID) throws -> Int {
+        do {
+            let result = try connection.query(
+                "SELECT coalesce(max(version), 0)::int FROM dossier.events WHERE stream = \(stream.rawValue)")
+            return Int(try result.scalar(Int32.self) ?? 0)
+        } catch let error as PostgresError {
+            throw StoreError.from(error)
+        }
+    }
+
+    /// An event for a batch append: the stream and version it must take.
+    public struct StagedEvent: Sendable {
+        public var stream: StreamID
+        public var version: Int
+        public var event: NewEvent
+
+        public init(stream: StreamID, version: Int, event: NewEvent) {
+            self.stream = stream
+            self.version = version
+            self.event = event
+        }
+    }
+
+    /// What a batch append did.
+    public struct BatchOutcome: Sendable, Equatable {
+        public var firstPosition: Int64?
+        public var count: Int
+        public var recordedAt: Timestamp?
+    }
+
+    /// Appends events across many streams in the current transaction (call it inside one):
+    /// stages them with COPY and appends them under the import barrier. Versions must continue
+    /// each stream exactly; any idempotency key already taken fails the whole batch.
+    ///
+    /// `events` is consumed in order and can be produced lazily, so memory stays flat.
+    public static func appendBatch<Events: Sequence<StagedEvent>>(
+        _ connection: PostgresConnection, _ events: Events, recordedBy: String
+    ) throws -> BatchOutcome {
+        do {
+            try connection.execute(
+                """
+                CREATE TEMPORARY TABLE IF NOT EXISTS dossier_staged_events (
+                    ord bigint NOT NULL, stream text NOT NULL, version integer NOT NULL, event_id uuid NOT NULL,
+                    event_type text NOT NULL, schema_version smallint NOT NULL, payload jsonb NOT NULL,
+                    effective date NOT NULL, authority text NOT NULL, reference text NOT NULL
+                ) ON COMMIT DELETE ROWS
+                """)
+            try connection.execute("TRUNCATE pg_temp.dossier_staged_events")
+            try connection.copyFrom(
+                """
+                COPY pg_temp.dossier_staged_events (ord, stream, version, event_id, event_type, schema_version, \
+                payload, effective, authority, reference) FROM STDIN
+                """
+            ) { writer in
+                var ordinal: Int64 = 0
+                for staged in events {
+                    ordinal += 1
+                    writer.field(ordinal)
+                    writer.field(staged.stream.rawValue)
+                    writer.field(Int32(staged.version))
+                    writer.field(staged.event.eventID)
+                    writer.field(staged.event.type)
+                    writer.field(Int32(staged.event.schemaVersion))
+                    writer.field(JSONValue.object(staged.event.payload).canonicalText)
+                    writer.field(PostgresDate(staged.event.effective))
+                    writer.field(staged.event.authority)
+                    writer.field(staged.event.reference)
+                    try writer.endRow()
+                }
+            }
+            let result = try connection.query(
+                "SELECT o_first_position, o_count, o_recorded_at FROM dossier.append_batch(\(recordedBy))")
+            let row = result[0]
+            return BatchOutcome(
+                firstPosition: try row.decodeIfPresent(Int64.self, at: 0),
+                count: Int(try row.decode(Int64.self, at: 1)),
+                recordedAt: try row.decodeIfPresent(PostgresTimestamp.self, at: 2).map(Timestamp.init))
+        } catch let error as PostgresError {
+            throw StoreError.from(error)
+        }
+    }
+}
+
+extension PostgresDate {
+    init(_ date: CalendarDate) {
+        self.init(year: date.year, month: date.month, day: date.day)
+    }
+}
+
+extension Timestamp {
+    init(_ timestamp: PostgresTimestamp) {
+        self.init(microsecondsSinceEpoch: timestamp.microsecondsSinceEpoch)
+    }
+}
+
+extension PostgresTimestamp {
+    init(_ timestamp: Timestamp) {
+        self.init(microsecondsSinceEpoch: timestamp.microsecondsSinceEpoch)
+    }
+}

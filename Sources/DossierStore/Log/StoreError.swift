@@ -1,0 +1,93 @@
+import DossierDomain
+import Foundation
+import PostgresClient
+
+/// Why the event store refused or failed an operation.
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The stream was not at the version the caller expected; nothing was written.
+    case wrongExpectedVersion(stream: StreamID, expected: ExpectedVersion, actual: Int)
+    /// A different decision is already recorded under the same idempotency key.
+    case idempotencyConflict(stream: StreamID, existingEventID: UUID?)
+    /// The database cannot be reached.
+    case unavailable(String)
+    /// The database has no Dossier schema, or an older one.
+    case notInitialized
+    /// The connected user lacks a privilege the operation needs.
+    case permissionDenied(String)
+    /// The log holds something Dossier cannot read (a sign of tampering or a bug).
+    case corruptEvent(position: Int64, reason: String)
+    /// A stored payload or argument is invalid.
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case .wrongExpectedVersion(let stream, let expected, let actual):
+            "stream \(stream) is at version \(actual), not \(expected) as expected: "
+                + "someone recorded a decision meanwhile; read it and try again"
+        case .idempotencyConflict(let stream, let existing):
+            "a different decision is already recorded in \(stream) under the same kind and reference"
+                + (existing.map { " (event \($0.uuidString.lowercased()))" } ?? "")
+                + "; use a new reference, or a correction to change the recorded one"
+        case .unavailable(let reason):
+            "the database cannot be reached: \(reason)"
+        case .notInitialized:
+            "the database has no Dossier schema yet: run `dossier init`"
+        case .permissionDenied(let what):
+            "permission denied: \(what)"
+        case .corruptEvent(let position, let reason):
+            "the event at position \(position) cannot be read: \(reason)"
+        case .invalidArgument(let reason):
+            reason
+        }
+    }
+}
+
+/// The version a stream must be at for an append to go through.
+public enum ExpectedVersion: Sendable, Equatable, CustomStringConvertible {
+    /// Whatever version the stream is at.
+    case any
+    /// The stream must not exist yet.
+    case noStream
+    /// The stream must be exactly at this version (its last event's version).
+    case exactly(Int)
+
+    var sqlValue: Int32 {
+        switch self {
+        case .any: -1
+        case .noStream: 0
+        case .exactly(let version): Int32(version)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .any: "any version"
+        case .noStream: "no stream yet"
+        case .exactly(let version): "version \(version)"
+        }
+    }
+}
+
+extension StoreError {
+    /// Maps a PostgreSQL error to the store's own, when it is one the store knows.
+    static func from(_ error: PostgresError, stream: StreamID? = nil, expected: ExpectedVersion = .any) -> Error {
+        switch error.sqlState?.code {
+        case "DS002":
+            let actual = error.detail.flatMap { Int($0) } ?? -1
+            let name = stream ?? error.hint.map(StreamID.init(rawValue:)) ?? StreamID(rawValue: "?")
+            return StoreError.wrongExpectedVersion(stream: name, expected: expected, actual: actual)
+        case "DS003":
+            let name = stream ?? error.hint.map(StreamID.init(rawValue:)) ?? StreamID(rawValue: "?")
+            return StoreError.idempotencyConflict(stream: name, existingEventID: error.detail.flatMap(UUID.init))
+        case "42P01", "3F000", "42883":
+            return StoreError.notInitialized
+        case "42501":
+            return StoreError.permissionDenied(error.description)
+        default:
+            if error.kind == .connectionFailed || error.kind == .connectionLost {
+                return StoreError.unavailable(error.context ?? error.kind.rawValue)
+            }
+            return error
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import CLibPQ
+
+extension PostgresConnection {
+    /// Streams rows into a `COPY ... FROM STDIN` statement, in text format.
+    ///
+    /// `body` writes the rows with `CopyWriter`; data goes to the server in chunks, so memory
+    /// stays flat however many rows there are. When `body` throws, the COPY is aborted (nothing
+    /// of it is written) and the error is rethrown.
+    ///
+    /// - Returns: the number of rows the server took.
+    @discardableResult
+    public func copyFrom(_ query: PostgresQuery, _ body: (inout CopyWriter) throws -> Void) throws -> Int {
+        try ensureUsable()
+        let start = try withParameters(query) { count, types, values in
+            PQexecParams(handle, query.sql, count, types, values, nil, nil, 0)
+        }
+        _ = try check(start, expecting: [PGRES_COPY_IN])
+        var writer = CopyWriter(connection: self)
+        do {
+            try body(&writer)
+            try writer.flush()
+        } catch {
+            _ = PQputCopyEnd(handle, "aborted by the client")
+            drainResults()
+            throw error
+        }
+        guard PQputCopyEnd(handle, nil) == 1 else {
+            let error = connectionError(context: "COPY could not be finished")
+            drainResults()
+            throw error
+        }
+        let result = try check(PQgetResult(handle), expecting: [PGRES_COMMAND_OK])
+        drainResults()
+        return result.affectedRows
+    }
+
+    /// Reads and frees results until libpq says there are none left.
+    func drainResults() {
+        while let result = PQgetResult(handle) {
+            PQclear(result)
+        }
+    }
+
+    func putCopyData(_ bytes: [UInt8]) throws {
+        let sent = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                PQputCopyData(handle, $0, Int32(buffer.count))
+            }
+        }
+        guard sent == 1 else {
+            throw connectionError(context: "COPY data could not be sent")
+        }
+    }
+}
+
+/// Writes rows of a text-format COPY, escaping each field.
+public struct CopyWriter {
+    let connection: PostgresConnection
+    var buffer: [UInt8] = []
+    var fieldsInRow = 0
+    /// Rows written so far.
+    public private(set) var rowCount = 0
+    static let flushThreshold = 256 * 1024
+
+    init(connection: PostgresConnection) {
+        self.connection = connection
+        buffer.reserveCapacity(Self.flushThreshold + 4096)
+    }
+
+    /// Appends the next field of the current row; nil writes SQL NULL.
+    public mutating func field(_ value: (some PostgresEncodable)?) {
+        if fieldsInRow > 0 { buffer.append(UInt8(ascii: "\t")) }
+        fieldsInRow += 1
+        guard let text = value?.postgresText else {
+            buffer.append(UInt8(ascii: "\\"))
+            buffer.append(UInt8(ascii: "N"))
+            return
+        }
+        appendEscaped(text)
+    }
+
+    mutating func appendEscaped(_ text: String) {
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"):
+                buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "\t"):
+                buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\n"):
+                buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"):
+                buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "r"))
+            default:
+                buffer.append(byte)
+            }
+        }
+    }
+
+    /// Ends the current row, sending buffered data when enough has gathered.
+    public mutating func endRow() throws {
+        buffer.append(UInt8(ascii: "\n"))
+        fieldsInRow = 0
+        rowCount += 1
+        if buffer.count >= Self.flushThreshold {
+            try flush()
+        }
+    }
+
+    mutating func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try connection.putCopyData(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
