@@ -22,7 +22,6 @@ BEGIN
     END LOOP;
 END
 $roles$;
-ALTER ROLE dossier_owner NOLOGIN;
 
 CREATE SCHEMA dossier AUTHORIZATION dossier_owner;
 GRANT USAGE ON SCHEMA dossier TO dossier_writer, dossier_reader;

@@ -30,6 +30,9 @@ public enum TestDatabase {
 
     /// Creates an empty database with a unique name; with `migrated`, runs `dossier init` on it.
     public static func create(migrated: Bool = true, prefix: String = "t") throws -> DatabaseConfiguration {
+        // Roles are shared by the whole cluster; concurrent role changes would collide.
+        lock.lock()
+        defer { lock.unlock() }
         let admin = try PostgresConnection(connectionString: adminConnectionString())
         let name = "dossier_\(prefix)_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
         try admin.executeScript("CREATE DATABASE \(name)")
@@ -41,6 +44,8 @@ public enum TestDatabase {
         }
         return configuration
     }
+
+    private static let lock = NSLock()
 
     /// The name of the database a configuration points at.
     public static func name(of configuration: DatabaseConfiguration) -> String {

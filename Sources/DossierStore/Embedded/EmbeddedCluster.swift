@@ -211,30 +211,24 @@ public struct EmbeddedCluster: Sendable {
     func run(_ program: String, _ arguments: [String], failure: String) throws {
         guard let binaries else { throw missingBinaries }
         let executable = binaries.appending(path: program).path
-        let process = Process()
+        var argv: [String]
         if let serverUser {
-            process.executableURL = URL(filePath: "/usr/sbin/runuser")
-            if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") {
-                process.executableURL = URL(filePath: "/sbin/runuser")
+            let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].first {
+                FileManager.default.isExecutableFile(atPath: $0)
             }
-            process.arguments = ["-u", serverUser, "--", executable] + arguments
+            guard let runuser else {
+                throw Failure(description: "\(failure): runuser (util-linux) is needed to run PostgreSQL as \(serverUser)")
+            }
+            argv = [runuser, "-u", serverUser, "--", executable] + arguments
         } else {
-            process.executableURL = URL(filePath: executable)
-            process.arguments = arguments
+            argv = [executable] + arguments
         }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.currentDirectoryURL = home
-        do {
-            try process.run()
-        } catch {
-            throw Failure(description: "\(failure): \(error.localizedDescription)")
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: data, as: UTF8.self)
+        // Output goes to a file, not a pipe: the server that pg_ctl starts inherits what it is
+        // given and would keep a pipe open for as long as it runs.
+        let outputPath = home.appending(path: "last-command.log").path
+        let status = try Subprocess.run(argv, outputPath: outputPath)
+        guard status == 0 else {
+            let text = ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
                 .split(whereSeparator: \.isNewline).suffix(3).joined(separator: " / ")
             throw Failure(description: failure + (text.isEmpty ? "" : ": " + text))
         }

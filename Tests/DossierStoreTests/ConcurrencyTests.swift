@@ -1,0 +1,111 @@
+import DossierDomain
+import DossierStore
+import DossierTestSupport
+import Foundation
+import PostgresClient
+import Testing
+
+@Suite("Concurrency and global order")
+struct ConcurrencyTests {
+    @Test("concurrent writers lose nothing; a live subscriber sees exactly the committed order")
+    func concurrentWritersAndLiveSubscriber() async throws {
+        let configuration = try TestDatabase.create()
+        let writers = 8
+        let appendsPerWriter = 60
+        let total = writers * appendsPerWriter * 2  // each append carries two events
+
+        // The subscriber starts before any writer and follows the log live.
+        let subscriber = Task {
+            var seen: [RecordedEvent] = []
+            for try await event in EventStore(configuration).subscribe(after: 0, batchSize: 17) {
+                seen.append(event)
+                if seen.count == total { break }
+            }
+            return seen
+        }
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    let store = EventStore(configuration)
+                    for index in 0..<appendsPerWriter {
+                        // Half to the writer's own stream, half to streams shared by all writers,
+                        // retrying on version conflicts like a real client would.
+                        let stream: StreamID = index % 2 == 0 ? .worker("own-\(writer)") : .worker("shared-\(index % 5)")
+                        while true {
+                            do {
+                                let version = try await store.readStream(stream).last?.version ?? 0
+                                _ = try await store.append(
+                                    to: stream, expected: version == 0 ? .noStream : .exactly(version),
+                                    events: [event(), event()], recordedBy: "writer-\(writer)")
+                                break
+                            } catch StoreError.wrongExpectedVersion {
+                                continue
+                            }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+
+        let seen = try await subscriber.value
+        let admin = try adminConnection(configuration)
+        let committed = try admin.query("SELECT position, event_id FROM dossier.events ORDER BY position").rows.map {
+            (try $0.decode(Int64.self, at: 0), try $0.decode(UUID.self, at: 1))
+        }
+        #expect(committed.count == total)
+        #expect(seen.count == total)
+        #expect(seen.map(\.position) == committed.map(\.0))
+        #expect(seen.map(\.eventID) == committed.map(\.1))
+        #expect(Set(seen.map(\.eventID)).count == total)
+        // Each stream's versions are gapless.
+        let streams = Dictionary(grouping: seen, by: \.stream)
+        for (_, events) in streams {
+            #expect(events.map(\.version) == Array(1...events.count))
+        }
+    }
+
+    @Test("a transaction that took an earlier position but commits later is not skipped")
+    func lateCommitIsNotSkipped() async throws {
+        let configuration = try TestDatabase.create()
+        let store = EventStore(configuration)
+        _ = try await store.append(to: .worker("a"), expected: .any, events: [event()], recordedBy: "t")
+
+        // A slow writer takes position 2 inside an open transaction...
+        let slow = try adminConnection(configuration)
+        try slow.execute("BEGIN")
+        _ = try EventLog.append(slow, to: .worker("slow"), expected: .any, events: [event()], recordedBy: "slow")
+        // ...a fast writer takes position 3 and commits first.
+        _ = try await store.append(to: .worker("fast"), expected: .any, events: [event()], recordedBy: "fast")
+
+        // A reader must not run past position 2 while it is still in flight.
+        let early = try await store.readAll(after: 0, limit: 100)
+        #expect(early.map(\.position) == [1])
+
+        try slow.execute("COMMIT")
+        let late = try await store.readAll(after: 1, limit: 100)
+        #expect(late.map(\.stream.rawValue) == ["worker/slow", "worker/fast"])
+        #expect(late.map(\.position) == [2, 3])
+    }
+
+    @Test("concurrent retries of the same decision store it once")
+    func concurrentIdempotentRetries() async throws {
+        let configuration = try TestDatabase.create()
+        let decision = event("assessment", reference: "R-1")
+        let outcomes = try await withThrowingTaskGroup(of: EventLog.AppendOutcome.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var copy = decision
+                    copy.eventID = UUID()
+                    return try await EventStore(configuration).append(
+                        to: .worker("w"), expected: .any, events: [copy], recordedBy: "t")
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.filter { !$0.duplicate }.count == 1)
+        #expect(Set(outcomes.map { $0.events[0].eventID }).count == 1)
+        #expect(try count(configuration) == 1)
+    }
+}
