@@ -192,7 +192,10 @@ BEGIN
           FROM dossier.events e
          WHERE e.stream = p_stream AND e.event_type = p_types[i] AND e.reference = p_references[i];
         IF FOUND THEN
-            IF v_existing.payload <> p_payloads[i] OR v_existing.effective <> p_effective[i]
+            -- The personal-data digest (fresh salt each time) and the exceptions judged at
+            -- recording are not part of what the decision says.
+            IF (v_existing.payload - 'personal' - 'exceptions') <> (p_payloads[i] - 'personal' - 'exceptions')
+                OR v_existing.effective <> p_effective[i]
                 OR v_existing.authority <> p_authorities[i] THEN
                 RAISE EXCEPTION USING ERRCODE = 'DS003',
                     MESSAGE = 'a different decision is already recorded under this idempotency key',

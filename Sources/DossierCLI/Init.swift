@@ -1,0 +1,31 @@
+import ArgumentParser
+import DossierStore
+import PostgresClient
+
+extension Dossier {
+    /// Creates or upgrades the ledger's schema (idempotent).
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or upgrade the database schema (idempotent).",
+            discussion: """
+                Applies the missing numbered migrations in order, each in its own transaction, and \
+                records them with a checksum. Refuses to run when an applied migration has changed \
+                since. Needs a role that may create roles and schemas (a superuser, or the embedded default).
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await CLI.run {
+                let configuration = try database.configuration()
+                let applied = try await PostgresSession.open(configuration, role: .admin).run { connection in
+                    try Migrator().migrate(connection)
+                }
+                CLI.print(
+                    applied.isEmpty
+                        ? "schema up to date (\(EmbeddedMigration.all.count) migrations) in \(configuration.label)"
+                        : "applied \(applied.joined(separator: ", ")) in \(configuration.label)")
+            }
+        }
+    }
+}

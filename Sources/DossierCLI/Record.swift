@@ -1,0 +1,84 @@
+import ArgumentParser
+import DossierDomain
+import DossierStore
+
+extension Dossier {
+    /// Records decisions one by one, each judged against the ledger.
+    struct Record: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record the decisions in FILE (a JSON object or JSON Lines; - for standard input).",
+            discussion: """
+                Every line is read and checked for form first: if any is malformed, nothing is \
+                recorded. Then each decision is judged and recorded in order; the first refusal \
+                stops the run (decisions before it stay recorded; sending the file again is safe, \
+                since a decision already recorded is recognised and not stored twice).
+                """)
+
+        @Argument(help: "A file of decisions, or - for standard input.")
+        var file: String
+
+        @Option(help: "Who records (default: DOSSIER_ACTOR, else the operating-system user).")
+        var actor: String?
+
+        @Flag(help: "Print one JSON object per decision recorded.")
+        var json = false
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await CLI.run {
+                let actor = try CLI.actor(actor)
+                let lines = DecisionInput.lines(try CLI.read(file))
+                let invalid = lines.compactMap { line -> String? in
+                    if case .failure(let error) = line.result { return "line \(line.number): \(error)" }
+                    return nil
+                }
+                guard invalid.isEmpty else {
+                    throw UserError(description: "nothing recorded; invalid input:\n  " + invalid.joined(separator: "\n  "))
+                }
+                guard !lines.isEmpty else { throw UserError(description: "no decisions in \(file)") }
+                let ledger = Ledger(try database.configuration())
+                var recorded = 0
+                for line in lines {
+                    let decision = try line.result.get()
+                    do {
+                        let outcome = try await ledger.record(decision, actor: actor)
+                        recorded += 1
+                        report(decision, outcome)
+                    } catch {
+                        if lines.count > 1 {
+                            CLI.printError("stopped at line \(line.number); \(recorded) of \(lines.count) decisions recorded before it")
+                        }
+                        throw error
+                    }
+                }
+            }
+        }
+
+        func report(_ decision: Decision, _ outcome: Ledger.Recorded) {
+            if json {
+                var object = JSONObject()
+                object["eventId"] = .string(outcome.eventID.uuidString.lowercased())
+                object["position"] = .integer(outcome.position)
+                object["version"] = .integer(Int64(outcome.version))
+                object["recordedAt"] = .string(outcome.recordedAt.description)
+                object["decision"] = .string(decision.kind.rawValue)
+                object["subject"] = .string(decision.subject)
+                object["reference"] = .string(decision.reference)
+                object["duplicate"] = .bool(outcome.duplicate)
+                object["exceptions"] = .array(outcome.exceptions.map { .string($0.rule.rawValue) })
+                CLI.print(JSONValue.object(object).canonicalText)
+                return
+            }
+            let what = "\(decision.kind.rawValue) \(decision.reference) for \(decision.subject)"
+            if outcome.duplicate {
+                CLI.print("already recorded: \(what) (position \(outcome.position), event \(outcome.eventID.uuidString.lowercased()))")
+            } else {
+                CLI.print("recorded \(what) at position \(outcome.position) (event \(outcome.eventID.uuidString.lowercased()))")
+                for exception in outcome.exceptions {
+                    CLI.print("  policy exception (overridden): \(exception)")
+                }
+            }
+        }
+    }
+}

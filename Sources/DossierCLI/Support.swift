@@ -1,0 +1,160 @@
+import ArgumentParser
+import DossierDomain
+import DossierStore
+import Foundation
+import PostgresClient
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Exit statuses of `dossier`.
+enum Exit {
+    static let refused = ExitCode(1)
+    static let database = ExitCode(3)
+    static let integrity = ExitCode(4)
+}
+
+/// A problem shown to the user as one message on stderr, with an exit status.
+struct UserError: Error, CustomStringConvertible {
+    var description: String
+    var exit: ExitCode = Exit.refused
+}
+
+/// Shared options for commands that talk to the ledger.
+struct DatabaseOptions: ParsableArguments {
+    /// Resolves where the ledger is: DOSSIER_DATABASE_URL, or the embedded cluster (started on demand).
+    func configuration() throws -> DatabaseConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        if let url = environment["DOSSIER_DATABASE_URL"], !url.isEmpty {
+            return DatabaseConfiguration(connectionString: url, label: "DOSSIER_DATABASE_URL")
+        }
+        do {
+            return try EmbeddedCluster().start()
+        } catch let failure as EmbeddedCluster.Failure {
+            throw UserError(description: failure.description, exit: Exit.database)
+        }
+    }
+}
+
+enum CLI {
+    /// Runs a command body, turning every error into one clear line on stderr and an exit status.
+    static func run(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            let (message, code) = explain(error)
+            printError(message)
+            throw code
+        }
+    }
+
+    static func explain(_ error: Error) -> (String, ExitCode) {
+        switch error {
+        case let error as UserError:
+            return (error.description, error.exit)
+        case let error as LedgerError:
+            return (error.description, Exit.refused)
+        case let error as StoreError:
+            switch error {
+            case .unavailable, .notInitialized, .permissionDenied: return (error.description, Exit.database)
+            case .corruptEvent: return (error.description, Exit.integrity)
+            default: return (error.description, Exit.refused)
+            }
+        case let error as InvalidDecision:
+            return ("invalid decision: \(error)", Exit.refused)
+        case let error as MigrationError:
+            return (error.description, Exit.database)
+        case let error as PostgresError:
+            if error.kind == .connectionFailed || error.kind == .connectionLost {
+                return ("the database cannot be reached: \(error.context ?? error.kind.rawValue)", Exit.database)
+            }
+            return ("database error: \(error)", Exit.database)
+        case let error as EmbeddedCluster.Failure:
+            return (error.description, Exit.database)
+        default:
+            return ("error: \(error)", Exit.refused)
+        }
+    }
+
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(Data(("dossier: " + message + "\n").utf8))
+    }
+
+    static func print(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    /// Whether stderr is a terminal (progress lines are shown only there).
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+
+    /// Who records: --actor, else DOSSIER_ACTOR, else the operating-system user.
+    static func actor(_ option: String?) throws -> String {
+        let candidate = option ?? ProcessInfo.processInfo.environment["DOSSIER_ACTOR"] ?? osUser()
+        let trimmed = candidate.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.count <= 100,
+            !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
+        else {
+            throw UserError(description: "the actor must be 1 to 100 printable characters (from --actor or DOSSIER_ACTOR)")
+        }
+        return trimmed
+    }
+
+    static func osUser() -> String {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name {
+            return String(cString: name)
+        }
+        return ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+    }
+
+    /// Reads a file, or standard input for "-".
+    static func read(_ path: String) throws -> Data {
+        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UserError(description: "cannot read \(path): no such file, or not readable")
+        }
+        return data
+    }
+
+    static func parseDate(_ text: String, option: String) throws -> CalendarDate {
+        guard let date = CalendarDate(text) else {
+            throw UserError(description: "\(option) must be a real date written YYYY-MM-DD, not \"\(text)\"")
+        }
+        return date
+    }
+
+    static func parseTime(_ text: String, option: String) throws -> Timestamp {
+        guard let time = Timestamp(parsing: text) else {
+            throw UserError(
+                description: "\(option) must be a date (YYYY-MM-DD, meaning its end) or an ISO 8601 time such as "
+                    + "2026-01-31T12:00:00Z, not \"\(text)\"")
+        }
+        return time
+    }
+}
+
+/// Splits input into decisions: one JSON object (possibly spread over lines) or JSON Lines.
+enum DecisionInput {
+    struct Line {
+        var number: Int
+        var result: Result<Decision, InvalidDecision>
+    }
+
+    static func lines(_ data: Data) -> [Line] {
+        let text = String(decoding: data, as: UTF8.self)
+        if let value = try? JSONParser.parse(text), case .object = value {
+            return [Line(number: 1, result: Result { () throws(InvalidDecision) in try DecisionCodec.decode(value) })]
+        }
+        var lines: [Line] = []
+        var number = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw[...]
+            if line.allSatisfy({ $0.isWhitespace }) { continue }
+            lines.append(Line(number: number, result: Result { () throws(InvalidDecision) in try DecisionCodec.decode(json: String(line)) }))
+        }
+        return lines
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// One personnel decision, as HR records it: the JSON object of DOMAIN.md, typed.
+public struct Decision: Sendable, Equatable {
+    public var kind: DecisionKind
+    /// The worker id, cadre id, jurisdiction, or "policy", by the kind's subject.
+    public var subject: String
+    public var effective: CalendarDate
+    /// The deciding body.
+    public var authority: String
+    /// The decision document number; with subject and kind, the idempotency key.
+    public var reference: String
+    /// A justification for recording the decision despite a policy rule.
+    public var override: String?
+    public var body: Body
+    /// Personal data carried by the decision (names and identity data). Never stored in the
+    /// log: it goes beside it, and the event commits to it by a salted hash.
+    public var personal: PersonalData?
+
+    public init(
+        kind: DecisionKind, subject: String, effective: CalendarDate, authority: String, reference: String,
+        override: String? = nil, body: Body, personal: PersonalData? = nil
+    ) {
+        self.kind = kind
+        self.subject = subject
+        self.effective = effective
+        self.authority = authority
+        self.reference = reference
+        self.override = override
+        self.body = body
+        self.personal = personal
+    }
+
+    /// The stream the decision is recorded in.
+    public var stream: StreamID {
+        switch kind.subject {
+        case .worker: .worker(subject)
+        case .cadre: .cadre(subject)
+        case .jurisdiction: .jurisdiction(subject)
+        case .policy: .policy
+        }
+    }
+
+    /// The fields beyond the common ones, per kind.
+    public enum Body: Sendable, Equatable {
+        case hire(Hire)
+        case levelChange(level: Int, grounds: LevelGrounds)
+        case postChange(post: Post, role: Role)
+        case transfer(Placement)
+        case assessment(year: Int, grade: Grade)
+        case qualification(certificate: Certificate)
+        case training(kind: TrainingKind, hours: Int)
+        case secondment(Secondment)
+        case secondmentEnd
+        case temporaryPost(TemporaryPost)
+        case temporaryPostEnd
+        case misconduct(description: String, sanction: Sanction)
+        case faultTolerance(misconduct: UUID, ruling: FaultRuling, sanction: Sanction?)
+        case dismissal(grounds: String)
+        case resignation
+        case retirement
+        case civilService
+        case publicInstitution
+        case streetLeadership
+        case appealRuling(appealed: UUID, outcome: AppealOutcome)
+        case correction(Correction)
+        case rescission(rescinds: UUID, grounds: String)
+        case population(year: Int, urbanPopulation: Int)
+        case policy(PolicyParameters.Changes)
+    }
+
+    public struct Hire: Sendable, Equatable {
+        public var placement: Placement
+        public var post: Post
+        public var role: Role
+        public var level: Int
+        public var education: Education
+    }
+
+    /// Where a worker serves: community within street within district within city.
+    public struct Placement: Sendable, Equatable, Hashable {
+        public var community: String
+        public var street: String
+        public var district: String
+        public var city: String
+
+        public init(community: String, street: String, district: String, city: String) {
+            self.community = community
+            self.street = street
+            self.district = district
+            self.city = city
+        }
+
+        /// The district's jurisdiction id, `City/District`.
+        public var districtJurisdiction: String { city + "/" + district }
+    }
+
+    public struct Secondment: Sendable, Equatable {
+        public var to: String
+        public var toLevel: SecondmentLevel
+        public var until: CalendarDate
+        public var approval: String?
+    }
+
+    public struct TemporaryPost: Sendable, Equatable {
+        public var homeAgency: String
+        public var community: String
+        public var role: Role
+        public var until: CalendarDate
+        public var kind: TemporaryPostKind
+    }
+
+    /// A correction: the event it corrects and the fields that change (checked against that
+    /// event's kind when the history is known).
+    public struct Correction: Sendable, Equatable {
+        public var corrects: UUID
+        public var changes: JSONObject
+        /// A new effective date for the corrected decision.
+        public var correctedEffective: CalendarDate?
+    }
+
+    /// The event ids this decision points at.
+    public var referencedEvent: UUID? {
+        switch body {
+        case .faultTolerance(let misconduct, _, _): misconduct
+        case .appealRuling(let appealed, _): appealed
+        case .correction(let correction): correction.corrects
+        case .rescission(let rescinds, _): rescinds
+        default: nil
+        }
+    }
+}
+
+/// Names and identity data of a person, kept beside the log.
+public struct PersonalData: Sendable, Equatable {
+    public var fields: JSONObject
+
+    public init(fields: JSONObject) { self.fields = fields }
+
+    /// The fields a decision may carry as personal data.
+    public static let fieldNames: Set<String> = ["name", "idNumber", "birthDate", "phone"]
+
+    public var name: String? { fields["name"]?.stringValue }
+}

@@ -1,0 +1,419 @@
+import Foundation
+
+/// Reads decisions from JSON and events, and writes their payloads.
+///
+/// Both directions live here so that what is stored is exactly what can be read back: a stored
+/// event is decoded by the same code as the JSON a user sent, in `.stored` mode.
+public enum DecisionCodec {
+    enum Mode {
+        /// A decision sent by a user: personal data in clear, no digest.
+        case input
+        /// A decision rebuilt from the log: personal data replaced by its digest.
+        case stored
+    }
+
+    /// The schema version each kind's payload is written with today.
+    public static func currentSchemaVersion(of kind: DecisionKind) -> Int {
+        kind == .levelChange ? 2 : 1
+    }
+
+    /// The common fields every decision has, and the key its subject goes under.
+    static let commonFields = ["decision", "effective", "authority", "reference", "override"]
+
+    /// Fields the ledger adds to a payload: the personal-data seal and the policy exceptions
+    /// judged when the decision was recorded.
+    static let storedOnlyFields = ["personal", "exceptions"]
+
+    static func subjectKey(_ kind: DecisionKind) -> String {
+        switch kind.subject {
+        case .worker, .cadre: "worker"
+        case .jurisdiction, .policy: "jurisdiction"
+        }
+    }
+
+    // MARK: Reading
+
+    /// Parses and decodes one decision from JSON text.
+    public static func decode(json text: String) throws(InvalidDecision) -> Decision {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(text)
+        } catch {
+            throw InvalidDecision(field: nil, "malformed JSON at column \(error.column): \(error.reason)")
+        }
+        return try decode(value)
+    }
+
+    /// Decodes one decision sent by a user.
+    public static func decode(_ value: JSONValue) throws(InvalidDecision) -> Decision {
+        guard case .object(let object) = value else {
+            throw InvalidDecision(field: nil, "a decision must be a JSON object, found \(value.typeName)")
+        }
+        return try decode(object, mode: .input)
+    }
+
+    /// Rebuilds the decision an event records, upgrading old schema versions in code.
+    public static func decision(from event: RecordedEvent) throws(InvalidDecision) -> Decision {
+        guard let kind = DecisionKind(rawValue: event.type) else {
+            throw InvalidDecision(field: "decision", "the event type \"\(event.type)\" is not a decision kind")
+        }
+        let current = currentSchemaVersion(of: kind)
+        guard event.schemaVersion <= current else {
+            throw InvalidDecision(
+                field: nil,
+                "event \(event.eventID) has schema version \(event.schemaVersion) of \(kind.rawValue); "
+                    + "this dossier reads up to \(current): use a newer dossier")
+        }
+        var object = upgrade(event.payload, kind: kind, from: event.schemaVersion)
+        object["decision"] = .string(kind.rawValue)
+        object["effective"] = .string(event.effective.description)
+        object["authority"] = .string(event.authority)
+        object["reference"] = .string(event.reference)
+        if kind.subject != .policy {
+            object[subjectKey(kind)] = .string(event.stream.subject)
+        }
+        return try decode(object, mode: .stored)
+    }
+
+    /// Upgrades a payload written under an older schema version to the current one.
+    ///
+    /// - level-change v1 (legacy records) had no `grounds`: they read as `other`.
+    static func upgrade(_ payload: JSONObject, kind: DecisionKind, from version: Int) -> JSONObject {
+        var payload = payload
+        if kind == .levelChange, version < 2, payload["grounds"] == nil {
+            payload["grounds"] = .string(LevelGrounds.other.rawValue)
+        }
+        return payload
+    }
+
+    static func decode(_ object: JSONObject, mode: Mode) throws(InvalidDecision) -> Decision {
+        var reader = FieldReader(object)
+        guard let kindName = reader.value("decision", required: true) else {
+            throw InvalidDecision(reader.problems)
+        }
+        guard case .string(let kindText) = kindName, let kind = DecisionKind(rawValue: kindText) else {
+            let found = kindName.stringValue.map { "\"\($0.prefix(40))\"" } ?? kindName.typeName
+            throw InvalidDecision(
+                field: "decision",
+                "unknown decision kind \(found); known kinds: "
+                    + DecisionKind.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let subject: String?
+        switch kind.subject {
+        case .worker, .cadre: subject = reader.identifier("worker")
+        case .jurisdiction: subject = reader.jurisdiction("jurisdiction", allowAll: false)
+        case .policy: subject = "policy"
+        }
+        let effective = reader.date("effective")
+        let authority = reader.text("authority", maxLength: 200)
+        let reference = reader.text("reference", maxLength: 100)
+        let override = reader.text("override", required: false, maxLength: 2000, multiline: true)
+        var personal: PersonalData?
+        if mode == .stored {
+            // Written by the ledger beside the decision's own fields.
+            reader.allow(storedOnlyFields)
+        }
+        let body = readBody(kind, &reader, mode: mode, effective: effective, personal: &personal)
+        reader.refuseUnknown(hint: "a \(kind.rawValue) decision")
+        guard reader.problems.isEmpty, let subject, let effective, let authority, let reference, let body else {
+            throw InvalidDecision(reader.problems)
+        }
+        return Decision(
+            kind: kind, subject: subject, effective: effective, authority: authority, reference: reference,
+            override: override, body: body, personal: personal)
+    }
+
+    /// Reads the personal fields a decision may carry (`name` required where `requireName`).
+    static func readPersonal(_ reader: inout FieldReader, mode: Mode, requireName: Bool) -> PersonalData? {
+        if mode == .stored { return nil }
+        var fields = JSONObject()
+        if let name = reader.text("name", required: requireName, maxLength: 100) { fields["name"] = .string(name) }
+        if let id = reader.text("idNumber", required: false, maxLength: 32) { fields["idNumber"] = .string(id) }
+        if let birth = reader.date("birthDate", required: false) { fields["birthDate"] = .string(birth.description) }
+        if let phone = reader.text("phone", required: false, maxLength: 32) { fields["phone"] = .string(phone) }
+        return fields.isEmpty ? nil : PersonalData(fields: fields)
+    }
+
+    static func readBody(
+        _ kind: DecisionKind, _ reader: inout FieldReader, mode: Mode, effective: CalendarDate?,
+        personal: inout PersonalData?
+    ) -> Decision.Body? {
+        switch kind {
+        case .hire:
+            personal = readPersonal(&reader, mode: mode, requireName: true)
+            let placement = reader.placement(requireCity: true)
+            let post = reader.choice("post", Post.self)
+            let role = reader.choice("role", Role.self)
+            let level = reader.integer("level", in: 1...18)
+            let education = reader.choice("education", Education.self)
+            guard let placement, let post, let role, let level, let education else { return nil }
+            return .hire(Decision.Hire(placement: placement, post: post, role: role, level: level, education: education))
+        case .levelChange:
+            let level = reader.integer("level", in: 1...18)
+            let grounds = reader.choice("grounds", LevelGrounds.self)
+            guard let level, let grounds else { return nil }
+            return .levelChange(level: level, grounds: grounds)
+        case .postChange:
+            let post = reader.choice("post", Post.self)
+            let role = reader.choice("role", Role.self)
+            guard let post, let role else { return nil }
+            return .postChange(post: post, role: role)
+        case .transfer:
+            guard let placement = reader.placement(requireCity: false) else { return nil }
+            return .transfer(placement)
+        case .assessment:
+            let year = reader.integer("year", in: 1950...2199)
+            let grade = reader.choice("grade", Grade.self)
+            guard let year, let grade else { return nil }
+            if let effective, year > effective.year {
+                reader.problem("year", "an assessment of \(year) cannot take effect on \(effective), before that year")
+                return nil
+            }
+            return .assessment(year: year, grade: grade)
+        case .qualification:
+            return reader.choice("certificate", Certificate.self).map { .qualification(certificate: $0) }
+        case .training:
+            let kind = reader.choice("kind", TrainingKind.self)
+            let hours = reader.integer("hours", in: 1...2000)
+            guard let kind, let hours else { return nil }
+            return .training(kind: kind, hours: hours)
+        case .secondment:
+            let to = reader.text("to", maxLength: 200)
+            let level = reader.choice("toLevel", SecondmentLevel.self)
+            let until = reader.date("until")
+            let approval = reader.text("approval", required: false, maxLength: 200)
+            guard let to, let level, let until else { return nil }
+            if let effective, until <= effective {
+                reader.problem("until", "must be after the effective date \(effective), found \(until)")
+                return nil
+            }
+            return .secondment(Decision.Secondment(to: to, toLevel: level, until: until, approval: approval))
+        case .temporaryPost:
+            personal = readPersonal(&reader, mode: mode, requireName: true)
+            let agency = reader.text("homeAgency", maxLength: 200)
+            let community = reader.text("community", maxLength: 100)
+            let role = reader.choice("role", Role.self)
+            let until = reader.date("until")
+            let postKind = reader.choice("kind", TemporaryPostKind.self)
+            guard let agency, let community, let role, let until, let postKind else { return nil }
+            if let effective, until <= effective {
+                reader.problem("until", "must be after the effective date \(effective), found \(until)")
+                return nil
+            }
+            return .temporaryPost(
+                Decision.TemporaryPost(homeAgency: agency, community: community, role: role, until: until, kind: postKind))
+        case .misconduct:
+            let description = reader.text("description", maxLength: 2000, multiline: true)
+            let sanction = reader.choice("sanction", Sanction.self)
+            guard let description, let sanction else { return nil }
+            return .misconduct(description: description, sanction: sanction)
+        case .faultTolerance:
+            let misconduct = reader.eventID("misconduct")
+            let ruling = reader.choice("ruling", FaultRuling.self)
+            let sanction = reader.choice("sanction", Sanction.self, required: false)
+            guard let misconduct, let ruling else { return nil }
+            if sanction != nil, ruling != .mitigated {
+                reader.problem("sanction", "only a mitigated ruling sets a new sanction")
+                return nil
+            }
+            return .faultTolerance(misconduct: misconduct, ruling: ruling, sanction: sanction)
+        case .dismissal:
+            return reader.text("grounds", maxLength: 2000, multiline: true).map { .dismissal(grounds: $0) }
+        case .resignation: return .resignation
+        case .retirement: return .retirement
+        case .civilService: return .civilService
+        case .publicInstitution: return .publicInstitution
+        case .streetLeadership: return .streetLeadership
+        case .secondmentEnd: return .secondmentEnd
+        case .temporaryPostEnd: return .temporaryPostEnd
+        case .appealRuling:
+            let appealed = reader.eventID("appealed")
+            let outcome = reader.choice("outcome", AppealOutcome.self)
+            guard let appealed, let outcome else { return nil }
+            return .appealRuling(appealed: appealed, outcome: outcome)
+        case .rescission:
+            let target = reader.eventID("rescinds")
+            let grounds = reader.text("grounds", maxLength: 2000, multiline: true)
+            guard let target, let grounds else { return nil }
+            return .rescission(rescinds: target, grounds: grounds)
+        case .correction:
+            let target = reader.eventID("corrects")
+            let newEffective = reader.date("correctedEffective", required: false)
+            // Every other field is a corrected field of the target's kind, checked later.
+            var changes = JSONObject()
+            for (key, value) in reader.object where !reader.used.contains(key) && !commonFields.contains(key)
+                && key != subjectKey(.correction)
+            {
+                if mode == .stored, storedOnlyFields.contains(key) { continue }
+                changes[key] = value
+            }
+            reader.allow(changes.keys)
+            guard let target else { return nil }
+            let carriesPersonal = mode == .stored
+                ? reader.object["personal"] != nil : changes.keys.contains(where: PersonalData.fieldNames.contains)
+            if changes.isEmpty, newEffective == nil, !carriesPersonal {
+                reader.problem(nil, "a correction must give at least one corrected field or correctedEffective")
+                return nil
+            }
+            for key in ["decision", "worker", "corrects", "personal"] where changes[key] != nil {
+                reader.problem(key, "cannot be corrected")
+            }
+            if mode == .input {
+                let personalKeys = changes.keys.filter(PersonalData.fieldNames.contains)
+                if !personalKeys.isEmpty {
+                    var fields = JSONObject()
+                    for key in personalKeys {
+                        fields[key] = changes[key]
+                        changes[key] = nil
+                    }
+                    personal = PersonalData(fields: fields)
+                }
+            }
+            return .correction(Decision.Correction(corrects: target, changes: changes, correctedEffective: newEffective))
+        case .population:
+            let year = reader.integer("year", in: 1950...2199)
+            let population = reader.integer("urbanPopulation", in: 1...100_000_000)
+            guard let year, let population else { return nil }
+            return .population(year: year, urbanPopulation: population)
+        case .policy:
+            let jurisdiction = reader.jurisdiction("jurisdiction", allowAll: true)
+            let parameters = reader.object("parameters")
+            guard let jurisdiction, let parameters else { return nil }
+            let problems = PolicyParameters.validate(parameters)
+            guard problems.isEmpty else {
+                for problem in problems { reader.problem(problem.field, problem.message) }
+                return nil
+            }
+            return .policy(PolicyParameters.Changes(jurisdiction: jurisdiction, values: parameters))
+        }
+    }
+
+    // MARK: Writing
+
+    /// The fields of a decision an event stores (besides its columns), without personal data.
+    public static func payload(of decision: Decision) -> JSONObject {
+        var payload = JSONObject()
+        func put(_ key: String, _ value: String) { payload[key] = .string(value) }
+        func put(_ key: String, _ value: Int) { payload[key] = .integer(Int64(value)) }
+        switch decision.body {
+        case .hire(let hire):
+            putPlacement(hire.placement, into: &payload)
+            put("post", hire.post.rawValue)
+            put("role", hire.role.rawValue)
+            put("level", hire.level)
+            put("education", hire.education.rawValue)
+        case .levelChange(let level, let grounds):
+            put("level", level)
+            put("grounds", grounds.rawValue)
+        case .postChange(let post, let role):
+            put("post", post.rawValue)
+            put("role", role.rawValue)
+        case .transfer(let placement):
+            putPlacement(placement, into: &payload)
+        case .assessment(let year, let grade):
+            put("year", year)
+            put("grade", grade.rawValue)
+        case .qualification(let certificate):
+            put("certificate", certificate.rawValue)
+        case .training(let kind, let hours):
+            put("kind", kind.rawValue)
+            put("hours", hours)
+        case .secondment(let secondment):
+            put("to", secondment.to)
+            put("toLevel", secondment.toLevel.rawValue)
+            put("until", secondment.until.description)
+            if let approval = secondment.approval { put("approval", approval) }
+        case .temporaryPost(let post):
+            put("homeAgency", post.homeAgency)
+            put("community", post.community)
+            put("role", post.role.rawValue)
+            put("until", post.until.description)
+            put("kind", post.kind.rawValue)
+        case .misconduct(let description, let sanction):
+            put("description", description)
+            put("sanction", sanction.rawValue)
+        case .faultTolerance(let misconduct, let ruling, let sanction):
+            put("misconduct", misconduct.uuidString.lowercased())
+            put("ruling", ruling.rawValue)
+            if let sanction { put("sanction", sanction.rawValue) }
+        case .dismissal(let grounds):
+            put("grounds", grounds)
+        case .appealRuling(let appealed, let outcome):
+            put("appealed", appealed.uuidString.lowercased())
+            put("outcome", outcome.rawValue)
+        case .correction(let correction):
+            for (key, value) in correction.changes { payload[key] = value }
+            put("corrects", correction.corrects.uuidString.lowercased())
+            if let date = correction.correctedEffective { put("correctedEffective", date.description) }
+        case .rescission(let target, let grounds):
+            put("rescinds", target.uuidString.lowercased())
+            put("grounds", grounds)
+        case .population(let year, let population):
+            put("year", year)
+            put("urbanPopulation", population)
+        case .policy(let changes):
+            put("jurisdiction", changes.jurisdiction)
+            payload["parameters"] = .object(changes.values)
+        case .resignation, .retirement, .civilService, .publicInstitution, .streetLeadership, .secondmentEnd,
+            .temporaryPostEnd:
+            break
+        }
+        if let override = decision.override { put("override", override) }
+        return payload
+    }
+
+    static func putPlacement(_ placement: Decision.Placement, into payload: inout JSONObject) {
+        payload["community"] = .string(placement.community)
+        payload["street"] = .string(placement.street)
+        payload["district"] = .string(placement.district)
+        payload["city"] = .string(placement.city)
+    }
+
+    /// The decision as the JSON a user would send (personal data included when known).
+    public static func json(of decision: Decision) -> JSONObject {
+        var object = JSONObject()
+        object["decision"] = .string(decision.kind.rawValue)
+        if decision.kind.subject != .policy {
+            object[subjectKey(decision.kind)] = .string(decision.subject)
+        }
+        object["effective"] = .string(decision.effective.description)
+        object["authority"] = .string(decision.authority)
+        object["reference"] = .string(decision.reference)
+        for (key, value) in payload(of: decision) { object[key] = value }
+        if let personal = decision.personal {
+            for (key, value) in personal.fields { object[key] = value }
+        }
+        return object
+    }
+}
+
+extension FieldReader {
+    /// A jurisdiction: `City` or `City/District` (or `*` for policy that applies everywhere).
+    mutating func jurisdiction(_ key: String, allowAll: Bool) -> String? {
+        guard let text = text(key, maxLength: 201) else { return nil }
+        if allowAll, text == "*" { return text }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count),
+            parts.allSatisfy({ !$0.isEmpty && $0.count <= 100 && $0.trimmingCharacters(in: .whitespaces) == $0 })
+        else {
+            problem(key, "expected a city or \"City/District\"" + (allowAll ? " or \"*\"" : ""))
+            return nil
+        }
+        return text
+    }
+
+    /// community, street, district (and city, required on hire).
+    mutating func placement(requireCity: Bool) -> Decision.Placement? {
+        let community = text("community", maxLength: 100)
+        let street = text("street", maxLength: 100)
+        let district = text("district", maxLength: 100)
+        let city = text("city", required: requireCity, maxLength: 100)
+        for (key, value) in [("district", district), ("city", city)] where value?.contains("/") == true {
+            problem(key, "must not contain a slash")
+            return nil
+        }
+        guard let community, let street, let district else { return nil }
+        // A transfer without a city stays in the worker's city; filled in by the rules.
+        return Decision.Placement(community: community, street: street, district: district, city: city ?? "")
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+
+/// What is wrong with one field of a decision (or with the decision as a whole).
+public struct FieldProblem: Sendable, Equatable, CustomStringConvertible {
+    /// The field's name, or nil when the problem is with the whole decision.
+    public var field: String?
+    public var message: String
+
+    public init(field: String?, message: String) {
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String {
+        field.map { "field \"\($0)\": \(message)" } ?? message
+    }
+}
+
+/// A decision that cannot be read: every problem found, each naming its field.
+public struct InvalidDecision: Error, Sendable, Equatable, CustomStringConvertible {
+    public var problems: [FieldProblem]
+
+    public init(_ problems: [FieldProblem]) { self.problems = problems }
+
+    public init(field: String?, _ message: String) {
+        self.problems = [FieldProblem(field: field, message: message)]
+    }
+
+    public var description: String { problems.map(\.description).joined(separator: "; ") }
+}
+
+/// Reads typed fields from a JSON object, collecting a problem for each one that is missing,
+/// of the wrong type or out of range, and for each field nobody asked for.
+struct FieldReader {
+    let object: JSONObject
+    private(set) var used: Set<String> = []
+    private(set) var problems: [FieldProblem] = []
+
+    init(_ object: JSONObject) {
+        self.object = object
+    }
+
+    mutating func problem(_ field: String?, _ message: String) {
+        problems.append(FieldProblem(field: field, message: message))
+    }
+
+    /// The raw value, marking the field as known.
+    mutating func value(_ key: String, required: Bool) -> JSONValue? {
+        used.insert(key)
+        guard let value = object[key], value != .null else {
+            if required { problem(key, "is required") }
+            return nil
+        }
+        return value
+    }
+
+    /// Text: not blank, no control characters (line breaks and tabs only where `multiline`),
+    /// at most `maxLength` characters.
+    mutating func text(_ key: String, required: Bool = true, maxLength: Int = 200, multiline: Bool = false) -> String? {
+        guard let value = value(key, required: required) else { return nil }
+        guard case .string(let text) = value else {
+            problem(key, "expected text, found \(value.typeName)")
+            return nil
+        }
+        if let reason = Self.textProblem(text, maxLength: maxLength, multiline: multiline) {
+            problem(key, reason)
+            return nil
+        }
+        return text
+    }
+
+    static func textProblem(_ text: String, maxLength: Int, multiline: Bool) -> String? {
+        if text.allSatisfy({ $0.isWhitespace }) { return "must not be blank" }
+        if text.count > maxLength { return "must be at most \(maxLength) characters, found \(text.count)" }
+        let control = text.unicodeScalars.first { scalar in
+            (scalar.value < 0x20 && !(multiline && (scalar == "\n" || scalar == "\t")))
+                || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
+        }
+        if let control {
+            return "must not contain control characters (found U+\(String(control.value, radix: 16, uppercase: true)))"
+        }
+        return nil
+    }
+
+    /// An identifier: 1 to 64 characters, no spaces, control characters or slashes.
+    mutating func identifier(_ key: String, allowSlash: Bool = false) -> String? {
+        guard let text = text(key, maxLength: 64) else { return nil }
+        if text.contains(where: { $0.isWhitespace }) || (!allowSlash && text.contains("/")) {
+            problem(key, allowSlash ? "must not contain spaces" : "must not contain spaces or slashes")
+            return nil
+        }
+        return text
+    }
+
+    mutating func date(_ key: String, required: Bool = true) -> CalendarDate? {
+        guard let value = value(key, required: required) else { return nil }
+        guard case .string(let text) = value else {
+            problem(key, "expected a date as \"YYYY-MM-DD\", found \(value.typeName)")
+            return nil
+        }
+        guard let date = CalendarDate(text) else {
+            problem(
+                key,
+                "\"\(text.prefix(40))\" is not a real calendar date written YYYY-MM-DD "
+                    + "(years \(CalendarDate.supportedYears.lowerBound) to \(CalendarDate.supportedYears.upperBound))")
+            return nil
+        }
+        return date
+    }
+
+    mutating func integer(_ key: String, in range: ClosedRange<Int>, required: Bool = true) -> Int? {
+        guard let value = value(key, required: required) else { return nil }
+        let expected = "a whole number from \(range.lowerBound) to \(range.upperBound)"
+        switch value {
+        case .integer(let number):
+            guard let int = Int(exactly: number), range.contains(int) else {
+                problem(key, "expected \(expected), found \(number)")
+                return nil
+            }
+            return int
+        case .fraction(let number):
+            problem(key, "expected \(expected), found \(number)")
+        default:
+            problem(key, "expected \(expected), found \(value.typeName)")
+        }
+        return nil
+    }
+
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type, required: Bool = true) -> E?
+    where E.RawValue == String {
+        guard let value = value(key, required: required) else { return nil }
+        let options = E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        guard case .string(let text) = value, let choice = E(rawValue: text) else {
+            let found = value.stringValue.map { "\"\($0.prefix(40))\"" } ?? value.typeName
+            problem(key, "expected one of \(options), found \(found)")
+            return nil
+        }
+        return choice
+    }
+
+    mutating func eventID(_ key: String) -> UUID? {
+        guard let value = value(key, required: true) else { return nil }
+        guard case .string(let text) = value, text.count == 36, let id = UUID(uuidString: text) else {
+            problem(key, "expected an event id (a UUID such as 0b5f1c7e-1f0a-4c59-9a3e-5d6c2b8e4f10)")
+            return nil
+        }
+        return id
+    }
+
+    mutating func object(_ key: String) -> JSONObject? {
+        guard let value = value(key, required: true) else { return nil }
+        guard case .object(let object) = value else {
+            problem(key, "expected an object, found \(value.typeName)")
+            return nil
+        }
+        return object
+    }
+
+    /// Marks `keys` as known without reading them.
+    mutating func allow(_ keys: [String]) {
+        used.formUnion(keys)
+    }
+
+    /// Adds a problem for each field that was not read: unknown fields are refused, not ignored.
+    mutating func refuseUnknown(hint: String) {
+        for key in object.keys where !used.contains(key) {
+            problem(key, "is not a field of \(hint)")
+        }
+    }
+}

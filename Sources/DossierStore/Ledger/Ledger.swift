@@ -1,0 +1,374 @@
+import DossierDomain
+import Foundation
+import PostgresClient
+
+/// Records decisions and answers questions about one worker: the ledger's service layer.
+///
+/// Each `Ledger` owns one connection (acting as `dossier_writer`) on a thread of its own.
+public final class Ledger: Sendable {
+    public let session: PostgresSession
+    public let configuration: DatabaseConfiguration
+
+    public init(_ configuration: DatabaseConfiguration) {
+        self.configuration = configuration
+        self.session = PostgresSession.open(configuration, role: .writer, label: "dossier.ledger")
+    }
+
+    /// What recording a decision did.
+    public struct Recorded: Sendable {
+        public var eventID: UUID
+        public var position: Int64
+        public var version: Int
+        public var recordedAt: Timestamp
+        /// True when the same decision was recorded before: nothing was written now.
+        public var duplicate: Bool
+        /// Policy rules broken and overridden (empty for an ordinary decision).
+        public var exceptions: [RuleViolation]
+    }
+
+    /// Judges a decision and records it when it is accepted.
+    ///
+    /// - Throws: `LedgerError.refused` naming every rule broken (nothing is written);
+    ///   `StoreError.idempotencyConflict` when another decision holds the same key.
+    public func record(_ decision: Decision, actor: String) async throws -> Recorded {
+        try await session.run { connection in
+            try Self.record(decision, actor: actor, on: connection)
+        }
+    }
+
+    /// The same, on a connection the caller owns.
+    public static func record(_ decision: Decision, actor: String, on connection: PostgresConnection) throws -> Recorded {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try recordOnce(decision, actor: actor, on: connection)
+            } catch StoreError.wrongExpectedVersion where attempt < 5 {
+                // Someone recorded a decision for the same subject meanwhile: judge again.
+                continue
+            } catch let error as StoreError {
+                if case .idempotencyConflict = error, attempt < 5 {
+                    // A concurrent retry of the same decision may have won the race: look again.
+                    continue
+                }
+                throw error
+            }
+        }
+    }
+
+    static func recordOnce(_ decision: Decision, actor: String, on connection: PostgresConnection) throws -> Recorded {
+        let stored = try readDecisions(connection, decision.stream)
+        if let existing = stored.first(where: { $0.event.type == decision.kind.rawValue && $0.event.reference == decision.reference }) {
+            return try sameDecision(decision, existing, connection)
+        }
+        let references = try ReferenceData.read(connection)
+        let eventID = UUID()
+        let needsQuota: Bool = {
+            switch decision.body {
+            case .hire, .transfer: return true
+            default: return false
+            }
+        }()
+        var context = references.context
+        if needsQuota {
+            try connection.executeScript("BEGIN")
+            do {
+                let target = try quotaJurisdictions(decision, stored)
+                for key in [target.city, target.districtJurisdiction] {
+                    try connection.query("SELECT pg_advisory_xact_lock(1150, hashtext(\(key)))")
+                }
+                let spans = try readSpans(connection, city: target.city, excluding: decision.subject)
+                context.spansOfOthers = { jurisdiction, _ in
+                    spans.filter { jurisdiction.contains("/") ? $0.placement.districtJurisdiction == jurisdiction : $0.placement.city == jurisdiction }
+                }
+            } catch {
+                connection.rollbackQuietly()
+                throw error
+            }
+        }
+        let verdict = Evaluator.evaluate(decision, eventID: eventID, history: stored, context: context)
+        guard verdict.accepted else {
+            if needsQuota { connection.rollbackQuietly() }
+            throw LedgerError.refused(decision: verdict.decision, violations: verdict.violations)
+        }
+        let prepared = PreparedEvent(verdict: verdict, eventID: eventID)
+        var statements: [PostgresQuery] = needsQuota ? [] : ["BEGIN"]
+        statements.append(
+            EventLog.appendStatement(
+                stream: decision.stream, expected: stored.isEmpty ? .noStream : .exactly(stored.last!.event.version),
+                events: [prepared.event], recordedBy: actor))
+        if let personal = prepared.personalRow(stream: decision.stream) { statements.append(personal) }
+        if decision.kind.subject == .worker {
+            let before = spans(of: stored, worker: decision.subject)
+            let after = spans(of: stored + [prepared.stored(version: (stored.last?.event.version ?? 0) + 1)], worker: decision.subject)
+            if before != after { statements += replaceSpans(worker: decision.subject, after) }
+        }
+        statements.append("COMMIT")
+        statements.append("SELECT pg_notify(\(EventStore.notificationChannel), '')")
+        do {
+            let results = try connection.pipeline(statements, separateTransactions: true)
+            let outcome = try EventLog.decodeAppend(results[needsQuota ? 0 : 1])
+            let appended = outcome.events[0]
+            return Recorded(
+                eventID: appended.eventID, position: appended.position, version: appended.version,
+                recordedAt: appended.recordedAt, duplicate: outcome.duplicate, exceptions: verdict.violations)
+        } catch let error as PostgresError {
+            connection.rollbackQuietly()
+            throw StoreError.from(error, stream: decision.stream, expected: stored.isEmpty ? .noStream : .exactly(stored.last!.event.version))
+        }
+    }
+
+    /// A retry of a recorded decision returns the original; a different decision under the same
+    /// key is a conflict.
+    static func sameDecision(_ decision: Decision, _ existing: StoredDecision, _ connection: PostgresConnection) throws -> Recorded {
+        var candidate = decision
+        if case .transfer(var placement) = candidate.body, placement.city.isEmpty,
+            case .transfer(let recorded) = existing.decision.body
+        {
+            placement.city = recorded.city
+            candidate.body = .transfer(placement)
+        }
+        var recordedPayload = existing.event.payload
+        recordedPayload["personal"] = nil
+        recordedPayload["exceptions"] = nil
+        var same = DecisionCodec.payload(of: candidate) == recordedPayload && candidate.effective == existing.event.effective
+            && candidate.authority == existing.event.authority
+        if same, let personal = decision.personal {
+            let stored = try connection.query(
+                "SELECT fields FROM dossier.personal_data WHERE event_id = \(existing.eventID)"
+            ).scalar(PostgresJSONB.self)
+            let fields = stored.flatMap { try? JSONParser.parse($0.text) }?.objectValue
+            same = fields == personal.fields
+        }
+        guard same else {
+            throw StoreError.idempotencyConflict(stream: decision.stream, existingEventID: existing.eventID)
+        }
+        return Recorded(
+            eventID: existing.eventID, position: existing.event.position, version: existing.event.version,
+            recordedAt: existing.event.recordedAt, duplicate: true, exceptions: [])
+    }
+
+    /// The placement whose jurisdictions a hire or transfer must lock.
+    static func quotaJurisdictions(_ decision: Decision, _ stored: [StoredDecision]) throws -> Decision.Placement {
+        switch decision.body {
+        case .hire(let hire):
+            return hire.placement
+        case .transfer(var placement):
+            if placement.city.isEmpty {
+                let state = Replay.fold(worker: decision.subject, Replay.history(stored), asOf: decision.effective).state
+                placement.city = state.placement?.city ?? ""
+            }
+            return placement
+        default:
+            throw StoreError.invalidArgument("only hires and transfers check quotas")
+        }
+    }
+
+    // MARK: Reading
+
+    /// Reads and decodes a stream's decisions.
+    public static func readDecisions(_ connection: PostgresConnection, _ stream: StreamID) throws -> [StoredDecision] {
+        try EventLog.readStream(connection, stream).map { event in
+            do throws(InvalidDecision) {
+                return try StoredDecision(event: event)
+            } catch {
+                throw LedgerError.unreadable(position: event.position, reason: error.description)
+            }
+        }
+    }
+
+    static func readSpans(_ connection: PostgresConnection, city: String, excluding worker: String) throws
+        -> [WorkerState.PlacementSpan]
+    {
+        try connection.query(
+            """
+            SELECT city, district, street, community, from_date, until_date FROM dossier.placements
+             WHERE city = \(city) AND worker <> \(worker)
+            """
+        ).rows.map { row in
+            let from = try row.decode(PostgresDate.self, at: 4)
+            let until = try row.decodeIfPresent(PostgresDate.self, at: 5)
+            return WorkerState.PlacementSpan(
+                placement: Decision.Placement(
+                    community: try row.decode(String.self, at: 3), street: try row.decode(String.self, at: 2),
+                    district: try row.decode(String.self, at: 1), city: try row.decode(String.self, at: 0)),
+                from: CalendarDate(year: from.year, month: from.month, day: from.day)!,
+                until: until.flatMap { CalendarDate(year: $0.year, month: $0.month, day: $0.day) })
+        }
+    }
+
+    static func spans(of stored: [StoredDecision], worker: String) -> [WorkerState.PlacementSpan] {
+        Replay.fold(worker: worker, Replay.history(stored)).state.spans
+    }
+
+    static func replaceSpans(worker: String, _ spans: [WorkerState.PlacementSpan]) -> [PostgresQuery] {
+        var statements: [PostgresQuery] = ["DELETE FROM dossier.placements WHERE worker = \(worker)"]
+        if !spans.isEmpty {
+            statements.append(
+                """
+                INSERT INTO dossier.placements (worker, span, city, district, street, community, from_date, until_date)
+                SELECT \(worker), s.ord, s.city, s.district, s.street, s.community, s.from_date, s.until_date
+                  FROM unnest(\(PostgresArray(spans.map(\.placement.city))), \(PostgresArray(spans.map(\.placement.district))),
+                              \(PostgresArray(spans.map(\.placement.street))), \(PostgresArray(spans.map(\.placement.community))),
+                              \(PostgresArray(spans.map { PostgresDate($0.from) })),
+                              \(PostgresArray(spans.map { $0.until.map(PostgresDate.init) })))
+                       WITH ORDINALITY AS s(city, district, street, community, from_date, until_date, ord)
+                """)
+        }
+        return statements
+    }
+
+    // MARK: Questions
+
+    /// A worker's record on `asOf` (today when nil) as known at `knownAt` (now when nil).
+    public func show(worker: String, asOf: CalendarDate? = nil, knownAt: Timestamp? = nil) async throws -> WorkerReport {
+        try await session.run { connection in
+            let stored = try Self.readDecisions(connection, .worker(worker))
+            guard !stored.isEmpty else { throw LedgerError.noRecord("worker \(worker)") }
+            let references = try ReferenceData.read(connection, knownAt: knownAt)
+            let date = asOf ?? Self.today()
+            let history = Replay.history(stored, knownAt: knownAt)
+            let outcome = Replay.fold(worker: worker, history, asOf: date, context: references.context)
+            let personal = try Self.personalRecord(connection, stream: .worker(worker), knownAt: knownAt, history: history)
+            let parameters = references.policy.parameters(
+                city: outcome.state.placement?.city, district: outcome.state.placement?.district, on: date)
+            let version = stored.filter { knownAt == nil || $0.event.recordedAt <= knownAt! }.last?.event.version ?? 0
+            return WorkerReport(
+                state: outcome.state, personal: personal, asOf: date, knownAt: knownAt, parameters: parameters, version: version)
+        }
+    }
+
+    /// Every event of a worker's (or cadre's) record, in log order, with what later decisions
+    /// did to it.
+    public func trace(subject: String) async throws -> (stream: StreamID, entries: [TraceEntry], personal: PersonalRecord?) {
+        try await session.run { connection in
+            var stream = StreamID.worker(subject)
+            var stored = try Self.readDecisions(connection, stream)
+            if stored.isEmpty {
+                stream = .cadre(subject)
+                stored = try Self.readDecisions(connection, stream)
+            }
+            guard !stored.isEmpty else { throw LedgerError.noRecord(subject) }
+            let references = try ReferenceData.read(connection)
+            let personal = try Self.personalRecord(connection, stream: stream, knownAt: nil, history: Replay.history(stored))
+            return (stream, Replay.trace(stored, context: references.context), personal)
+        }
+    }
+
+    /// The latest personal data in force for a stream (from events not rescinded).
+    static func personalRecord(_ connection: PostgresConnection, stream: StreamID, knownAt: Timestamp?, history: History)
+        throws -> PersonalRecord?
+    {
+        let rows = try connection.query(
+            """
+            SELECT p.event_id, p.fields, p.erased_at IS NOT NULL FROM dossier.personal_data p
+              JOIN dossier.events e ON e.event_id = p.event_id
+             WHERE p.stream = \(stream.rawValue) AND (\(knownAt.map(PostgresTimestamp.init))::timestamptz IS NULL
+                   OR e.recorded_at <= \(knownAt.map(PostgresTimestamp.init)))
+             ORDER BY e.position
+            """
+        ).rows
+        var record: PersonalRecord?
+        for row in rows {
+            let eventID = try row.decode(UUID.self, at: 0)
+            if history.status[eventID]?.isVoid == true { continue }
+            let erased = try row.decode(Bool.self, at: 2)
+            if erased {
+                record = PersonalRecord(name: nil, erased: true)
+                continue
+            }
+            let fields = try row.decodeIfPresent(PostgresJSONB.self, at: 1).flatMap { try? JSONParser.parse($0.text) }?.objectValue
+            if let name = fields?["name"]?.stringValue { record = PersonalRecord(name: name, erased: false) }
+        }
+        return record
+    }
+
+    /// Today's date in UTC.
+    public static func today() -> CalendarDate {
+        Timestamp(microsecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000_000)).date!
+    }
+}
+
+/// The event a verdict becomes, with its personal data sealed.
+struct PreparedEvent {
+    var event: NewEvent
+    var decision: Decision
+    var personal: (fields: JSONObject, salt: [UInt8])?
+
+    init(verdict: Verdict, eventID: UUID) {
+        let decision = verdict.decision
+        var payload = DecisionCodec.payload(of: decision)
+        if verdict.isException {
+            payload["exceptions"] = .array(Array(Set(verdict.violations.map(\.rule.rawValue))).sorted().map(JSONValue.string))
+        }
+        if let personal = decision.personal {
+            var generator = SystemRandomNumberGenerator()
+            let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            payload["personal"] = .string(personal.seal(salt: salt))
+            self.personal = (personal.fields, salt)
+        }
+        self.decision = decision
+        self.event = NewEvent(
+            eventID: eventID, type: decision.kind.rawValue, schemaVersion: DecisionCodec.currentSchemaVersion(of: decision.kind),
+            payload: payload, effective: decision.effective, authority: decision.authority, reference: decision.reference)
+    }
+
+    func personalRow(stream: StreamID) -> PostgresQuery? {
+        guard let personal else { return nil }
+        return """
+            INSERT INTO dossier.personal_data (event_id, stream, fields, salt)
+            VALUES (\(event.eventID), \(stream.rawValue), \(PostgresJSONB(JSONValue.object(personal.fields).canonicalText)),
+                    \(PostgresBytea(personal.salt)))
+            ON CONFLICT (event_id) DO NOTHING
+            """
+    }
+
+    /// The event as it will read back from the log (position and time are placeholders).
+    func stored(version: Int) -> StoredDecision {
+        var decision = self.decision
+        decision.personal = nil
+        return StoredDecision(
+            event: RecordedEvent(
+                position: Int64.max, stream: decision.stream, version: version, eventID: event.eventID, type: event.type,
+                schemaVersion: event.schemaVersion, payload: event.payload, effective: event.effective,
+                recordedAt: Timestamp(microsecondsSinceEpoch: Int64.max), recordedBy: "", authority: event.authority,
+                reference: event.reference),
+            decision: decision)
+    }
+}
+
+/// The policy and population streams, which every judgement reads.
+struct ReferenceData {
+    var policy: PolicyBook
+    var population: PopulationBook
+
+    var context: RuleContext { RuleContext(policy: policy, population: population) }
+
+    static func read(_ connection: PostgresConnection, knownAt: Timestamp? = nil) throws -> ReferenceData {
+        let result = try connection.query(
+            """
+            SELECT \(fragment: EventLog.columns) FROM dossier.events
+             WHERE (stream = 'policy' OR stream LIKE 'jurisdiction/%')
+             ORDER BY position
+            """)
+        var events = try result.rows.map { try EventLog.decodeEvent($0) }
+        if let knownAt { events = events.filter { $0.recordedAt <= knownAt } }
+        var population = PopulationBook()
+        population.add(events: events.filter { $0.stream.kind == "jurisdiction" })
+        return ReferenceData(policy: PolicyBook(events: events.filter { $0.stream == .policy }), population: population)
+    }
+}
+
+extension PostgresConnection {
+    /// Rolls back an open transaction, ignoring failures (the error being handled matters more).
+    func rollbackQuietly() {
+        if transactionState != .idle { _ = try? executeScript("ROLLBACK") }
+    }
+}
+
+extension PostgresDate {
+    init?(_ date: CalendarDate?) {
+        guard let date else { return nil }
+        self.init(date)
+    }
+}

@@ -1,0 +1,30 @@
+import DossierDomain
+
+/// Why the ledger did not record or could not answer.
+public enum LedgerError: Error, Sendable, CustomStringConvertible {
+    /// The decision breaks rules; nothing was written.
+    case refused(decision: Decision, violations: [RuleViolation])
+    /// There is no record of this worker (or cadre).
+    case noRecord(String)
+    /// The log holds an event this program cannot read.
+    case unreadable(position: Int64, reason: String)
+
+    public var description: String {
+        switch self {
+        case .refused(let decision, let violations):
+            let overridable = violations.allSatisfy { !$0.rule.isStructural }
+            var text = "refused \(decision.kind.rawValue) \(decision.reference) for \(decision.subject): "
+                + violations.map(\.description).joined(separator: "; ")
+            if overridable, decision.override == nil {
+                text += " (a decision carrying \"override\" with a justification is recorded despite these rules)"
+            } else if !overridable {
+                text += " (this cannot be overridden)"
+            }
+            return text
+        case .noRecord(let subject):
+            return "no record of \(subject): nothing is recorded under this id"
+        case .unreadable(let position, let reason):
+            return "the event at position \(position) cannot be read: \(reason)"
+        }
+    }
+}
