@@ -16,6 +16,9 @@ public struct Decision: Sendable, Equatable {
     /// Personal data carried by the decision (names and identity data). Never stored in the
     /// log: it goes beside it, and the event commits to it by a salted hash.
     public var personal: PersonalData?
+    /// The event id to record the decision under, when the sender chose it (so that later
+    /// decisions in the same import can point at it); otherwise the ledger picks one.
+    public var eventID: UUID?
 
     public init(
         kind: DecisionKind, subject: String, effective: CalendarDate, authority: String, reference: String,

@@ -108,6 +108,7 @@ public enum DecisionCodec {
         let authority = reader.text("authority", maxLength: 200)
         let reference = reader.text("reference", maxLength: 100)
         let override = reader.text("override", required: false, maxLength: 2000, multiline: true)
+        let eventID = mode == .input && reader.object["eventId"] != nil ? reader.eventID("eventId") : nil
         var personal: PersonalData?
         if mode == .stored {
             // Written by the ledger beside the decision's own fields.
@@ -118,9 +119,11 @@ public enum DecisionCodec {
         guard reader.problems.isEmpty, let subject, let effective, let authority, let reference, let body else {
             throw InvalidDecision(reader.problems)
         }
-        return Decision(
+        var decision = Decision(
             kind: kind, subject: subject, effective: effective, authority: authority, reference: reference,
             override: override, body: body, personal: personal)
+        decision.eventID = eventID
+        return decision
     }
 
     /// Reads the personal fields a decision may carry (`name` required where `requireName`).

@@ -60,6 +60,11 @@ public struct PolicyParameters: Sendable, Equatable {
         public var jurisdiction: String
         /// Validated parameter values, by name.
         public var values: JSONObject
+
+        public init(jurisdiction: String, values: JSONObject) {
+            self.jurisdiction = jurisdiction
+            self.values = values
+        }
     }
 
     /// Checks the parameters of a `policy` decision; every problem is named.

@@ -8,6 +8,11 @@ public struct Verdict: Sendable, Equatable {
     /// would make invalid (a retroactive exit before a recorded level change, say).
     public var violations: [RuleViolation]
 
+    public init(decision: Decision, violations: [RuleViolation]) {
+        self.decision = decision
+        self.violations = violations
+    }
+
     /// Recorded: nothing broken, or only policy rules with an override given.
     public var accepted: Bool {
         violations.isEmpty || (decision.override != nil && violations.allSatisfy { !$0.rule.isStructural })

@@ -65,19 +65,18 @@ public struct RuleViolation: Sendable, Equatable, Hashable, CustomStringConverti
 public struct RuleContext: Sendable {
     public var policy: PolicyBook
     public var population: PopulationBook
-    /// Other workers' placement spans in a jurisdiction (`City` or `City/District`), for quotas.
-    public var spansOfOthers: @Sendable (_ jurisdiction: String, _ excludingWorker: String) -> [WorkerState.PlacementSpan]
+    /// Where other workers are placed, for quotas.
+    public var headcount: HeadcountIndex
     /// The one event whose quota is checked (quotas of recorded decisions are not re-judged).
     public var quotaCheckedEvent: UUID?
 
     public init(
         policy: PolicyBook = PolicyBook(), population: PopulationBook = PopulationBook(),
-        spansOfOthers: @escaping @Sendable (String, String) -> [WorkerState.PlacementSpan] = { _, _ in [] },
-        quotaCheckedEvent: UUID? = nil
+        headcount: HeadcountIndex = HeadcountIndex(), quotaCheckedEvent: UUID? = nil
     ) {
         self.policy = policy
         self.population = population
-        self.spansOfOthers = spansOfOthers
+        self.headcount = headcount
         self.quotaCheckedEvent = quotaCheckedEvent
     }
 
@@ -91,7 +90,7 @@ extension WorkerState {
     ///
     /// - Returns: the rules the decision breaks. The decision is applied either way: a decision
     ///   recorded with an override, or a legacy one, still shapes the record.
-    mutating func apply(_ decision: Decision, eventID: UUID, context: RuleContext) -> [RuleViolation] {
+    public mutating func apply(_ decision: Decision, eventID: UUID, context: RuleContext) -> [RuleViolation] {
         let date = decision.effective
         var violations: [RuleViolation] = []
         func requireActive() {
@@ -419,18 +418,9 @@ extension WorkerState {
         for jurisdiction in [target.districtJurisdiction, target.city] {
             guard let (year, population) = context.population.urbanPopulation(of: jurisdiction, on: date) else { continue }
             let quota = population * parameters.quotaPerTenThousand / 10_000
-            let isDistrict = jurisdiction.contains("/")
-            let others = context.spansOfOthers(jurisdiction, worker).filter { span in
-                isDistrict
-                    ? span.placement.districtJurisdiction == jurisdiction : span.placement.city == jurisdiction
-            }
-            // The busiest day from `date` on: the day itself and every later start.
-            let days = [date] + others.map(\.from).filter { $0 > date }
-            var worst = (count: 0, day: date)
-            for day in days {
-                let count = others.filter { $0.covers(day) }.count + 1
-                if count > worst.count { worst = (count, day) }
-            }
+            // The busiest day from `date` on, with this worker counted from `date`.
+            let others = context.headcount.busiestDay(in: jurisdiction, from: date, excluding: worker)
+            let worst = (count: others.count + 1, day: others.day)
             if worst.count > quota {
                 violations.append(
                     RuleViolation(

@@ -62,7 +62,7 @@ public final class Ledger: Sendable {
             return try sameDecision(decision, existing, connection)
         }
         let references = try ReferenceData.read(connection)
-        let eventID = UUID()
+        let eventID = decision.eventID ?? UUID()
         let needsQuota: Bool = {
             switch decision.body {
             case .hire, .transfer: return true
@@ -77,10 +77,7 @@ public final class Ledger: Sendable {
                 for key in [target.city, target.districtJurisdiction] {
                     try connection.query("SELECT pg_advisory_xact_lock(1150, hashtext(\(key)))")
                 }
-                let spans = try readSpans(connection, city: target.city, excluding: decision.subject)
-                context.spansOfOthers = { jurisdiction, _ in
-                    spans.filter { jurisdiction.contains("/") ? $0.placement.districtJurisdiction == jurisdiction : $0.placement.city == jurisdiction }
-                }
+                context.headcount = HeadcountIndex(spans: try readSpans(connection, city: target.city))
             } catch {
                 connection.rollbackQuietly()
                 throw error
@@ -121,18 +118,7 @@ public final class Ledger: Sendable {
     /// A retry of a recorded decision returns the original; a different decision under the same
     /// key is a conflict.
     static func sameDecision(_ decision: Decision, _ existing: StoredDecision, _ connection: PostgresConnection) throws -> Recorded {
-        var candidate = decision
-        if case .transfer(var placement) = candidate.body, placement.city.isEmpty,
-            case .transfer(let recorded) = existing.decision.body
-        {
-            placement.city = recorded.city
-            candidate.body = .transfer(placement)
-        }
-        var recordedPayload = existing.event.payload
-        recordedPayload["personal"] = nil
-        recordedPayload["exceptions"] = nil
-        var same = DecisionCodec.payload(of: candidate) == recordedPayload && candidate.effective == existing.event.effective
-            && candidate.authority == existing.event.authority
+        var same = saysTheSame(decision, as: existing)
         if same, let personal = decision.personal {
             let stored = try connection.query(
                 "SELECT fields FROM dossier.personal_data WHERE event_id = \(existing.eventID)"
@@ -146,6 +132,24 @@ public final class Ledger: Sendable {
         return Recorded(
             eventID: existing.eventID, position: existing.event.position, version: existing.event.version,
             recordedAt: existing.event.recordedAt, duplicate: true, exceptions: [])
+    }
+
+    /// Whether a decision says the same as a recorded one: same fields (a transfer's omitted city
+    /// taken as the recorded one), date and authority. The personal-data seal and the exceptions
+    /// judged at recording are not part of what a decision says.
+    static func saysTheSame(_ decision: Decision, as recorded: StoredDecision) -> Bool {
+        var candidate = decision
+        if case .transfer(var placement) = candidate.body, placement.city.isEmpty,
+            case .transfer(let old) = recorded.decision.body
+        {
+            placement.city = old.city
+            candidate.body = .transfer(placement)
+        }
+        var payload = recorded.event.payload
+        payload["personal"] = nil
+        payload["exceptions"] = nil
+        return DecisionCodec.payload(of: candidate) == payload && candidate.effective == recorded.event.effective
+            && candidate.authority == recorded.event.authority
     }
 
     /// The placement whose jurisdictions a hire or transfer must lock.
@@ -177,23 +181,25 @@ public final class Ledger: Sendable {
         }
     }
 
-    static func readSpans(_ connection: PostgresConnection, city: String, excluding worker: String) throws
-        -> [WorkerState.PlacementSpan]
+    /// The placement spans of every worker in a city.
+    static func readSpans(_ connection: PostgresConnection, city: String) throws
+        -> [(worker: String, span: WorkerState.PlacementSpan)]
     {
         try connection.query(
             """
-            SELECT city, district, street, community, from_date, until_date FROM dossier.placements
-             WHERE city = \(city) AND worker <> \(worker)
+            SELECT city, district, street, community, from_date, until_date, worker FROM dossier.placements
+             WHERE city = \(city)
             """
         ).rows.map { row in
             let from = try row.decode(PostgresDate.self, at: 4)
             let until = try row.decodeIfPresent(PostgresDate.self, at: 5)
-            return WorkerState.PlacementSpan(
+            let span = WorkerState.PlacementSpan(
                 placement: Decision.Placement(
                     community: try row.decode(String.self, at: 3), street: try row.decode(String.self, at: 2),
                     district: try row.decode(String.self, at: 1), city: try row.decode(String.self, at: 0)),
                 from: CalendarDate(year: from.year, month: from.month, day: from.day)!,
                 until: until.flatMap { CalendarDate(year: $0.year, month: $0.month, day: $0.day) })
+            return (try row.decode(String.self, at: 6), span)
         }
     }
 

@@ -1,0 +1,110 @@
+import ArgumentParser
+import DossierDomain
+import Foundation
+
+/// Writes a realistic, deterministic sample of decisions as JSON Lines.
+///
+/// Every worker's history is built through the domain's own rules (each decision is applied to
+/// a `WorkerState` and dropped if it would break one), so the output imports without refusals.
+@main
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dossier-sample",
+        abstract: "Write a sample city of community workers' careers as JSON Lines (deterministic by seed).")
+
+    @Option(help: "The random seed; the same seed gives the same file.")
+    var seed: UInt64 = 2015
+
+    @Option(help: "Districts in the city.")
+    var districts = 1
+
+    @Option(help: "Community workers per district (at the start; exits are replaced).")
+    var workers = 300
+
+    @Option(help: "The first year of the histories.")
+    var from = 2010
+
+    @Option(help: "The last year of the histories.")
+    var to = 2025
+
+    @Option(help: "Write to this file instead of standard output.")
+    var output: String?
+
+    func validate() throws {
+        guard districts >= 1, districts <= 100 else { throw ValidationError("--districts must be 1 to 100") }
+        guard workers >= 5, workers <= 100_000 else { throw ValidationError("--workers must be 5 to 100000") }
+        guard from >= 1990, to <= 2100, from + 1 < to else { throw ValidationError("need 1990 <= --from < --to <= 2100") }
+    }
+
+    func run() throws {
+        let sink: FileHandle
+        if let output {
+            guard FileManager.default.createFile(atPath: output, contents: nil), let handle = FileHandle(forWritingAtPath: output) else {
+                throw ValidationError("cannot write \(output)")
+            }
+            sink = handle
+        } else {
+            sink = FileHandle.standardOutput
+        }
+        var writer = LineWriter(handle: sink)
+        var generator = CityGenerator(seed: seed, districts: districts, workersPerDistrict: workers, from: from, to: to)
+        generator.generate { writer.write($0) }
+        writer.flush()
+        FileHandle.standardError.write(Data("dossier-sample: \(writer.lines) decisions\n".utf8))
+    }
+}
+
+/// Buffers lines and writes them in large chunks.
+struct LineWriter {
+    let handle: FileHandle
+    var buffer: [UInt8] = []
+    var lines = 0
+
+    mutating func write(_ object: JSONObject) {
+        JSONValue.object(object).writeCanonical(into: &buffer)
+        buffer.append(UInt8(ascii: "\n"))
+        lines += 1
+        if buffer.count > 1 << 20 { flush() }
+    }
+
+    mutating func flush() {
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// SplitMix64: small, fast, and the same everywhere.
+struct Random {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func int(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.count))
+    }
+
+    mutating func chance(_ probability: Double) -> Bool {
+        Double(next() >> 11) / Double(1 << 53) < probability
+    }
+
+    mutating func pick<T>(_ items: [T]) -> T { items[int(0...items.count - 1)] }
+
+    mutating func uuid() -> UUID {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let a = next(), b = next()
+        for i in 0..<8 {
+            bytes[i] = UInt8(truncatingIfNeeded: a >> (8 * i))
+            bytes[8 + i] = UInt8(truncatingIfNeeded: b >> (8 * i))
+        }
+        bytes[6] = bytes[6] & 0x0F | 0x40
+        bytes[8] = bytes[8] & 0x3F | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8],
+                           bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+}
