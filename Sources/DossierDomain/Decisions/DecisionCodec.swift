@@ -369,7 +369,8 @@ public enum DecisionCodec {
         payload["community"] = .string(placement.community)
         payload["street"] = .string(placement.street)
         payload["district"] = .string(placement.district)
-        payload["city"] = .string(placement.city)
+        // A transfer that left the city out and was not resolved yet.
+        if !placement.city.isEmpty { payload["city"] = .string(placement.city) }
     }
 
     /// The decision as the JSON a user would send (personal data included when known).
