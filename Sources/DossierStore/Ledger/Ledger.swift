@@ -24,6 +24,8 @@ public final class Ledger: Sendable {
         public var duplicate: Bool
         /// Policy rules broken and overridden (empty for an ordinary decision).
         public var exceptions: [RuleViolation]
+        /// The decision as recorded (a transfer's city filled in from the record).
+        public var decision: Decision
     }
 
     /// Judges a decision and records it when it is accepted.
@@ -108,7 +110,8 @@ public final class Ledger: Sendable {
             let appended = outcome.events[0]
             return Recorded(
                 eventID: appended.eventID, position: appended.position, version: appended.version,
-                recordedAt: appended.recordedAt, duplicate: outcome.duplicate, exceptions: verdict.violations)
+                recordedAt: appended.recordedAt, duplicate: outcome.duplicate, exceptions: verdict.violations,
+                decision: verdict.decision)
         } catch let error as PostgresError {
             connection.rollbackQuietly()
             throw StoreError.from(error, stream: decision.stream, expected: stored.isEmpty ? .noStream : .exactly(stored.last!.event.version))
@@ -131,7 +134,7 @@ public final class Ledger: Sendable {
         }
         return Recorded(
             eventID: existing.eventID, position: existing.event.position, version: existing.event.version,
-            recordedAt: existing.event.recordedAt, duplicate: true, exceptions: [])
+            recordedAt: existing.event.recordedAt, duplicate: true, exceptions: [], decision: existing.decision)
     }
 
     /// Whether a decision says the same as a recorded one: same fields (a transfer's omitted city
