@@ -80,6 +80,7 @@ let package = Package(
         ),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "DossierTestSupport"]),
         .testTarget(name: "DossierDomainTests", dependencies: ["DossierDomain"]),
+        .testTarget(name: "DossierCLITests", dependencies: ["DossierTestSupport", "DossierDomain"]),
         .testTarget(
             name: "DossierStoreTests",
             dependencies: ["DossierStore", "PostgresClient", "DossierTestSupport"]

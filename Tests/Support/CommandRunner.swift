@@ -1,0 +1,68 @@
+import DossierStore
+import Foundation
+
+/// Runs the built `dossier` binary, as a user would, and captures what it prints.
+public struct CommandRunner {
+    public struct Result {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    public var environment: [String: String]
+
+    /// A runner pointed at a database (DOSSIER_DATABASE_URL).
+    public init(database: DatabaseConfiguration?) {
+        var environment = ProcessInfo.processInfo.environment
+        environment["DOSSIER_DATABASE_URL"] = database?.connectionString
+        environment["DOSSIER_ACTOR"] = "cli-test"
+        self.environment = environment
+    }
+
+    /// The directory holding the built executables (tools/test sets DOSSIER_TEST_BIN).
+    public static func binDirectory() -> URL {
+        if let bin = ProcessInfo.processInfo.environment["DOSSIER_TEST_BIN"], !bin.isEmpty {
+            return URL(filePath: bin, directoryHint: .isDirectory)
+        }
+        var root = URL(filePath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        return root.appending(path: ".build/debug")
+    }
+
+    public func run(_ arguments: [String], input: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.binDirectory().appending(path: "dossier")
+        process.arguments = arguments
+        process.environment = environment
+        let out = FileManager.default.temporaryDirectory.appending(path: "dossier-out-\(UUID().uuidString)")
+        let err = FileManager.default.temporaryDirectory.appending(path: "dossier-err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: out)
+            try? FileManager.default.removeItem(at: err)
+        }
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        if let input {
+            let inputFile = FileManager.default.temporaryDirectory.appending(path: "dossier-in-\(UUID().uuidString)")
+            FileManager.default.createFile(atPath: inputFile.path, contents: Data(input.utf8))
+            process.standardInput = try FileHandle(forReadingFrom: inputFile)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        try process.run()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
+
+    /// Writes text to a temporary file and returns its path.
+    public static func file(_ text: String) -> String {
+        let url = FileManager.default.temporaryDirectory.appending(path: "dossier-\(UUID().uuidString).jsonl")
+        FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8))
+        return url.path
+    }
+}
