@@ -13,7 +13,8 @@ struct Dossier: AsyncParsableCommand {
             3 database unavailable or not initialised, 4 integrity check failed.
             """,
         subcommands: [
-            Init.self, Record.self, Import.self, Show.self, Trace.self, DatabaseCommand.self,
+            Init.self, Record.self, Import.self, Show.self, Trace.self, Roster.self, Eligible.self, Quota.self,
+            Exceptions.self, History.self, Project.self, Rebuild.self, DatabaseCommand.self,
         ]
     )
 }

@@ -54,6 +54,8 @@ public final class PostgresConnection {
             throw PostgresError(.connectionFailed, context: reason)
         }
         self.handle = connection
+        // Server notices ("table does not exist, skipping" and the like) are not for the user.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         // Fixed session settings the decoders rely on.
         try execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'")
     }

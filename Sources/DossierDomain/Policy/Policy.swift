@@ -205,6 +205,9 @@ public struct PolicyBook: Sendable, Equatable {
         entries.append(Entry(jurisdiction: changes.jurisdiction, effective: effective, position: position, values: changes.values))
     }
 
+    /// Every date a policy decision takes effect, in order.
+    public var effectiveDates: [CalendarDate] { Array(Set(entries.map(\.effective))).sorted() }
+
     /// The parameters in force on `date` for a worker in `district` of `city`.
     public func parameters(city: String?, district: String?, on date: CalendarDate) -> PolicyParameters {
         var scopes = ["*"]
@@ -267,6 +270,11 @@ public struct PopulationBook: Sendable, Equatable {
         let candidates = years.filter { $0.key <= date.year && $0.value.1 <= date }
         guard let best = candidates.max(by: { $0.key < $1.key }) else { return nil }
         return (best.key, best.value.0)
+    }
+
+    /// Every figure of a jurisdiction, by year.
+    public func figures(of jurisdiction: String) -> [(year: Int, population: Int, effective: CalendarDate)] {
+        (records[jurisdiction] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value.0, $0.value.1) }
     }
 
     /// The jurisdictions with any figure.

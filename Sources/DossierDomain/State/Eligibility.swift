@@ -25,14 +25,14 @@ extension WorkerState {
     /// Eligibility of each kind on `date` under `parameters`.
     public func eligibility(_ kind: EligibilityKind, on date: CalendarDate, _ parameters: PolicyParameters) -> Eligibility {
         guard isOnRoster else {
-            return Eligibility(false, "not on the roster on \(date) (\(statusPhrase(on: date)))")
+            return Eligibility(false, "not on the roster (\(statusPhrase(on: date)))")
         }
         switch kind {
         case .levelUp:
             guard let level, level < parameters.maxLevel else {
                 return Eligibility(false, "already at the highest level \(parameters.maxLevel)")
             }
-            if let problem = levelUpProblem(on: date, to: level + 1, parameters) {
+            if let problem = levelUpProblem(on: date, to: level + 1, parameters, dated: false) {
                 return Eligibility(false, problem)
             }
             let years = latestAssessments(on: date, count: parameters.levelUpConsecutiveExcellent).map { String($0.year) }
@@ -43,14 +43,14 @@ extension WorkerState {
             if establishment == .publicInstitution {
                 return Eligibility(false, "joined the public-institution establishment on \(publicInstitutionSince?.description ?? "?")")
             }
-            let problems = publicInstitutionProblems(on: date, parameters)
+            let problems = publicInstitutionProblems(on: date, parameters, dated: false)
             if !problems.isEmpty {
                 return Eligibility(false, problems.map(\.message).joined(separator: "; "))
             }
             return Eligibility(
                 true,
-                "party secretary since \(secretarySince!), \(serviceStart!.fullYears(until: date)) full years of continuous "
-                    + "community work, no unexcused sanction or assessment below competent in the term")
+                "party secretary since \(secretarySince!), in continuous community work since \(serviceStart!), "
+                    + "no unexcused sanction or assessment below competent in the term")
         case .exitReview:
             var reasons: [String] = []
             let inForce = assessmentsByYear.filter { $0.effective <= date }

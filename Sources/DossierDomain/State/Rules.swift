@@ -331,7 +331,9 @@ extension WorkerState {
     }
 
     /// Why a level-up on assessment grounds to `newLevel` on `date` is not allowed, or nil.
-    func levelUpProblem(on date: CalendarDate, to newLevel: Int, _ parameters: PolicyParameters) -> String? {
+    /// `dated` puts the date in the message (refusals); eligibility lists leave it out so the
+    /// reason stays the same from one day to the next.
+    func levelUpProblem(on date: CalendarDate, to newLevel: Int, _ parameters: PolicyParameters, dated: Bool = true) -> String? {
         let needed = parameters.levelUpConsecutiveExcellent
         let latest = latestAssessments(on: date, count: needed)
         let found = latest.isEmpty
@@ -342,12 +344,12 @@ extension WorkerState {
             || latest.contains(where: { levelUpYearsUsed.contains($0.year) })
         {
             return "level-change on assessment grounds needs \(needed) consecutive excellent annual assessments "
-                + "not used for an earlier level-up, as of \(date); found \(found)"
+                + "not used for an earlier level-up" + (dated ? ", as of \(date)" : "") + "; found \(found)"
         }
         let years = serviceStart.map { $0.fullYears(until: date) } ?? 0
         if years < parameters.levelUpMinServiceYears {
             return "level-change on assessment grounds needs \(parameters.levelUpMinServiceYears) full years of service; "
-                + "\(worker) has \(years) on \(date)"
+                + "\(worker) has \(years)" + (dated ? " on \(date)" : "")
         }
         if let level, newLevel != level + 1 {
             return "two excellent assessments earn one level: from \(level) to \(level + 1), not \(newLevel)"
@@ -368,14 +370,15 @@ extension WorkerState {
     }
 
     /// The public-institution rule's failures on `date` (empty when the worker qualifies).
-    func publicInstitutionProblems(on date: CalendarDate, _ parameters: PolicyParameters) -> [RuleViolation] {
+    func publicInstitutionProblems(on date: CalendarDate, _ parameters: PolicyParameters, dated: Bool = true) -> [RuleViolation] {
+        let onDate = dated ? " on \(date)" : ""
         var problems: [RuleViolation] = []
         guard let role, role.isPartySecretary, let secretarySince else {
             return [
                 RuleViolation(
                     .publicInstitutionSecretary,
                     "only a community party organisation secretary can join a public institution this way; \(worker) is "
-                        + (role?.rawValue ?? "without a role") + " on \(date)")
+                        + (role?.rawValue ?? "without a role") + onDate)
             ]
         }
         let serviceYears = serviceStart.map { $0.fullYears(until: date) } ?? 0
@@ -384,7 +387,7 @@ extension WorkerState {
                 RuleViolation(
                     .publicInstitutionService,
                     "needs \(parameters.publicInstitutionServiceYears) full years of continuous community work; \(worker) has "
-                        + "\(serviceYears) (since \(serviceStart?.description ?? "?")) on \(date)"))
+                        + "\(serviceYears) (since \(serviceStart?.description ?? "?"))" + onDate))
         }
         let termYears = secretarySince.fullYears(until: date)
         if termYears < parameters.secretaryTermYears {
@@ -392,7 +395,7 @@ extension WorkerState {
                 RuleViolation(
                     .publicInstitutionTerm,
                     "needs one full term (\(parameters.secretaryTermYears) years) as secretary; \(worker) has served "
-                        + "\(termYears) (since \(secretarySince)) on \(date)"))
+                        + "\(termYears) (since \(secretarySince))" + onDate))
         }
         let termStart = date.adding(years: -parameters.secretaryTermYears)
         let sanctions = misconducts.filter { $0.effective > termStart && $0.effective <= date && $0.countingSanction != .none }
@@ -405,7 +408,8 @@ extension WorkerState {
             problems.append(
                 RuleViolation(
                     .publicInstitutionRecord,
-                    "needs no unexcused sanction and no assessment below competent in the term since \(termStart); found "
+                    "needs no unexcused sanction and no assessment below competent in the term"
+                        + (dated ? " since \(termStart)" : " (the last \(parameters.secretaryTermYears) years)") + "; found "
                         + facts.joined(separator: ", ")))
         }
         return problems

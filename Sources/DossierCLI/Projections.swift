@@ -1,0 +1,242 @@
+import ArgumentParser
+import DossierDomain
+import DossierStore
+import Foundation
+import PostgresClient
+
+extension Dossier {
+    /// Brings the projections up to date with the log.
+    struct Project: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply new events to the projections (queries do this themselves before answering).")
+
+        @Flag(help: "Keep following the log and apply each event as it commits.")
+        var follow = false
+
+        @Option(help: "Events applied per transaction.")
+        var batch = 5000
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await CLI.run {
+                let configuration = try database.configuration()
+                let session = PostgresSession.open(configuration, role: .writer, label: "dossier.project")
+                let progress = ProgressLine()
+                let started = Date()
+                let report = try await session.run { connection in
+                    try Projector.catchUp(connection, batchSize: batch, progress: { progress.update($0, done: $1, total: $2) })
+                }
+                progress.finish()
+                let seconds = Date().timeIntervalSince(started)
+                CLI.print("applied \(report.applied) events up to position \(report.position) in \(String(format: "%.2f", seconds)) s")
+                guard follow else { return }
+                for try await event in EventStore(configuration).subscribe(after: report.position) {
+                    let lag = try await session.run { connection -> Double in
+                        try Projector.catchUp(connection, batchSize: batch)
+                        return Date().timeIntervalSince1970 - Double(event.recordedAt.microsecondsSinceEpoch) / 1_000_000
+                    }
+                    CLI.print("position \(event.position) applied, \(String(format: "%.1f", lag * 1000)) ms after it was recorded")
+                }
+            }
+        }
+    }
+
+    /// Rebuilds projections from the log.
+    struct Rebuild: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild projections from the log into fresh tables and swap them in atomically.",
+            discussion: "PROJECTION is one of \(ProjectionName.allCases.map(\.rawValue).joined(separator: ", ")), or placements (the spans quota checks read); all the read side when omitted.")
+
+        @Argument(help: "The projection to rebuild (default: all of the read side).")
+        var projection: String?
+
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            if let projection, projection != "placements", ProjectionName(rawValue: projection) == nil {
+                throw ValidationError(
+                    "unknown projection \"\(projection)\"; known: \((ProjectionName.allCases.map(\.rawValue) + ["placements"]).joined(separator: ", "))")
+            }
+        }
+
+        func run() async throws {
+            try await CLI.run {
+                let session = PostgresSession.open(try database.configuration(), role: .writer, label: "dossier.rebuild")
+                let progress = ProgressLine()
+                let update: Projector.Progress = { progress.update($0, done: $1, total: $2) }
+                if projection == "placements" {
+                    let spans = try await session.run { try Projector.rebuildPlacements($0, progress: update) }
+                    progress.finish()
+                    CLI.print("rebuilt placements: \(spans) spans")
+                    return
+                }
+                let only = projection.flatMap(ProjectionName.init(rawValue:)).map { Set([$0]) } ?? Set(ProjectionName.allCases)
+                let rebuilt = try await session.run { try Projector.rebuild($0, only: only, progress: update) }
+                progress.finish()
+                let rate = Double(rebuilt.events) / max(rebuilt.seconds, 0.001)
+                CLI.print(
+                    "rebuilt \(only.map(\.rawValue).sorted().joined(separator: ", ")) from \(rebuilt.events) events in "
+                        + "\(rebuilt.streams) streams up to position \(rebuilt.position): \(String(format: "%.2f", rebuilt.seconds)) s, "
+                        + "\(Int(rate)) events/s")
+            }
+        }
+    }
+
+    /// Options naming a place.
+    struct PlaceOptions: ParsableArguments {
+        @Option(help: "City.") var city: String?
+        @Option(help: "District.") var district: String?
+        @Option(help: "Street (sub-district).") var street: String?
+        @Option(help: "Community.") var community: String?
+
+        var place: ReadModel.Place { ReadModel.Place(city: city, district: district, street: street, community: community) }
+    }
+
+    static func table(_ entries: [ReadModel.RosterEntry], reason: Bool) -> String {
+        guard !entries.isEmpty else { return "(none)" }
+        let rows = entries.map { entry in
+            [entry.worker, entry.status, entry.post.map { "\($0) (\(entry.role ?? "—"))" } ?? "—", entry.level.map(String.init) ?? "—",
+             "\(entry.community), \(entry.street), \(entry.district)"] + (reason ? [entry.reason ?? ""] : [])
+        }
+        let header = ["worker", "status", "post", "level", "community"] + (reason ? ["reason"] : [])
+        let widths = (0..<header.count).map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        return ([header] + rows).map { row in
+            row.enumerated().map { $0.offset == row.count - 1 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined()
+        }.joined(separator: "\n") + "\n\(entries.count) worker" + (entries.count == 1 ? "" : "s")
+    }
+
+    /// Lists the workers on a roster.
+    struct Roster: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the workers on the roster of a place on a date, as known at a time.")
+
+        @OptionGroup var place: PlaceOptions
+        @Option(name: .customLong("as-of"), help: "The date (default today).") var asOf: String?
+        @Option(name: .customLong("known-at"), help: "Only what was recorded by then (YYYY-MM-DD or ISO 8601).") var knownAt: String?
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await CLI.run {
+                let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
+                let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
+                let entries = try await ReadModel(try database.configuration()).roster(place: place.place, asOf: date, knownAt: time)
+                CLI.print(json ? JSONValue.array(entries.map { .object($0.json) }).prettyText() : Dossier.table(entries, reason: false))
+            }
+        }
+    }
+
+    /// Lists candidates for a level-up or public institution, or exit-review cases.
+    struct Eligible: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List level-up candidates, public-institution candidates or exit-review cases, each with the reason.")
+
+        @Option(name: .customLong("for"), help: "level-up, public-institution or exit-review.") var kind: String
+        @OptionGroup var place: PlaceOptions
+        @Option(name: .customLong("as-of"), help: "The date (default today).") var asOf: String?
+        @Option(name: .customLong("known-at"), help: "Only what was recorded by then.") var knownAt: String?
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard EligibilityKind(rawValue: kind) != nil else {
+                throw ValidationError("--for takes level-up, public-institution or exit-review, not \"\(kind)\"")
+            }
+        }
+
+        func run() async throws {
+            try await CLI.run {
+                let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
+                let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
+                let entries = try await ReadModel(try database.configuration()).eligible(
+                    EligibilityKind(rawValue: kind)!, place: place.place, asOf: date, knownAt: time)
+                CLI.print(json ? JSONValue.array(entries.map { .object($0.json) }).prettyText() : Dossier.table(entries, reason: true))
+            }
+        }
+    }
+
+    /// Shows headcount against quota.
+    struct Quota: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Headcount against the quota (18 per 10,000 urban residents, or the ratio in force) per district and city.")
+
+        @Option(help: "One jurisdiction: City or City/District.") var jurisdiction: String?
+        @Option(name: .customLong("as-of"), help: "The date (default today).") var asOf: String?
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await CLI.run {
+                let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
+                let lines = try await ReadModel(try database.configuration()).quota(jurisdiction: jurisdiction, asOf: date)
+                if json {
+                    CLI.print(JSONValue.array(lines.map { .object($0.json) }).prettyText())
+                    return
+                }
+                guard !lines.isEmpty else { return CLI.print("(no jurisdiction)") }
+                for line in lines {
+                    let quota = line.quota.map { "quota \($0) (\(line.perTenThousand!) per 10,000 of \(line.urbanPopulation!), \(line.year!))" } ?? "no population recorded"
+                    let state = line.gap.map { $0 >= 0 ? "\($0) below quota" : "\(-$0) OVER QUOTA" } ?? ""
+                    CLI.print("\(line.jurisdiction): headcount \(line.headcount), \(quota)" + (state.isEmpty ? "" : ", \(state)"))
+                }
+            }
+        }
+    }
+
+    /// Lists the policy exceptions.
+    struct Exceptions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List decisions recorded despite a policy rule, with their justification.")
+
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await CLI.run {
+                let exceptions = try await ReadModel(try database.configuration()).exceptions()
+                if json { return CLI.print(JSONValue.array(exceptions.map { .object($0.json) }).prettyText()) }
+                CLI.print(exceptions.isEmpty ? "(no policy exceptions)" : exceptions.map(\.line).joined(separator: "\n"))
+            }
+        }
+    }
+
+    /// Shows how one attribute of a worker changed, and when the ledger learned it.
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "How one attribute of a worker changed over effective time and over recorded time.")
+
+        @Argument(help: "The worker id.") var worker: String
+        @Option(help: "level, post, community or status.") var field: String
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard ReadModel.Field(rawValue: field) != nil else {
+                throw ValidationError("--field takes level, post, community or status, not \"\(field)\"")
+            }
+        }
+
+        func run() async throws {
+            try await CLI.run {
+                let history = try await ReadModel(try database.configuration()).history(worker: worker, field: ReadModel.Field(rawValue: field)!)
+                func periods(_ list: [(from: CalendarDate, until: CalendarDate?, value: String)]) -> [JSONValue] {
+                    list.map { .object(JSONObject([("from", .string($0.from.description)), ("until", $0.until.map { .string($0.description) } ?? .null), ("value", .string($0.value))])) }
+                }
+                if json {
+                    CLI.print(JSONValue.object(JSONObject([
+                        ("worker", .string(worker)), ("field", .string(field)), ("effective", .array(periods(history.effective))),
+                        ("learned", .array(history.learned.map { .object(JSONObject([("recordedAt", .string($0.at.description)), ("periods", .array(periods($0.periods)))])) })),
+                    ])).prettyText())
+                    return
+                }
+                CLI.print("\(field) of \(worker), as known now:")
+                for period in history.effective {
+                    CLI.print("  \(period.from) – \(period.until.map { "\($0)" } ?? "        ")  \(period.value)")
+                }
+                CLI.print("\nas the ledger learned it:")
+                for version in history.learned {
+                    CLI.print("  recorded \(version.at):")
+                    for period in version.periods {
+                        CLI.print("    \(period.from) – \(period.until.map { "\($0)" } ?? "        ")  \(period.value)")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+import DossierDomain
+import Foundation
+import PostgresClient
+
+/// Keeps the read side up to date with the log, and rebuilds it.
+///
+/// New events reach the projections through this catch-up runner, not in the append
+/// transaction: a decision can be retroactive, so applying one means folding the worker's whole
+/// record again, and doing that here, in batches, keeps recording fast and lets one transaction
+/// apply thousands of events. Each batch writes its rows and its checkpoint (the last position
+/// applied) in one transaction, so a crash never applies an event twice or skips one. Queries
+/// catch up before they answer.
+public enum Projector {
+    /// Progress of long work.
+    public typealias Progress = @Sendable (_ phase: String, _ done: Int, _ total: Int?) -> Void
+
+    /// What a catch-up did.
+    public struct CatchUp: Sendable {
+        public var applied: Int
+        public var position: Int64
+        /// False when another runner held the projections (nothing was done here).
+        public var ran: Bool
+    }
+
+    static let lockKey: Int32 = 1152
+
+    /// The position the projections have applied up to.
+    public static func checkpoint(_ connection: PostgresConnection) throws -> Int64 {
+        try connection.query("SELECT coalesce(min(position), 0) FROM dossier_read.checkpoints").scalar(Int64.self) ?? 0
+    }
+
+    /// Applies every event after the checkpoint, in batches, until caught up.
+    ///
+    /// - Parameter wait: wait for another runner to finish instead of returning at once.
+    @discardableResult
+    public static func catchUp(
+        _ connection: PostgresConnection, batchSize: Int = 5000, wait: Bool = true, progress: Progress? = nil
+    ) throws -> CatchUp {
+        var applied = 0
+        var position = try checkpoint(connection)
+        let target = try connection.query(
+            "SELECT coalesce(max(position), 0) FROM dossier.events WHERE txid < dossier.read_horizon()"
+        ).scalar(Int64.self) ?? 0
+        while true {
+            let step = try connection.transaction { connection -> (Int, Int64)? in
+                let locked: Bool
+                if wait {
+                    try connection.query("SELECT pg_advisory_xact_lock(\(lockKey), 0)")
+                    locked = true
+                } else {
+                    locked = try connection.query("SELECT pg_try_advisory_xact_lock(\(lockKey), 0)").scalar(Bool.self) ?? false
+                }
+                guard locked else { return nil }
+                let from = try connection.query(
+                    "SELECT min(position) FROM dossier_read.checkpoints"
+                ).scalar(Int64.self) ?? 0
+                let events = try EventLog.readAll(connection, after: from, limit: batchSize)
+                guard let last = events.last?.position else { return (0, from) }
+                try apply(events, after: from, upTo: last, on: connection)
+                try connection.query("UPDATE dossier_read.checkpoints SET position = \(last), updated_at = now()")
+                return (events.count, last)
+            }
+            guard let (count, reached) = step else {
+                return CatchUp(applied: applied, position: position, ran: false)
+            }
+            applied += count
+            position = reached
+            progress?("projecting", Int(max(0, position)), Int(target))
+            if count < batchSize { return CatchUp(applied: applied, position: position, ran: true) }
+        }
+    }
+
+    /// Applies a batch of events (after `from`, up to `end`) to every projection.
+    static func apply(_ events: [RecordedEvent], after from: Int64, upTo end: Int64, on connection: PostgresConnection) throws {
+        var streams = Set(events.map(\.stream))
+        let references = try ReferenceEvents.read(connection, upTo: end)
+        let policyEvents = events.filter { $0.stream == .policy }
+        if !policyEvents.isEmpty {
+            // Policy shapes everyone's eligibility: every worker's timeline learns it.
+            for row in try connection.query(
+                "SELECT DISTINCT stream FROM dossier.events WHERE stream LIKE 'worker/%' AND position <= \(end)"
+            ).rows {
+                streams.insert(StreamID(rawValue: try row.decode(String.self, at: 0)))
+            }
+        }
+        let policyTimes = policyEvents.map(\.recordedAt)
+        let list = streams.sorted()
+        for start in stride(from: 0, to: list.count, by: 500) {
+            let group = Array(list[start..<min(list.count, start + 500)])
+            let stored = try readStreams(connection, group, upTo: end)
+            let workers = group.filter { $0.kind == "worker" }.map(\.subject)
+            var open: [String: [TimelineRow]] = [:]
+            if !workers.isEmpty {
+                for row in try connection.query(
+                    """
+                    SELECT \(fragment: ProjectionName.timeline.columnList) FROM dossier_read.worker_timeline
+                     WHERE worker = ANY(\(PostgresArray(workers))) AND recorded_until IS NULL
+                    """
+                ).rows {
+                    let parsed = try TimelineRow(row: row)
+                    open[parsed.worker, default: []].append(parsed)
+                }
+            }
+            var closes: [(worker: String, validFrom: CalendarDate, at: Timestamp)] = []
+            var inserts: [TimelineRow] = []
+            var rows: [StreamRows] = []
+            for stream in group {
+                let decisions = stored[stream] ?? []
+                rows.append(StreamRows(stream: stream, stored: decisions, context: references.context(knownAt: nil)))
+                guard stream.kind == "worker" else { continue }
+                let times = decisions.filter { $0.event.position > from }.map(\.event.recordedAt) + policyTimes
+                var versions = TimelineVersions(open: open[stream.subject] ?? [])
+                learn(&versions, worker: stream.subject, decisions, times: times, references: references)
+                closes += versions.closed.map { (stream.subject, $0.validFrom, $0.at) }
+                inserts += versions.inserted
+            }
+            // Replace the stream's rows in the projections that are not versioned.
+            for projection in [ProjectionName.audit, .assessments, .levels, .assignments] {
+                let subjects = projection == .audit ? group.map(\.rawValue) : group.map(\.subject)
+                try connection.query(
+                    """
+                    DELETE FROM \(fragment: projection.qualifiedTable)
+                     WHERE \(fragment: PostgresQuery(unsafeSQL: projection.subjectColumn!)) = ANY(\(PostgresArray(subjects)))
+                    """)
+                try copy(projection, into: projection.table, on: connection) { writer in
+                    for item in rows { try item.write(projection, &writer) }
+                }
+            }
+            if !closes.isEmpty {
+                try connection.query(
+                    """
+                    UPDATE dossier_read.worker_timeline t SET recorded_until = c.at
+                      FROM unnest(\(PostgresArray(closes.map(\.worker))), \(PostgresArray(closes.map { PostgresDate($0.validFrom) })),
+                                  \(PostgresArray(closes.map { PostgresTimestamp($0.at) }))) AS c(worker, valid_from, at)
+                     WHERE t.worker = c.worker AND t.valid_from = c.valid_from AND t.recorded_until IS NULL
+                    """)
+            }
+            try copy(.timeline, into: ProjectionName.timeline.table, on: connection) { writer in
+                for row in inserts { try row.write(&writer) }
+            }
+        }
+        if events.contains(where: { $0.stream == .policy || $0.stream.kind == "jurisdiction" }) {
+            try connection.execute("DELETE FROM dossier_read.quotas")
+            try writeQuotas(references, into: ProjectionName.quotas.table, on: connection)
+        }
+    }
+
+    /// Adds to `versions` what was known of a worker at each of `times`, in order.
+    static func learn(
+        _ versions: inout TimelineVersions, worker: String, _ decisions: [StoredDecision], times: [Timestamp],
+        references: ReferenceEvents
+    ) {
+        guard let first = decisions.first?.event.recordedAt else { return }
+        for time in Set(times).filter({ $0 >= first }).sorted() {
+            let periods = Timeline.periods(
+                worker: worker, Replay.history(decisions, knownAt: time), context: references.context(knownAt: time))
+            versions.learn(periods, worker: worker, at: time)
+        }
+    }
+
+    static func readStreams(_ connection: PostgresConnection, _ streams: [StreamID], upTo end: Int64) throws
+        -> [StreamID: [StoredDecision]]
+    {
+        var stored: [StreamID: [StoredDecision]] = [:]
+        let result = try connection.query(
+            """
+            SELECT \(fragment: EventLog.columns) FROM dossier.events
+             WHERE stream = ANY(\(PostgresArray(streams.map(\.rawValue)))) AND position <= \(end)
+             ORDER BY stream, version
+            """)
+        for row in result.rows {
+            let event = try EventLog.decodeEvent(row)
+            do throws(InvalidDecision) {
+                stored[event.stream, default: []].append(try StoredDecision(event: event))
+            } catch {
+                throw LedgerError.unreadable(position: event.position, reason: error.description)
+            }
+        }
+        return stored
+    }
+
+    static func copy(
+        _ projection: ProjectionName, into table: String, on connection: PostgresConnection,
+        _ body: (inout CopyWriter) throws -> Void
+    ) throws {
+        try connection.copyFrom(
+            PostgresQuery(unsafeSQL: "COPY dossier_read.\(table) (\(projection.columns)) FROM STDIN"), body)
+    }
+
+    static func writeQuotas(_ references: ReferenceEvents, into table: String, on connection: PostgresConnection) throws {
+        let context = references.context(knownAt: nil)
+        try copy(.quotas, into: table, on: connection) { writer in
+            for jurisdiction in context.population.jurisdictions {
+                let parts = jurisdiction.split(separator: "/", maxSplits: 1).map(String.init)
+                for figure in context.population.figures(of: jurisdiction) {
+                    let ratio = context.policy.parameters(
+                        city: parts.first, district: parts.count > 1 ? parts[1] : nil, on: figure.effective
+                    ).quotaPerTenThousand
+                    writer.field(jurisdiction)
+                    writer.field(Int32(figure.year))
+                    writer.field(Int32(figure.population))
+                    writer.field(Int32(ratio))
+                    writer.field(Int32(figure.population * ratio / 10_000))
+                    writer.field(PostgresDate(figure.effective))
+                    try writer.endRow()
+                }
+            }
+        }
+    }
+}
+
+/// The policy and jurisdiction events, for judging what was known when.
+struct ReferenceEvents {
+    var events: [RecordedEvent]
+
+    static func read(_ connection: PostgresConnection, upTo end: Int64 = Int64.max) throws -> ReferenceEvents {
+        let result = try connection.query(
+            """
+            SELECT \(fragment: EventLog.columns) FROM dossier.events
+             WHERE (stream = 'policy' OR stream LIKE 'jurisdiction/%') AND position <= \(end)
+             ORDER BY position
+            """)
+        return ReferenceEvents(events: try result.rows.map { try EventLog.decodeEvent($0) })
+    }
+
+    func context(knownAt: Timestamp?) -> RuleContext {
+        let known = knownAt.map { time in events.filter { $0.recordedAt <= time } } ?? events
+        var population = PopulationBook()
+        population.add(events: known.filter { $0.stream.kind == "jurisdiction" })
+        return RuleContext(policy: PolicyBook(events: known.filter { $0.stream == .policy }), population: population)
+    }
+}

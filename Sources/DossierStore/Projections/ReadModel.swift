@@ -1,0 +1,280 @@
+import DossierDomain
+import Foundation
+import PostgresClient
+
+/// Questions answered from the projections: rosters, eligibility lists, quotas, exceptions and
+/// the history of one attribute. Each first brings the projections up to date (unless another
+/// runner is at it, or the connection may only read).
+public final class ReadModel: Sendable {
+    public let session: PostgresSession
+
+    public init(_ configuration: DatabaseConfiguration, role: AccessRole = .writer) {
+        session = PostgresSession.open(configuration, role: role, label: "dossier.read")
+    }
+
+    /// Catches up when it can; returns the position the answers reflect.
+    static func refresh(_ connection: PostgresConnection) throws -> Int64 {
+        do {
+            return try Projector.catchUp(connection, wait: false).position
+        } catch StoreError.permissionDenied {
+            return try Projector.checkpoint(connection)
+        }
+    }
+
+    /// A worker on a roster.
+    public struct RosterEntry: Sendable, Equatable {
+        public var worker: String
+        public var status: String
+        public var post: String?
+        public var role: String?
+        public var level: Int?
+        public var community: String
+        public var street: String
+        public var district: String
+        public var city: String
+        /// The reason, for eligibility lists.
+        public var reason: String?
+
+        public var json: JSONObject {
+            var object = JSONObject([
+                ("worker", .string(worker)), ("status", .string(status)), ("post", post.map(JSONValue.string) ?? .null),
+                ("role", role.map(JSONValue.string) ?? .null), ("level", level.map { .integer(Int64($0)) } ?? .null),
+                ("community", .string(community)), ("street", .string(street)), ("district", .string(district)),
+                ("city", .string(city)),
+            ])
+            if let reason { object["reason"] = .string(reason) }
+            return object
+        }
+    }
+
+    /// Filters by place; nil matches everything.
+    public struct Place: Sendable {
+        public var city: String?
+        public var district: String?
+        public var street: String?
+        public var community: String?
+
+        public init(city: String? = nil, district: String? = nil, street: String? = nil, community: String? = nil) {
+            self.city = city
+            self.district = district
+            self.street = street
+            self.community = community
+        }
+    }
+
+    /// Timeline rows in force on `date` as known at `knownAt` (now when nil), in a place.
+    static func inForce(date: CalendarDate, knownAt: Timestamp?, place: Place) -> PostgresQuery {
+        let known = knownAt.map(PostgresTimestamp.init)
+        return """
+            valid_from <= \(PostgresDate(date)) AND (valid_until IS NULL OR valid_until > \(PostgresDate(date)))
+            AND ((\(known)::timestamptz IS NULL AND recorded_until IS NULL)
+                 OR (recorded_from <= \(known) AND (recorded_until IS NULL OR recorded_until > \(known))))
+            AND (\(place.city)::text IS NULL OR city = \(place.city))
+            AND (\(place.district)::text IS NULL OR district = \(place.district))
+            AND (\(place.street)::text IS NULL OR street = \(place.street))
+            AND (\(place.community)::text IS NULL OR community = \(place.community))
+            """
+    }
+
+    static func entries(_ result: QueryResult) throws -> [RosterEntry] {
+        try result.rows.map { row in
+            RosterEntry(
+                worker: try row.decode(String.self, at: 0), status: try row.decode(String.self, at: 1),
+                post: try row.decodeIfPresent(String.self, at: 2), role: try row.decodeIfPresent(String.self, at: 3),
+                level: try row.decodeIfPresent(Int32.self, at: 4).map(Int.init),
+                community: try row.decodeIfPresent(String.self, at: 5) ?? "", street: try row.decodeIfPresent(String.self, at: 6) ?? "",
+                district: try row.decodeIfPresent(String.self, at: 7) ?? "", city: try row.decodeIfPresent(String.self, at: 8) ?? "",
+                reason: row.result.columnCount > 9 ? try row.decodeIfPresent(String.self, at: 9) : nil)
+        }
+    }
+
+    /// The workers on the roster on `date`, as known at `knownAt`.
+    public func roster(place: Place, asOf date: CalendarDate, knownAt: Timestamp? = nil) async throws -> [RosterEntry] {
+        try await session.run { connection in
+            _ = try Self.refresh(connection)
+            return try Self.entries(
+                connection.query(
+                    """
+                    SELECT worker, status, post, role, level, community, street, district, city
+                      FROM dossier_read.worker_timeline
+                     WHERE \(fragment: Self.inForce(date: date, knownAt: knownAt, place: place))
+                       AND status IN ('active', 'seconded')
+                     ORDER BY city, district, street, community, worker
+                    """))
+        }
+    }
+
+    /// Level-up candidates, public-institution candidates or exit-review cases on `date`.
+    public func eligible(_ kind: EligibilityKind, place: Place = Place(), asOf date: CalendarDate, knownAt: Timestamp? = nil)
+        async throws -> [RosterEntry]
+    {
+        let column: PostgresQuery =
+            switch kind {
+            case .levelUp: "level_up"
+            case .publicInstitution: "public_institution"
+            case .exitReview: "exit_review"
+            }
+        return try await session.run { connection in
+            _ = try Self.refresh(connection)
+            return try Self.entries(
+                connection.query(
+                    """
+                    SELECT worker, status, post, role, level, community, street, district, city, \(fragment: column)_reason
+                      FROM dossier_read.worker_timeline
+                     WHERE \(fragment: Self.inForce(date: date, knownAt: knownAt, place: place)) AND \(fragment: column)
+                     ORDER BY city, district, street, community, worker
+                    """))
+        }
+    }
+
+    /// Headcount against quota for one jurisdiction on a date.
+    public struct QuotaLine: Sendable, Equatable {
+        public var jurisdiction: String
+        public var headcount: Int
+        public var year: Int?
+        public var urbanPopulation: Int?
+        public var perTenThousand: Int?
+        public var quota: Int?
+
+        public var gap: Int? { quota.map { $0 - headcount } }
+
+        public var json: JSONObject {
+            func number(_ value: Int?) -> JSONValue { value.map { .integer(Int64($0)) } ?? .null }
+            return JSONObject([
+                ("jurisdiction", .string(jurisdiction)), ("headcount", .integer(Int64(headcount))), ("quota", number(quota)),
+                ("gap", number(gap)), ("year", number(year)), ("urbanPopulation", number(urbanPopulation)),
+                ("perTenThousand", number(perTenThousand)), ("compliant", quota.map { .bool(headcount <= $0) } ?? .null),
+            ])
+        }
+    }
+
+    /// Quota compliance per district and city on `date` (one jurisdiction when given).
+    public func quota(jurisdiction: String? = nil, asOf date: CalendarDate) async throws -> [QuotaLine] {
+        try await session.run { connection in
+            _ = try Self.refresh(connection)
+            let result = try connection.query(
+                """
+                WITH roster AS (
+                    SELECT city, district FROM dossier_read.worker_timeline
+                     WHERE \(fragment: Self.inForce(date: date, knownAt: nil, place: Place()))
+                       AND status IN ('active', 'seconded')),
+                headcount AS (
+                    SELECT city || '/' || district AS jurisdiction, count(*) AS n FROM roster GROUP BY 1
+                    UNION ALL SELECT city, count(*) FROM roster GROUP BY city),
+                latest AS (
+                    SELECT DISTINCT ON (jurisdiction) jurisdiction, year, urban_population, per_ten_thousand, quota
+                      FROM dossier_read.quotas
+                     WHERE year <= \(Int32(date.year)) AND effective <= \(PostgresDate(date))
+                     ORDER BY jurisdiction, year DESC)
+                SELECT coalesce(l.jurisdiction, h.jurisdiction) AS j, coalesce(h.n, 0), l.year, l.urban_population,
+                       l.per_ten_thousand, l.quota
+                  FROM latest l FULL JOIN headcount h ON h.jurisdiction = l.jurisdiction
+                 WHERE \(jurisdiction)::text IS NULL OR coalesce(l.jurisdiction, h.jurisdiction) = \(jurisdiction)
+                 ORDER BY j
+                """)
+            return try result.rows.map { row in
+                QuotaLine(
+                    jurisdiction: try row.decode(String.self, at: 0), headcount: Int(try row.decode(Int64.self, at: 1)),
+                    year: try row.decodeIfPresent(Int32.self, at: 2).map(Int.init),
+                    urbanPopulation: try row.decodeIfPresent(Int32.self, at: 3).map(Int.init),
+                    perTenThousand: try row.decodeIfPresent(Int32.self, at: 4).map(Int.init),
+                    quota: try row.decodeIfPresent(Int32.self, at: 5).map(Int.init))
+            }
+        }
+    }
+
+    /// A decision recorded despite a policy rule.
+    public struct Exception: Sendable {
+        public var json: JSONObject
+        public var line: String
+    }
+
+    /// Every policy exception, in log order.
+    public func exceptions() async throws -> [Exception] {
+        try await session.run { connection in
+            _ = try Self.refresh(connection)
+            return try connection.query(
+                """
+                SELECT position, event_id, stream, decision, effective, recorded_at, recorded_by, authority, reference, override,
+                       array_to_string(exceptions, ',')
+                  FROM dossier_read.policy_exceptions ORDER BY position
+                """
+            ).rows.map { row in
+                let rules = (try row.decodeIfPresent(String.self, at: 10) ?? "").split(separator: ",").map { JSONValue.string(String($0)) }
+                let object = JSONObject([
+                    ("position", .integer(try row.decode(Int64.self, at: 0))),
+                    ("eventId", .string(try row.decode(UUID.self, at: 1).uuidString.lowercased())),
+                    ("stream", .string(try row.decode(String.self, at: 2))), ("decision", .string(try row.decode(String.self, at: 3))),
+                    ("effective", .string(try row.decode(PostgresDate.self, at: 4).description)),
+                    ("recordedAt", .string(try row.decode(PostgresTimestamp.self, at: 5).description)),
+                    ("recordedBy", .string(try row.decode(String.self, at: 6))), ("authority", .string(try row.decode(String.self, at: 7))),
+                    ("reference", .string(try row.decode(String.self, at: 8))), ("override", .string(try row.decode(String.self, at: 9))),
+                    ("rules", .array(rules)),
+                ])
+                let line = "#\(object["position"]!.canonicalText)  \(object["effective"]!.stringValue!)  \(object["decision"]!.stringValue!)  "
+                    + "\(object["stream"]!.stringValue!)  ref \(object["reference"]!.stringValue!)  by \(object["authority"]!.stringValue!)\n"
+                    + "    rules: \(rules.compactMap(\.stringValue).joined(separator: ", ").isEmpty ? "none broken" : rules.compactMap(\.stringValue).joined(separator: ", "))\n"
+                    + "    override: \(object["override"]!.stringValue!)"
+                return Exception(json: object, line: line)
+            }
+        }
+    }
+
+    /// One attribute's history.
+    public enum Field: String, CaseIterable, Sendable {
+        case level, post, community, status
+    }
+
+    /// How one attribute changed over effective time, and over recorded time.
+    public struct History: Sendable {
+        /// As known now: (from, until, value), merged where the value stays.
+        public var effective: [(from: CalendarDate, until: CalendarDate?, value: String)]
+        /// For each moment the ledger learned something that changed this attribute: the
+        /// attribute's effective history as known from then.
+        public var learned: [(at: Timestamp, periods: [(from: CalendarDate, until: CalendarDate?, value: String)])]
+    }
+
+    public func history(worker: String, field: Field) async throws -> History {
+        try await session.run { connection in
+            _ = try Self.refresh(connection)
+            let rows = try connection.query(
+                """
+                SELECT \(fragment: ProjectionName.timeline.columnList) FROM dossier_read.worker_timeline
+                 WHERE worker = \(worker) ORDER BY recorded_from, valid_from
+                """
+            ).rows.map(TimelineRow.init(row:))
+            guard !rows.isEmpty else { throw LedgerError.noRecord("worker \(worker)") }
+            func value(_ snapshot: WorkerSnapshot) -> String {
+                switch field {
+                case .level: snapshot.level.map(String.init) ?? "—"
+                case .post: snapshot.post.map { "\($0.rawValue) (\(snapshot.role?.rawValue ?? "—"))" } ?? "—"
+                case .community:
+                    snapshot.placement.map { "\($0.community), \($0.street), \($0.district), \($0.city)" } ?? "—"
+                case .status: snapshot.status.rawValue + (snapshot.exit.map { " (\($0.rawValue))" } ?? "")
+                }
+            }
+            func merged(_ periods: [TimelineRow]) -> [(from: CalendarDate, until: CalendarDate?, value: String)] {
+                var out: [(from: CalendarDate, until: CalendarDate?, value: String)] = []
+                for row in periods.sorted(by: { $0.period.from < $1.period.from }) {
+                    let text = value(row.period.snapshot)
+                    if let last = out.last, last.value == text, last.until == row.period.from {
+                        out[out.count - 1].until = row.period.until
+                    } else {
+                        out.append((row.period.from, row.period.until, text))
+                    }
+                }
+                return out
+            }
+            let now = merged(rows.filter { $0.recordedUntil == nil })
+            var learned: [(at: Timestamp, periods: [(from: CalendarDate, until: CalendarDate?, value: String)])] = []
+            for time in Set(rows.map(\.recordedFrom)).sorted() {
+                let known = rows.filter { $0.recordedFrom <= time && ($0.recordedUntil.map { $0 > time } ?? true) }
+                let periods = merged(known)
+                if learned.last.map({ $0.periods.map(\.value) == periods.map(\.value) && $0.periods.map(\.from) == periods.map(\.from) }) != true {
+                    learned.append((time, periods))
+                }
+            }
+            return History(effective: now, learned: learned)
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import DossierDomain
+import Foundation
+import PostgresClient
+
+extension Projector {
+    /// What a rebuild did.
+    public struct Rebuilt: Sendable {
+        public var position: Int64
+        public var events: Int
+        public var streams: Int
+        public var seconds: Double
+    }
+
+    /// Rebuilds projections from the log into fresh tables and swaps them in atomically, so
+    /// readers see the old tables or the new, never a half-built one. Works a few hundred
+    /// streams at a time, so memory stays flat however long the log.
+    ///
+    /// A rebuild of every projection goes up to the reading horizon; a rebuild of some goes to
+    /// the checkpoint the others are at, so all stay consistent.
+    public static func rebuild(
+        _ connection: PostgresConnection, only: Set<ProjectionName> = Set(ProjectionName.allCases), progress: Progress? = nil
+    ) throws -> Rebuilt {
+        let started = Date()
+        // Runners wait while the rebuild works (they try again after).
+        try connection.query("SELECT pg_advisory_lock(\(lockKey), 0)")
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(lockKey), 0)") }
+        let end: Int64 =
+            only.count == ProjectionName.allCases.count
+            ? try connection.query(
+                "SELECT coalesce(max(position), 0) FROM dossier.events WHERE txid < dossier.read_horizon()"
+            ).scalar(Int64.self) ?? 0
+            : try checkpoint(connection)
+        let projections = ProjectionName.allCases.filter(only.contains)
+        for projection in projections {
+            try connection.query("DROP TABLE IF EXISTS \(fragment: projection.nextTable)")
+            try connection.query(
+                "CREATE TABLE \(fragment: projection.nextTable) (LIKE \(fragment: projection.qualifiedTable) INCLUDING ALL)")
+        }
+        let (events, streams) = try fill(projections, upTo: end, on: connection, progress: progress)
+        try connection.transaction { connection in
+            try connection.execute("SELECT dossier_read.drop_views()")
+            for projection in projections {
+                try connection.query("DROP TABLE \(fragment: projection.qualifiedTable)")
+                try connection.query(
+                    "ALTER TABLE \(fragment: projection.nextTable) RENAME TO \(fragment: PostgresQuery(unsafeSQL: projection.table))")
+            }
+            try connection.execute("SELECT dossier_read.create_views()")
+            try connection.query(
+                """
+                UPDATE dossier_read.checkpoints SET position = \(end), updated_at = now()
+                 WHERE projection = ANY(\(PostgresArray(projections.map(\.rawValue))))
+                """)
+        }
+        return Rebuilt(position: end, events: events, streams: streams, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Computes the rows of `projections` from the log up to `end` into their `_next` tables,
+    /// a few hundred streams at a time. Returns the events and streams read.
+    static func fill(
+        _ projections: [ProjectionName], upTo end: Int64, on connection: PostgresConnection, progress: Progress?
+    ) throws -> (events: Int, streams: Int) {
+        let streams = try connection.query(
+            "SELECT DISTINCT stream FROM dossier.events WHERE position <= \(end) ORDER BY stream"
+        ).rows.map { StreamID(rawValue: try $0.decode(String.self, at: 0)) }
+        let references = try ReferenceEvents.read(connection, upTo: end)
+        let policyTimes = references.events.filter { $0.stream == .policy }.map(\.recordedAt)
+        let context = references.context(knownAt: nil)
+        var events = 0
+        for start in stride(from: 0, to: streams.count, by: 500) {
+            let group = Array(streams[start..<min(streams.count, start + 500)])
+            let stored = try readStreams(connection, group, upTo: end)
+            var rows: [StreamRows] = []
+            var timeline: [TimelineRow] = []
+            for stream in group {
+                let decisions = stored[stream] ?? []
+                events += decisions.count
+                rows.append(StreamRows(stream: stream, stored: decisions, context: context))
+                if stream.kind == "worker", projections.contains(.timeline) {
+                    var versions = TimelineVersions(open: [])
+                    learn(
+                        &versions, worker: stream.subject, decisions, times: decisions.map(\.event.recordedAt) + policyTimes,
+                        references: references)
+                    timeline += versions.inserted
+                }
+            }
+            for projection in projections where projection != .quotas {
+                try copy(projection, into: projection.table + "_next", on: connection) { writer in
+                    if projection == .timeline {
+                        for row in timeline { try row.write(&writer) }
+                    } else {
+                        for item in rows { try item.write(projection, &writer) }
+                    }
+                }
+            }
+            progress?("rebuilding", events, nil)
+        }
+        if projections.contains(.quotas) {
+            try writeQuotas(references, into: ProjectionName.quotas.table + "_next", on: connection)
+        }
+        return (events, streams.count)
+    }
+
+    /// Recomputes the placement spans that quota checks read, from the log, under the import
+    /// barrier (no decision is recorded meanwhile).
+    public static func rebuildPlacements(_ connection: PostgresConnection, progress: Progress? = nil) throws -> Int {
+        try connection.transaction { connection in
+            try connection.query("SELECT pg_advisory_xact_lock(1149, 0)")
+            try connection.execute("DELETE FROM dossier.placements")
+            let workers = try connection.query(
+                "SELECT DISTINCT stream FROM dossier.events WHERE stream LIKE 'worker/%' ORDER BY stream"
+            ).rows.map { StreamID(rawValue: try $0.decode(String.self, at: 0)) }
+            var spans = 0
+            for start in stride(from: 0, to: workers.count, by: 500) {
+                let group = Array(workers[start..<min(workers.count, start + 500)])
+                let stored = try readStreams(connection, group, upTo: Int64.max)
+                try connection.copyFrom(
+                    "COPY dossier.placements (worker, span, city, district, street, community, from_date, until_date) FROM STDIN"
+                ) { writer in
+                    for stream in group {
+                        let state = Replay.fold(worker: stream.subject, Replay.history(stored[stream] ?? [])).state
+                        for (index, span) in state.spans.enumerated() {
+                            writer.field(stream.subject)
+                            writer.field(Int32(index + 1))
+                            writer.field(span.placement.city)
+                            writer.field(span.placement.district)
+                            writer.field(span.placement.street)
+                            writer.field(span.placement.community)
+                            writer.field(PostgresDate(span.from))
+                            writer.field(span.until.map(PostgresDate.init))
+                            try writer.endRow()
+                            spans += 1
+                        }
+                    }
+                }
+                progress?("placements", start + group.count, workers.count)
+            }
+            return spans
+        }
+    }
+
+    /// Rows that differ between each projection table and what a rebuild from the log gives
+    /// (0 everywhere when the incremental projections are right). Leaves no table behind.
+    public static func differencesFromRebuild(_ connection: PostgresConnection) throws -> [ProjectionName: Int] {
+        // A rebuild into scratch tables at the current checkpoint, compared row for row.
+        try catchUp(connection)
+        let position = try checkpoint(connection)
+        var differences: [ProjectionName: Int] = [:]
+        try connection.query("SELECT pg_advisory_lock(\(lockKey), 0)")
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(lockKey), 0)") }
+        for projection in ProjectionName.allCases {
+            try connection.query("DROP TABLE IF EXISTS \(fragment: projection.nextTable)")
+            try connection.query("CREATE TABLE \(fragment: projection.nextTable) (LIKE \(fragment: projection.qualifiedTable))")
+        }
+        _ = try fill(ProjectionName.allCases, upTo: position, on: connection, progress: nil)
+        for projection in ProjectionName.allCases {
+            let columns = projection.columnList
+            let count = try connection.query(
+                """
+                SELECT (SELECT count(*) FROM (SELECT \(fragment: columns) FROM \(fragment: projection.qualifiedTable)
+                                              EXCEPT ALL SELECT \(fragment: columns) FROM \(fragment: projection.nextTable)) a)
+                     + (SELECT count(*) FROM (SELECT \(fragment: columns) FROM \(fragment: projection.nextTable)
+                                              EXCEPT ALL SELECT \(fragment: columns) FROM \(fragment: projection.qualifiedTable)) b)
+                """
+            ).scalar(Int64.self) ?? -1
+            differences[projection] = Int(count)
+            try connection.query("DROP TABLE \(fragment: projection.nextTable)")
+        }
+        return differences
+    }
+}
+
+extension ProjectionName {
+    var nextTable: PostgresQuery { PostgresQuery(unsafeSQL: "dossier_read." + table + "_next") }
+}
