@@ -81,7 +81,7 @@ struct MerkleTests {
     @Test("every inclusion vector: happy paths verify, wantErr cases fail")
     func inclusionVectors() throws {
         let cases = try Self.vectorCases(in: "inclusion")
-        var happy = 0
+        var (happy, refused, compared) = (0, 0, 0)
         for vector in cases {
             let index = try vector.int("leafIdx")
             let size = try vector.int("treeSize")
@@ -89,7 +89,7 @@ struct MerkleTests {
             let root = try vector.hash("root")
             let proof = try vector.proof()
             let verified = Merkle.verifyInclusion(index: index, size: size, leaf: leaf, proof: proof, root: root)
-            #expect(verified == !vector.wantErr, "\(vector.name): \(vector.desc)")
+            vector.check(verified: verified, refused: &refused)
 
             guard !vector.wantErr else { continue }
             happy += 1
@@ -99,16 +99,19 @@ struct MerkleTests {
                     Merkle.root(of: Array(Self.referenceLeaves[range]))
                 }
                 #expect(generated == proof, "\(vector.name): generated proof differs")
+                compared += 1
             }
         }
         #expect(cases.count >= 90, "only \(cases.count) inclusion vectors were found")
         #expect(happy >= 6, "only \(happy) inclusion happy paths were found")
+        #expect(compared >= 4, "only \(compared) generated inclusion proofs were compared")
+        #expect(refused < cases.count / 4, "\(refused) of \(cases.count) refused for malformed leaf hashes")
     }
 
     @Test("every consistency vector: happy paths verify, wantErr cases fail")
     func consistencyVectors() throws {
         let cases = try Self.vectorCases(in: "consistency")
-        var happy = 0
+        var (happy, refused, compared) = (0, 0, 0)
         for vector in cases {
             let oldSize = try vector.int("size1")
             let newSize = try vector.int("size2")
@@ -117,7 +120,7 @@ struct MerkleTests {
             let proof = try vector.proof()
             let verified = Merkle.verifyConsistency(
                 from: oldSize, to: newSize, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
-            #expect(verified == !vector.wantErr, "\(vector.name): \(vector.desc)")
+            vector.check(verified: verified, refused: &refused)
 
             guard !vector.wantErr else { continue }
             happy += 1
@@ -126,10 +129,13 @@ struct MerkleTests {
                     Merkle.root(of: Array(Self.referenceLeaves[range]))
                 }
                 #expect(generated == proof, "\(vector.name): generated proof differs")
+                compared += 1
             }
         }
         #expect(cases.count >= 90, "only \(cases.count) consistency vectors were found")
         #expect(happy >= 6, "only \(happy) consistency happy paths were found")
+        #expect(compared >= 4, "only \(compared) generated consistency proofs were compared")
+        #expect(refused == 0, "\(refused) consistency vectors refused for a leaf hash they do not have")
     }
 
     // MARK: - Generated proofs, sizes 1...70
@@ -441,12 +447,36 @@ private struct ConsistencyClaim {
 }
 
 /// One JSON test case, with the path it came from.
+///
+/// The vectors also hold malformed hashes (empty, 9 or 12 bytes): the Go original takes byte strings,
+/// checks the length of the leaf hash only, and compares or hashes the others as they are. `MerkleHash`
+/// holds exactly 32 bytes and refuses the others. So the verifiers get 32-byte stand-ins for malformed
+/// values (SHA-256 of a tag and the raw bytes: equal values stay equal, and no stand-in equals a hash
+/// of the vectors' trees) and must still answer as `wantErr` says, except for a malformed leaf hash:
+/// that case is refused for its length alone, as `MerkleHash(base64:)` refuses it.
 private struct VectorCase {
     let name: String
     let fields: [String: Any]
 
     var desc: String { fields["desc"] as? String ?? "(no desc)" }
     var wantErr: Bool { fields["wantErr"] as? Bool ?? false }
+
+    /// Whether the case has a leaf hash that is not 32 bytes, which `MerkleHash` refuses.
+    var hasMalformedLeaf: Bool {
+        guard let leaf = fields["leafHash"] as? String else { return false }
+        return MerkleHash(base64: leaf) == nil
+    }
+
+    /// Checks the verifier's answer against `wantErr`; a case with a malformed leaf hash must be a
+    /// `wantErr` case, refused before verification.
+    func check(verified: Bool, refused: inout Int) {
+        if hasMalformedLeaf {
+            #expect(wantErr, "\(name): \(desc) has a malformed leaf hash but should verify")
+            refused += 1
+        } else {
+            #expect(verified == !wantErr, "\(name): \(desc)")
+        }
+    }
 
     /// An integer field. The vectors hold Go `uint64`s, and "sub @1" of 0 wrapped to 2^64 - 1; its bit
     /// pattern as an `Int` is -1, the same corruption expressed in `Int`.
@@ -456,16 +486,13 @@ private struct VectorCase {
         return Int(truncatingIfNeeded: value)
     }
 
-    /// A hash field. The vectors also hold malformed hashes (empty, 9 or 12 bytes) that `MerkleHash`
-    /// cannot represent; those must be refused by `MerkleHash(base64:)`, and the verifier gets a stand-in
-    /// so the case still exercises its logic: SHA-256 of a tag and the raw bytes. Equal malformed values
-    /// map to equal stand-ins, and no stand-in can equal a hash of the vectors' trees.
+    /// A hash field, or its stand-in when it is not 32 bytes.
     func hash(_ key: String) throws -> MerkleHash {
         let text = try #require(fields[key] as? String, "\(name): \(key) is not a string")
         return try Self.hash(base64: text, in: "\(name): \(key)")
     }
 
-    /// The proof field; JSON null is an empty proof.
+    /// The proof field, with stand-ins for hashes that are not 32 bytes; JSON null is an empty proof.
     func proof() throws -> [MerkleHash] {
         if fields["proof"] is NSNull { return [] }
         let texts = try #require(fields["proof"] as? [String], "\(name): proof is not a list of strings")
