@@ -26,10 +26,11 @@ $roles$;
 CREATE SCHEMA dossier AUTHORIZATION dossier_owner;
 GRANT USAGE ON SCHEMA dossier TO dossier_writer, dossier_reader;
 
--- Global positions. Appends take them under one lock (see dossier.append_to_stream), so a
--- later position always belongs to a later transaction id: readers use that to never skip an
--- event whose transaction commits late. An append that fails after taking positions (a crash,
--- a lost connection) leaves a gap; the Merkle tree numbers its leaves densely.
+-- Global positions. Appends take them under one lock held until they commit (see
+-- dossier.append_to_stream), so positions become visible in the order they were taken: a reader
+-- that has seen position p has seen every committed position below it, and never skips an event
+-- whose transaction commits late. An append that fails after taking positions (a crash, a lost
+-- connection) leaves a gap; the Merkle tree numbers its leaves densely.
 CREATE SEQUENCE dossier.event_position AS bigint MINVALUE 1 NO CYCLE;
 ALTER SEQUENCE dossier.event_position OWNER TO dossier_owner;
 
@@ -46,7 +47,6 @@ CREATE TABLE dossier.events (
     recorded_by     text        NOT NULL,
     authority       text        NOT NULL,
     reference       text        NOT NULL,
-    txid            xid8        NOT NULL DEFAULT pg_current_xact_id(),
     CONSTRAINT events_pkey PRIMARY KEY (position),
     CONSTRAINT events_stream_version UNIQUE (stream, version),
     CONSTRAINT events_event_id UNIQUE (event_id),
@@ -63,7 +63,6 @@ COMMENT ON TABLE dossier.events IS
     'The append-only log of every decision. Rows are never updated or deleted.';
 COMMENT ON COLUMN dossier.events.effective IS 'Valid time: when the decision takes effect.';
 COMMENT ON COLUMN dossier.events.recorded_at IS 'Transaction time: the database clock when it was appended.';
-COMMENT ON COLUMN dossier.events.txid IS 'The appending transaction; lets readers wait for late commits.';
 
 -- Personal data lives beside the log, never in it: an event commits to it by a salted hash.
 -- Erasure clears `fields` and `salt`; the event and every proof over it stay intact.
@@ -140,7 +139,7 @@ CREATE TRIGGER personal_data_refuse_truncate BEFORE TRUNCATE ON dossier.personal
 
 -- Appending. Advisory lock keys (two-int form, first int names the kind of lock):
 --   1147 stream lock (transaction), second int = hashtext(stream)
---   1148 global position lock (session, held only around taking positions and inserting)
+--   1148 global position lock (transaction): taken to assign positions, held until commit
 --   1149 bulk import barrier: appends share it, an import takes it exclusively
 --   1150 jurisdiction quota lock (transaction), second int = hashtext(jurisdiction)
 --
@@ -223,27 +222,21 @@ BEGIN
             DETAIL = v_current::text;
     END IF;
 
-    -- Positions and the transaction id are taken under one lock, in the same order.
-    PERFORM pg_advisory_lock(1148, 0);
-    BEGIN
-        v_base := nextval('dossier.event_position');
-        IF n > 1 THEN
-            PERFORM setval('dossier.event_position', v_base + n - 1);
-        END IF;
-        v_now := clock_timestamp();
-        PERFORM set_config('dossier.appending', 'on', true);
-        INSERT INTO dossier.events (position, stream, version, event_id, event_type, schema_version,
-                                    payload, effective, recorded_at, recorded_by, authority, reference)
-        SELECT v_base + k.ord - 1, p_stream, v_current + k.ord::integer, k.id, k.t, k.sv, k.p, k.eff,
-               v_now, p_recorded_by, k.a, k.r
-          FROM unnest(p_event_ids, p_types, p_schema_versions, p_payloads, p_effective, p_authorities,
-                      p_references) WITH ORDINALITY AS k(id, t, sv, p, eff, a, r, ord);
-        PERFORM set_config('dossier.appending', 'off', true);
-    EXCEPTION WHEN OTHERS THEN
-        PERFORM pg_advisory_unlock(1148, 0);
-        RAISE;
-    END;
-    PERFORM pg_advisory_unlock(1148, 0);
+    -- Positions are taken under one lock held until commit, so they become visible in order.
+    PERFORM pg_advisory_xact_lock(1148, 0);
+    v_base := nextval('dossier.event_position');
+    IF n > 1 THEN
+        PERFORM setval('dossier.event_position', v_base + n - 1);
+    END IF;
+    v_now := clock_timestamp();
+    PERFORM set_config('dossier.appending', 'on', true);
+    INSERT INTO dossier.events (position, stream, version, event_id, event_type, schema_version,
+                                payload, effective, recorded_at, recorded_by, authority, reference)
+    SELECT v_base + k.ord - 1, p_stream, v_current + k.ord::integer, k.id, k.t, k.sv, k.p, k.eff,
+           v_now, p_recorded_by, k.a, k.r
+      FROM unnest(p_event_ids, p_types, p_schema_versions, p_payloads, p_effective, p_authorities,
+                  p_references) WITH ORDINALITY AS k(id, t, sv, p, eff, a, r, ord);
+    PERFORM set_config('dossier.appending', 'off', true);
 
     RETURN QUERY
         SELECT v_base + k.ord - 1, v_current + k.ord::integer, k.id, v_now, false
@@ -305,38 +298,25 @@ BEGIN
             HINT = v_bad.stream;
     END IF;
 
-    PERFORM pg_advisory_lock(1148, 0);
-    BEGIN
-        v_base := nextval('dossier.event_position');
-        IF v_count > 1 THEN
-            PERFORM setval('dossier.event_position', v_base + v_count - 1);
-        END IF;
-        v_now := clock_timestamp();
-        PERFORM set_config('dossier.appending', 'on', true);
-        INSERT INTO dossier.events (position, stream, version, event_id, event_type, schema_version,
-                                    payload, effective, recorded_at, recorded_by, authority, reference)
-        SELECT v_base + row_number() OVER (ORDER BY s.ord) - 1, s.stream, s.version, s.event_id, s.event_type,
-               s.schema_version, s.payload, s.effective, v_now, p_recorded_by, s.authority, s.reference
-          FROM pg_temp.dossier_staged_events s
-         ORDER BY s.ord;
-        PERFORM set_config('dossier.appending', 'off', true);
-    EXCEPTION WHEN OTHERS THEN
-        PERFORM pg_advisory_unlock(1148, 0);
-        RAISE;
-    END;
-    PERFORM pg_advisory_unlock(1148, 0);
+    PERFORM pg_advisory_xact_lock(1148, 0);
+    v_base := nextval('dossier.event_position');
+    IF v_count > 1 THEN
+        PERFORM setval('dossier.event_position', v_base + v_count - 1);
+    END IF;
+    v_now := clock_timestamp();
+    PERFORM set_config('dossier.appending', 'on', true);
+    INSERT INTO dossier.events (position, stream, version, event_id, event_type, schema_version,
+                                payload, effective, recorded_at, recorded_by, authority, reference)
+    SELECT v_base + row_number() OVER (ORDER BY s.ord) - 1, s.stream, s.version, s.event_id, s.event_type,
+           s.schema_version, s.payload, s.effective, v_now, p_recorded_by, s.authority, s.reference
+      FROM pg_temp.dossier_staged_events s
+     ORDER BY s.ord;
+    PERFORM set_config('dossier.appending', 'off', true);
     RETURN QUERY SELECT v_base, v_count, v_now;
 END
 $fn$;
 ALTER FUNCTION dossier.append_batch(text) OWNER TO dossier_owner;
 GRANT EXECUTE ON FUNCTION dossier.append_batch(text) TO dossier_writer;
-
--- The reading horizon: every event with a transaction id below it is settled, so reading in
--- position order up to it never skips an event that commits later.
-CREATE FUNCTION dossier.read_horizon() RETURNS xid8
-LANGUAGE sql STABLE
-AS $fn$ SELECT pg_snapshot_xmin(pg_current_snapshot()) $fn$;
-ALTER FUNCTION dossier.read_horizon() OWNER TO dossier_owner;
 
 GRANT SELECT, INSERT ON dossier.events TO dossier_writer;
 GRANT USAGE, UPDATE ON SEQUENCE dossier.event_position TO dossier_writer;

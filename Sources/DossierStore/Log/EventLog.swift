@@ -123,9 +123,10 @@ public enum EventLog {
         }
     }
 
-    /// Reads up to `limit` events after `position`, in position order, stopping at the reading
-    /// horizon: an event is returned only once no transaction that could still commit an
-    /// earlier position is running. Reading batch after batch never skips an event.
+    /// Reads up to `limit` events after `position`, in position order, among those committed.
+    ///
+    /// Appends hold the position lock until they commit, so positions become visible in the
+    /// order they were taken: reading batch after batch never skips an event.
     public static func readAll(
         _ connection: PostgresConnection, after position: Int64, limit: Int
     ) throws -> [RecordedEvent] {
@@ -133,7 +134,7 @@ public enum EventLog {
             let result = try connection.query(
                 """
                 SELECT \(fragment: columns) FROM dossier.events
-                 WHERE position > \(position) AND txid < dossier.read_horizon()
+                 WHERE position > \(position)
                  ORDER BY position
                  LIMIT \(limit)
                 """)
@@ -141,6 +142,11 @@ public enum EventLog {
         } catch let error as PostgresError {
             throw StoreError.from(error)
         }
+    }
+
+    /// The last committed position (0 for an empty log).
+    public static func lastPosition(_ connection: PostgresConnection) throws -> Int64 {
+        try connection.query("SELECT coalesce(max(position), 0) FROM dossier.events").scalar(Int64.self) ?? 0
     }
 
     /// The current version of a stream; 0 when it has no events.

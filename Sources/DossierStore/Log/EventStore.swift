@@ -45,7 +45,7 @@ public final class EventStore: Sendable {
         try await session.run { try EventLog.readStream($0, stream, fromVersion: fromVersion) }
     }
 
-    /// Reads up to `limit` events after `position` in global order, up to the reading horizon.
+    /// Reads up to `limit` events after `position` in global order.
     public func readAll(after position: Int64, limit: Int = 1000) async throws -> [RecordedEvent] {
         try await session.run { try EventLog.readAll($0, after: position, limit: limit) }
     }
@@ -72,8 +72,7 @@ public final class EventStore: Sendable {
 
 /// A live, ordered sequence of the log's events (see `EventStore.subscribe`).
 ///
-/// NOTIFY only wakes it; it always reads the table, up to the reading horizon, so an event whose
-/// transaction took an earlier position but committed later is still delivered in its place.
+/// NOTIFY only wakes it; it always reads the table, in position order, which is commit order.
 public struct EventSubscription: AsyncSequence, Sendable {
     public typealias Element = RecordedEvent
     let configuration: DatabaseConfiguration

@@ -273,6 +273,9 @@ struct TimelineVersions {
     }
 
     var items: [Item]
+    /// Rows in the table learned at the same instant as a later learning replaced them (a batch
+    /// cut through events recorded together): never a real state of knowledge, so removed.
+    var removed: [(validFrom: CalendarDate, recordedFrom: Timestamp)] = []
 
     /// Starts from the rows in force (as known now) in the table.
     init(open rows: [TimelineRow]) {
@@ -282,13 +285,24 @@ struct TimelineVersions {
     /// Records what was known at `time`: the periods as computed from the events recorded by then.
     mutating func learn(_ periods: [TimelinePeriod], worker: String, at time: Timestamp) {
         var remaining = periods
-        for index in items.indices where items[index].row.recordedUntil == nil {
-            if let match = remaining.firstIndex(of: items[index].row.period) {
+        var kept: [Item] = []
+        for item in items {
+            guard item.row.recordedUntil == nil else {
+                kept.append(item)
+                continue
+            }
+            if let match = remaining.firstIndex(of: item.row.period) {
                 remaining.remove(at: match)
+                kept.append(item)
+            } else if item.row.recordedFrom == time {
+                if !item.isNew { removed.append((item.row.period.from, time)) }
             } else {
-                items[index].row.recordedUntil = time
+                var closed = item
+                closed.row.recordedUntil = time
+                kept.append(closed)
             }
         }
+        items = kept
         for period in remaining {
             items.append(Item(row: TimelineRow(worker: worker, period: period, recordedFrom: time, recordedUntil: nil), isNew: true))
         }

@@ -38,9 +38,7 @@ public enum Projector {
     ) throws -> CatchUp {
         var applied = 0
         var position = try checkpoint(connection)
-        let target = try connection.query(
-            "SELECT coalesce(max(position), 0) FROM dossier.events WHERE txid < dossier.read_horizon()"
-        ).scalar(Int64.self) ?? 0
+        let target = try EventLog.lastPosition(connection)
         while true {
             let step = try connection.transaction { connection -> (Int, Int64)? in
                 let locked: Bool
@@ -102,6 +100,7 @@ public enum Projector {
                 }
             }
             var closes: [(worker: String, validFrom: CalendarDate, at: Timestamp)] = []
+            var removals: [(worker: String, validFrom: CalendarDate, recordedFrom: Timestamp)] = []
             var inserts: [TimelineRow] = []
             var rows: [StreamRows] = []
             for stream in group {
@@ -112,6 +111,7 @@ public enum Projector {
                 var versions = TimelineVersions(open: open[stream.subject] ?? [])
                 learn(&versions, worker: stream.subject, decisions, times: times, references: references)
                 closes += versions.closed.map { (stream.subject, $0.validFrom, $0.at) }
+                removals += versions.removed.map { (stream.subject, $0.validFrom, $0.recordedFrom) }
                 inserts += versions.inserted
             }
             // Replace the stream's rows in the projections that are not versioned.
@@ -125,6 +125,16 @@ public enum Projector {
                 try copy(projection, into: projection.table, on: connection) { writer in
                     for item in rows { try item.write(projection, &writer) }
                 }
+            }
+            if !removals.isEmpty {
+                try connection.query(
+                    """
+                    DELETE FROM dossier_read.worker_timeline t
+                     USING unnest(\(PostgresArray(removals.map(\.worker))), \(PostgresArray(removals.map { PostgresDate($0.validFrom) })),
+                                  \(PostgresArray(removals.map { PostgresTimestamp($0.recordedFrom) }))) AS r(worker, valid_from, recorded_from)
+                     WHERE t.worker = r.worker AND t.valid_from = r.valid_from AND t.recorded_from = r.recorded_from
+                       AND t.recorded_until IS NULL
+                    """)
             }
             if !closes.isEmpty {
                 try connection.query(

@@ -15,7 +15,7 @@ extension Projector {
     /// readers see the old tables or the new, never a half-built one. Works a few hundred
     /// streams at a time, so memory stays flat however long the log.
     ///
-    /// A rebuild of every projection goes up to the reading horizon; a rebuild of some goes to
+    /// A rebuild of every projection goes up to the last committed position; a rebuild of some goes to
     /// the checkpoint the others are at, so all stay consistent.
     public static func rebuild(
         _ connection: PostgresConnection, only: Set<ProjectionName> = Set(ProjectionName.allCases), progress: Progress? = nil
@@ -26,9 +26,7 @@ extension Projector {
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(lockKey), 0)") }
         let end: Int64 =
             only.count == ProjectionName.allCases.count
-            ? try connection.query(
-                "SELECT coalesce(max(position), 0) FROM dossier.events WHERE txid < dossier.read_horizon()"
-            ).scalar(Int64.self) ?? 0
+            ? try EventLog.lastPosition(connection)
             : try checkpoint(connection)
         let projections = ProjectionName.allCases.filter(only.contains)
         for projection in projections {
