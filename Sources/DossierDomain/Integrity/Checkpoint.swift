@@ -1,0 +1,150 @@
+import Crypto
+import Foundation
+
+/// A signed tree head in the checkpoint format of transparency logs (a signed note):
+///
+///     <origin>
+///     <tree size, decimal>
+///     <root hash, base64>
+///     time <ISO 8601 UTC>
+///
+///     — <key name> <base64(key id (4 bytes) || Ed25519 signature (64 bytes))>
+///
+/// The signature covers the text up to and including the newline before the blank line. The key
+/// id is the first 4 bytes of SHA-256(key name || 0x0A || 0x01 || public key), as in the signed
+/// note format.
+public struct Checkpoint: Sendable, Equatable {
+    public var origin: String
+    public var size: Int
+    public var root: MerkleHash
+    public var time: Timestamp
+
+    public init(origin: String, size: Int, root: MerkleHash, time: Timestamp) {
+        self.origin = origin
+        self.size = size
+        self.root = root
+        self.time = time
+    }
+
+    /// The signed body.
+    public var body: String { "\(origin)\n\(size)\n\(root.base64)\ntime \(time)\n" }
+
+    /// The note with one signature line.
+    public func signed(with key: SigningKey) throws -> String {
+        let signature = try key.privateKey.signature(for: Data(body.utf8))
+        return body + "\n— \(key.name) " + Data(key.keyID + [UInt8](signature)).base64EncodedString() + "\n"
+    }
+
+    /// Why a checkpoint note was refused.
+    public struct Invalid: Error, Sendable, Equatable, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Parses a signed checkpoint and checks its signature by `key`.
+    ///
+    /// Refuses anything malformed with a clear reason; never traps on hostile input.
+    public static func verify(_ text: String, key: VerifyingKey) throws(Invalid) -> Checkpoint {
+        guard text.utf8.count <= 64 * 1024 else { throw Invalid("the checkpoint is too large") }
+        guard let separator = text.range(of: "\n\n") else { throw Invalid("the checkpoint has no signature block") }
+        let body = String(text[..<separator.lowerBound]) + "\n"
+        let lines = body.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        guard lines.count >= 3 else { throw Invalid("the checkpoint needs an origin, a size and a root") }
+        guard !lines[0].isEmpty else { throw Invalid("the checkpoint's origin is empty") }
+        guard let size = Int(lines[1]), size >= 0, String(size) == lines[1] else {
+            throw Invalid("the checkpoint's size is not a decimal number")
+        }
+        guard let root = MerkleHash(base64: lines[2]) else { throw Invalid("the checkpoint's root is not a base64 SHA-256 hash") }
+        var time: Timestamp?
+        for line in lines.dropFirst(3) where line.hasPrefix("time ") {
+            time = Timestamp(parsing: String(line.dropFirst(5)))
+        }
+        guard let time else { throw Invalid("the checkpoint has no time line") }
+        var verified = false
+        for line in text[separator.upperBound...].split(separator: "\n") {
+            guard line.hasPrefix("— ") else { throw Invalid("a signature line must start with an em dash") }
+            let parts = line.dropFirst(2).split(separator: " ")
+            guard parts.count == 2, let blob = Data(base64Encoded: String(parts[1])), blob.count == 68 else {
+                throw Invalid("a signature line is malformed")
+            }
+            guard String(parts[0]) == key.name, Array(blob.prefix(4)) == key.keyID else { continue }
+            guard key.publicKey.isValidSignature(blob.suffix(64), for: Data(body.utf8)) else {
+                throw Invalid("the signature of \(key.name) does not match the checkpoint")
+            }
+            verified = true
+        }
+        guard verified else { throw Invalid("the checkpoint carries no signature by the key \(key.name)") }
+        return Checkpoint(origin: lines[0], size: size, root: root, time: time)
+    }
+}
+
+/// The key that signs checkpoints: a name and an Ed25519 private key.
+public struct SigningKey: Sendable {
+    public var name: String
+    /// The raw 32-byte Ed25519 private key.
+    let raw: [UInt8]
+
+    public init(name: String, privateKey: Curve25519.Signing.PrivateKey = .init()) {
+        self.name = name
+        self.raw = [UInt8](privateKey.rawRepresentation)
+    }
+
+    public var privateKey: Curve25519.Signing.PrivateKey {
+        // Checked when the key was made.
+        try! Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+    }
+
+    public var verifying: VerifyingKey { VerifyingKey(name: name, publicKey: privateKey.publicKey) }
+    var keyID: [UInt8] { verifying.keyID }
+
+    /// The private key file: `PRIVATE+KEY+<name>+<base64 raw key>` on one line.
+    public var fileText: String { "PRIVATE+KEY+\(name)+\(privateKey.rawRepresentation.base64EncodedString())\n" }
+
+    public init?(fileText: String) {
+        let parts = fileText.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+")
+        guard parts.count == 4, parts[0] == "PRIVATE", parts[1] == "KEY", let raw = Data(base64Encoded: String(parts[3])),
+            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        else { return nil }
+        self.init(name: String(parts[2]), privateKey: key)
+    }
+}
+
+/// The key that checks checkpoints: a name and an Ed25519 public key.
+public struct VerifyingKey: Sendable, Equatable {
+    public var name: String
+    /// The raw 32-byte Ed25519 public key.
+    let raw: [UInt8]
+
+    public init(name: String, publicKey: Curve25519.Signing.PublicKey) {
+        self.name = name
+        self.raw = [UInt8](publicKey.rawRepresentation)
+    }
+
+    public var publicKey: Curve25519.Signing.PublicKey {
+        // Checked when the key was made.
+        try! Curve25519.Signing.PublicKey(rawRepresentation: raw)
+    }
+
+    /// The first 4 bytes of SHA-256(name || 0x0A || 0x01 || public key).
+    public var keyID: [UInt8] {
+        var input = Array(name.utf8)
+        input.append(0x0A)
+        input.append(0x01)
+        input.append(contentsOf: publicKey.rawRepresentation)
+        return Array(SHA256.hash(data: input).prefix(4))
+    }
+
+    /// The verifier key text: `<name>+<key id hex>+<base64(0x01 || public key)>`.
+    public var text: String {
+        "\(name)+\(keyID.hexString)+" + Data([0x01] + [UInt8](publicKey.rawRepresentation)).base64EncodedString()
+    }
+
+    public init?(text: String) {
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2)
+        guard parts.count == 3, let blob = Data(base64Encoded: String(parts[2])), blob.count == 33, blob.first == 0x01,
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: blob.dropFirst())
+        else { return nil }
+        self.init(name: String(parts[0]), publicKey: key)
+        guard keyID.hexString == parts[1] else { return nil }
+    }
+}
