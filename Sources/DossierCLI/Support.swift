@@ -74,6 +74,10 @@ enum CLI {
             return ("database error: \(error)", Exit.database)
         case let error as EmbeddedCluster.Failure:
             return (error.description, Exit.database)
+        case let error as IntegrityError:
+            return (error.description, Exit.integrity)
+        case let error as Checkpoint.Invalid:
+            return ("checkpoint: \(error)", Exit.integrity)
         default:
             return ("error: \(error)", Exit.refused)
         }
@@ -83,8 +87,8 @@ enum CLI {
         FileHandle.standardError.write(Data(("dossier: " + message + "\n").utf8))
     }
 
-    static func print(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    static func print(_ text: String, terminator: String = "\n") {
+        FileHandle.standardOutput.write(Data((text + terminator).utf8))
     }
 
     /// Whether stderr is a terminal (progress lines are shown only there).

@@ -101,7 +101,7 @@ public struct SigningKey: Sendable {
     public var fileText: String { "PRIVATE+KEY+\(name)+\(privateKey.rawRepresentation.base64EncodedString())\n" }
 
     public init?(fileText: String) {
-        let parts = fileText.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+")
+        let parts = fileText.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 3)
         guard parts.count == 4, parts[0] == "PRIVATE", parts[1] == "KEY", let raw = Data(base64Encoded: String(parts[3])),
             let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
         else { return nil }

@@ -1,0 +1,231 @@
+import ArgumentParser
+import DossierDomain
+import DossierStore
+import Foundation
+import PostgresClient
+
+/// Where the checkpoint signing key lives, and how to load it.
+struct KeyOptions: ParsableArguments {
+    @Option(name: .customLong("key"), help: "The checkpoint signing key file (default: DOSSIER_CHECKPOINT_KEY, else checkpoint.key in DOSSIER_HOME).")
+    var keyFile: String?
+
+    var path: String {
+        if let keyFile { return keyFile }
+        if let path = ProcessInfo.processInfo.environment["DOSSIER_CHECKPOINT_KEY"], !path.isEmpty { return path }
+        return EmbeddedCluster().home.appending(path: "checkpoint.key").path
+    }
+
+    /// Loads the signing key, creating it (mode 0600) on first use when `create`.
+    func signingKey(create: Bool, name: String) throws -> SigningKey {
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            guard let key = SigningKey(fileText: text) else {
+                throw UserError(description: "\(path) is not a dossier checkpoint key")
+            }
+            return key
+        }
+        guard create else { throw UserError(description: "no checkpoint key at \(path): run `dossier checkpoint` first, or give --public-key") }
+        let key = SigningKey(name: name)
+        let url = URL(filePath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: path, contents: Data(key.fileText.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw UserError(description: "cannot write the checkpoint key to \(path)")
+        }
+        FileManager.default.createFile(atPath: path + ".pub", contents: Data((key.verifying.text + "\n").utf8))
+        CLI.printError("created checkpoint key \(path) (public key in \(path).pub; keep a copy outside the ledger)")
+        return key
+    }
+
+    /// The key that checks checkpoints: --public-key, else the signing key's public half.
+    func verifyingKey(publicKey: String?) throws -> VerifyingKey? {
+        if let publicKey {
+            guard let text = try? String(contentsOfFile: publicKey, encoding: .utf8), let key = VerifyingKey(text: text) else {
+                throw UserError(description: "\(publicKey) is not a dossier public key (name+keyid+base64)")
+            }
+            return key
+        }
+        return try? signingKey(create: false, name: "").verifying
+    }
+}
+
+extension Dossier {
+    /// Signs the tree head of the log.
+    struct CheckpointCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "checkpoint",
+            abstract: "Extend the Merkle tree over the log and sign its head (size, root, time) with the Ed25519 key.",
+            discussion: "Prints the checkpoint in the text format of transparency logs; keep copies outside the ledger.")
+
+        @OptionGroup var key: KeyOptions
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await CLI.run {
+                let session = PostgresSession.open(try database.configuration(), role: .writer, label: "dossier.checkpoint")
+                let origin = try await session.run { try $0.query("SELECT current_database()").scalar(String.self) ?? "ledger" }
+                let signing = try key.signingKey(create: true, name: "dossier-" + origin)
+                let progress = ProgressLine()
+                let note = try await session.run { connection in
+                    try Integrity.checkpoint(connection, key: signing, progress: { progress.update($0, done: $1, total: $2) })
+                }
+                progress.finish()
+                CLI.print(note, terminator: "")
+            }
+        }
+    }
+
+    /// Checks that the log is intact.
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute every leaf hash and the tree from the rows and check every signed checkpoint; exit 4 on any mismatch.")
+
+        @Option(name: .customLong("checkpoint"), help: "A checkpoint file kept outside the ledger (repeatable).")
+        var checkpoints: [String] = []
+
+        @Option(name: .customLong("public-key"), help: "The public key to trust (default: the signing key's).")
+        var publicKey: String?
+
+        @OptionGroup var key: KeyOptions
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await CLI.run {
+                // As writer when allowed (to check personal-data commitments too), else as reader.
+                let configuration = try database.configuration()
+                var session = PostgresSession.open(configuration, role: .writer, label: "dossier.verify")
+                do {
+                    _ = try await session.run { _ in true }
+                } catch StoreError.permissionDenied {
+                    session = PostgresSession.open(configuration, role: .reader, label: "dossier.verify")
+                }
+                var trusted = try key.verifyingKey(publicKey: publicKey)
+                if trusted == nil {
+                    let stored = try await session.run { try $0.query("SELECT key_text FROM dossier.signing_keys ORDER BY first_used DESC LIMIT 1").scalar(String.self) }
+                    trusted = stored.flatMap(VerifyingKey.init(text:))
+                    if trusted != nil {
+                        CLI.printError("warning: trusting the public key stored in the database; give --public-key to check against your own copy")
+                    }
+                }
+                let external = try checkpoints.map { path -> String in
+                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                        throw UserError(description: "cannot read the checkpoint file \(path)")
+                    }
+                    return text
+                }
+                let progress = ProgressLine()
+                let report = try await session.run { connection -> Integrity.Verification in
+                    guard let trusted else {
+                        let stored = try connection.query("SELECT count(*) FROM dossier.checkpoints").scalar(Int64.self) ?? 0
+                        if stored > 0 || !external.isEmpty {
+                            throw UserError(description: "no public key to check the checkpoints with: give --public-key", exit: Exit.integrity)
+                        }
+                        return try Integrity.verify(connection, key: SigningKey(name: "none").verifying, progress: { progress.update($0, done: $1, total: $2) })
+                    }
+                    return try Integrity.verify(connection, key: trusted, external: external, progress: { progress.update($0, done: $1, total: $2) })
+                }
+                progress.finish()
+                let rate = Double(report.events) / max(report.seconds, 0.000_001)
+                if let mismatch = report.mismatch {
+                    CLI.printError("verification FAILED after \(report.events) events: \(mismatch)")
+                    throw Exit.integrity
+                }
+                CLI.print(
+                    "verified \(report.events) events against \(report.checkpoints) stored and \(report.externalCheckpoints) given checkpoints, "
+                        + (report.personalReadable ? "\(report.personalChecked) personal-data commitments" : "personal data not checked (this role may not read it)")
+                        + ": intact (\(String(format: "%.2f", report.seconds)) s, \(Int(rate)) events/s)"
+                        + (report.uncovered > 0 ? "; \(report.uncovered) events after the last checkpoint are not covered yet (run `dossier checkpoint`)" : ""))
+            }
+        }
+    }
+
+    /// Prints an inclusion or consistency proof.
+    struct Prove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print an inclusion proof of EVENT against a checkpoint, or a consistency proof between two checkpoints (JSON).")
+
+        @Argument(help: "The event id to prove.") var event: String?
+        @Option(help: "The checkpoint size to prove against (default: the latest).") var size: Int?
+        @Option(help: "Consistency proof: the older checkpoint size.") var from: Int?
+        @Option(help: "Consistency proof: the newer checkpoint size.") var to: Int?
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            if (from == nil) != (to == nil) { throw ValidationError("--from and --to go together") }
+            if (event == nil) == (from == nil) { throw ValidationError("give an EVENT id, or --from SIZE --to SIZE") }
+            if let event, UUID(uuidString: event) == nil { throw ValidationError("\"\(event)\" is not an event id (a UUID)") }
+        }
+
+        func run() async throws {
+            try await CLI.run {
+                let session = PostgresSession.open(try database.configuration(), role: .reader, label: "dossier.prove")
+                let object = try await session.run { connection -> JSONObject in
+                    if let from, let to { return try Integrity.consistencyProof(connection, from: from, to: to) }
+                    return try Integrity.inclusionProof(connection, eventID: UUID(uuidString: event!)!, size: size).json
+                }
+                CLI.print(JSONValue.object(object).prettyText())
+            }
+        }
+    }
+
+    /// Writes a worker's record as a bundle that verifies offline.
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a worker's whole record, with inclusion proofs, the signed checkpoint and the public key, to a bundle.")
+
+        @Argument(help: "The worker (or cadre) id.") var worker: String
+        @Option(help: "The bundle file to write.") var to: String
+        @OptionGroup var key: KeyOptions
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await CLI.run {
+                let session = PostgresSession.open(try database.configuration(), role: .writer, label: "dossier.export")
+                var verifying = try key.verifyingKey(publicKey: nil)
+                if verifying == nil {
+                    verifying = try await session.run {
+                        try $0.query("SELECT key_text FROM dossier.signing_keys ORDER BY first_used DESC LIMIT 1").scalar(String.self)
+                    }.flatMap(VerifyingKey.init(text:))
+                }
+                guard let verifying else { throw UserError(description: "no checkpoint key: run `dossier checkpoint` first") }
+                let bundle = try await session.run { try Integrity.exportBundle($0, subject: worker, key: verifying) }
+                guard FileManager.default.createFile(atPath: to, contents: Data(JSONValue.object(bundle).prettyText().utf8)) else {
+                    throw UserError(description: "cannot write \(to)")
+                }
+                let events = bundle["events"].map { if case .array(let list) = $0 { list.count } else { 0 } } ?? 0
+                CLI.print("wrote \(to): \(events) events of \(worker) with their proofs")
+            }
+        }
+    }
+
+    /// Checks a bundle with no database.
+    struct VerifyBundle: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-bundle",
+            abstract: "Check an exported bundle offline: signature, inclusion proofs, completeness and personal data.")
+
+        @Argument(help: "The bundle file.") var file: String
+        @Option(name: .customLong("public-key"), help: "Only accept bundles signed by this key.") var publicKey: String?
+
+        func run() async throws {
+            try await CLI.run {
+                var trusted: VerifyingKey?
+                if let publicKey {
+                    guard let text = try? String(contentsOfFile: publicKey, encoding: .utf8), let key = VerifyingKey(text: text) else {
+                        throw UserError(description: "\(publicKey) is not a dossier public key (name+keyid+base64)")
+                    }
+                    trusted = key
+                }
+                guard let data = FileManager.default.contents(atPath: file) else { throw UserError(description: "cannot read \(file)") }
+                do {
+                    let verified = try EvidenceBundle.verify([UInt8](data), trustedKey: trusted)
+                    CLI.print(
+                        "bundle verified: \(verified.events.count) events of \(verified.stream) are in the tree of \(verified.checkpoint.size) "
+                            + "events signed by \(verified.key.name) at \(verified.checkpoint.time); \(verified.personalVerified) personal-data "
+                            + "commitments opened" + (trusted == nil ? " (signature checked with the key in the bundle; give --public-key to pin it)" : ""))
+                } catch {
+                    CLI.printError("bundle REFUSED: \(error)")
+                    throw Exit.integrity
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import DossierDomain
+import Foundation
+import PostgresClient
+
+/// Reads the stored Merkle tree: leaf hashes and the hashes of complete subtrees.
+final class TreeReader {
+    let connection: PostgresConnection
+    static let nodeLevel = 8
+
+    init(_ connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    func leafHashes(_ range: Range<Int>) throws -> [MerkleHash] {
+        let hashes = try connection.query(
+            """
+            SELECT leaf_hash FROM dossier.merkle_leaves
+             WHERE leaf_index >= \(Int64(range.lowerBound)) AND leaf_index < \(Int64(range.upperBound)) ORDER BY leaf_index
+            """
+        ).rows.compactMap { MerkleHash(bytes: try $0.decode(PostgresBytea.self, at: 0).bytes) }
+        guard hashes.count == range.count else {
+            throw IntegrityError.incomplete("the stored tree lacks leaves \(range.lowerBound)..<\(range.upperBound)")
+        }
+        return hashes
+    }
+
+    func node(level: Int, index: Int) throws -> MerkleHash? {
+        try connection.query(
+            "SELECT hash FROM dossier.merkle_nodes WHERE level = \(Int32(level)) AND node_index = \(Int64(index))"
+        ).scalar(PostgresBytea.self).flatMap { MerkleHash(bytes: $0.bytes) }
+    }
+
+    /// The hash of the leaves in `range` (RFC 6962 MTH), from stored nodes where it can.
+    func subtree(_ range: Range<Int>) throws -> MerkleHash {
+        let count = range.count
+        if count == 1 { return try leafHashes(range)[0] }
+        if count & (count - 1) == 0, range.lowerBound % count == 0 {
+            let level = count.trailingZeroBitCount
+            if level < Self.nodeLevel { return Merkle.root(of: try leafHashes(range)) }
+            if let stored = try node(level: level, index: range.lowerBound / count) { return stored }
+            let half = count / 2
+            return Merkle.nodeHash(
+                try subtree(range.lowerBound..<range.lowerBound + half), try subtree(range.lowerBound + half..<range.upperBound))
+        }
+        var split = 1
+        while split * 2 < count { split *= 2 }
+        return Merkle.nodeHash(
+            try subtree(range.lowerBound..<range.lowerBound + split), try subtree(range.lowerBound + split..<range.upperBound))
+    }
+}
+
+/// Why an integrity operation could not be done.
+public enum IntegrityError: Error, Sendable, CustomStringConvertible {
+    case incomplete(String)
+    case noCheckpoint
+    case notCovered(String)
+    case badKey(String)
+    case inconsistent(String)
+
+    public var description: String {
+        switch self {
+        case .incomplete(let what): "the stored Merkle tree is incomplete: \(what)"
+        case .noCheckpoint: "no checkpoint yet: run `dossier checkpoint`"
+        case .notCovered(let what): what
+        case .badKey(let what): what
+        case .inconsistent(let what): "refused: \(what)"
+        }
+    }
+}
+
+/// A checkpoint as stored.
+public struct StoredCheckpoint: Sendable {
+    public var size: Int
+    public var root: MerkleHash
+    public var note: String
+    public var frontier: [MerkleHash]
+}
+
+extension StoredCheckpoint {
+    static func all(_ connection: PostgresConnection) throws -> [StoredCheckpoint] {
+        try connection.query("SELECT tree_size, root, note, frontier FROM dossier.checkpoints ORDER BY tree_size").rows.map(Self.init(row:))
+    }
+
+    static func latest(_ connection: PostgresConnection) throws -> StoredCheckpoint? {
+        try connection.query(
+            "SELECT tree_size, root, note, frontier FROM dossier.checkpoints ORDER BY tree_size DESC LIMIT 1"
+        ).rows.first.map(Self.init(row:))
+    }
+
+    static func at(_ connection: PostgresConnection, size: Int) throws -> StoredCheckpoint? {
+        try connection.query(
+            "SELECT tree_size, root, note, frontier FROM dossier.checkpoints WHERE tree_size = \(Int64(size))"
+        ).rows.first.map(Self.init(row:))
+    }
+
+    init(row: Row) throws {
+        size = Int(try row.decode(Int64.self, at: 0))
+        guard let root = MerkleHash(bytes: try row.decode(PostgresBytea.self, at: 1).bytes) else {
+            throw IntegrityError.incomplete("a checkpoint's root is not 32 bytes")
+        }
+        self.root = root
+        note = try row.decode(String.self, at: 2)
+        // bytea[] in text form: {"\\x…","\\x…"}
+        let text = try row.decode(String.self, at: 3)
+        frontier = try text.trimmingCharacters(in: CharacterSet(charactersIn: "{}")).split(separator: ",").map { item in
+            let hex = item.trimmingCharacters(in: CharacterSet(charactersIn: "\"\\x"))
+            guard let hash = MerkleHash(hex: hex) else { throw IntegrityError.incomplete("a checkpoint's frontier is malformed") }
+            return hash
+        }
+    }
+}
