@@ -65,3 +65,13 @@ public enum CanonicalEvent {
         withUnsafeBytes(of: big) { out.append(contentsOf: $0) }
     }
 }
+
+extension Data {
+    /// Decodes base64 only in its canonical form: the text must be exactly what encoding the
+    /// decoded bytes gives back (no stray padding bits, no whitespace), so no two texts stand
+    /// for the same bytes.
+    public init?(canonicalBase64 text: String) {
+        guard let data = Data(base64Encoded: text), data.base64EncodedString() == text else { return nil }
+        self = data
+    }
+}

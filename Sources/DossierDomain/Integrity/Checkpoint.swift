@@ -64,7 +64,7 @@ public struct Checkpoint: Sendable, Equatable {
         for line in text[separator.upperBound...].split(separator: "\n") {
             guard line.hasPrefix("— ") else { throw Invalid("a signature line must start with an em dash") }
             let parts = line.dropFirst(2).split(separator: " ")
-            guard parts.count == 2, let blob = Data(base64Encoded: String(parts[1])), blob.count == 68 else {
+            guard parts.count == 2, let blob = Data(canonicalBase64: String(parts[1])), blob.count == 68 else {
                 throw Invalid("a signature line is malformed")
             }
             guard String(parts[0]) == key.name, Array(blob.prefix(4)) == key.keyID else { continue }
@@ -141,7 +141,7 @@ public struct VerifyingKey: Sendable, Equatable {
 
     public init?(text: String) {
         let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2)
-        guard parts.count == 3, let blob = Data(base64Encoded: String(parts[2])), blob.count == 33, blob.first == 0x01,
+        guard parts.count == 3, let blob = Data(canonicalBase64: String(parts[2])), blob.count == 33, blob.first == 0x01,
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: blob.dropFirst())
         else { return nil }
         self.init(name: String(parts[0]), publicKey: key)

@@ -99,6 +99,8 @@ public enum EvidenceBundle {
             throw Failure("the bundle is not valid JSON (\(error))")
         }
         guard case .object(let object) = root else { throw Failure("the bundle is not a JSON object") }
+        // The format is closed: a renamed or added member is a changed bundle, not an extension.
+        try onlyKnown(object, ["format", "stream", "checkpoint", "publicKey", "events", "personal"], label: "the bundle")
         guard object["format"] == .string(format) else { throw Failure("the bundle's format is not \(format)") }
         guard let streamText = object["stream"]?.stringValue, !streamText.isEmpty else { throw Failure("the bundle names no stream") }
         let stream = StreamID(rawValue: streamText)
@@ -121,6 +123,10 @@ public enum EvidenceBundle {
         for (offset, item) in items.enumerated() {
             let label = "event \(offset + 1)"
             guard case .object(let fields) = item else { throw Failure("\(label) is not an object") }
+            try onlyKnown(
+                fields,
+                ["position", "stream", "version", "eventId", "type", "schemaVersion", "payload", "effective", "recordedAt",
+                 "recordedBy", "authority", "reference", "leafIndex", "proof"], label: label)
             let event = try decodeEvent(fields, label: label)
             guard event.stream == stream else { throw Failure("\(label) belongs to \(event.stream), not \(stream)") }
             guard event.version == offset + 1 else {
@@ -154,9 +160,10 @@ public enum EvidenceBundle {
         if case .array(let openings)? = object["personal"] {
             for (offset, item) in openings.enumerated() {
                 let label = "personal entry \(offset + 1)"
+                if case .object(let fields) = item { try onlyKnown(fields, ["eventId", "fields", "salt"], label: label) }
                 guard case .object(let fields) = item, let idText = fields["eventId"]?.stringValue, let id = UUID(uuidString: idText),
                     case .object(let data)? = fields["fields"], let saltText = fields["salt"]?.stringValue,
-                    let salt = Data(base64Encoded: saltText), salt.count <= 64
+                    let salt = Data(canonicalBase64: saltText), salt.count <= 64
                 else { throw Failure("\(label) is malformed") }
                 guard let event = events.first(where: { $0.eventID == id }), let seal = event.payload["personal"]?.stringValue else {
                     throw Failure("\(label) opens no commitment of this record")
@@ -170,6 +177,12 @@ public enum EvidenceBundle {
             throw Failure("the bundle's personal data is not a list")
         }
         return Verified(stream: stream, events: events, checkpoint: checkpoint, key: key, personalVerified: personalVerified)
+    }
+
+    static func onlyKnown(_ object: JSONObject, _ keys: Set<String>, label: String) throws(Failure) {
+        if let unknown = object.keys.first(where: { !keys.contains($0) }) {
+            throw Failure("\(label) has an unknown member \"\(unknown.prefix(40))\"")
+        }
     }
 
     static func decodeEvent(_ fields: JSONObject, label: String) throws(Failure) -> RecordedEvent {

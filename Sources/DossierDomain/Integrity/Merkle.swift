@@ -42,7 +42,7 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
 
     /// Decodes standard padded base64 of 32 bytes; nil when it is not valid base64 or not 32 bytes.
     public init?(base64: String) {
-        guard let data = Data(base64Encoded: base64) else { return nil }
+        guard let data = Data(canonicalBase64: base64) else { return nil }
         self.init(bytes: Array(data))
     }
 

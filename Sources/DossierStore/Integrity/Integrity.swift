@@ -49,7 +49,7 @@ public enum Integrity {
             let lastPosition = try connection.query(
                 "SELECT coalesce(max(position), 0) FROM dossier.merkle_leaves"
             ).scalar(Int64.self) ?? 0
-            var after = lastPosition
+            var after = lastPosition == 0 ? Int64.min : lastPosition
             var leaves: [(index: Int, position: Int64, eventID: UUID, hash: MerkleHash)] = []
             var nodes: [(level: Int, index: Int, hash: MerkleHash)] = []
             func addNode(level: Int, index: Int, hash: MerkleHash) {
@@ -210,7 +210,8 @@ public enum Integrity {
         let largest = checkpoints.keys.max() ?? 0
         let total = Int(try connection.query("SELECT count(*) FROM dossier.events").scalar(Int64.self) ?? 0)
         var frontier = MerkleFrontier()
-        var after: Int64 = 0
+        // From the very start: a forged row below the first position must be seen too.
+        var after = Int64.min
         var leafIndex = 0
         while true {
             let events = try EventLog.readAll(connection, after: after, limit: 10_000)
