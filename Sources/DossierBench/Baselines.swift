@@ -1,0 +1,163 @@
+import DossierDomain
+import DossierStore
+import Foundation
+import Histogram
+import PostgresClient
+
+struct Rate {
+    var rate: Double
+    var p50: Double
+    var p99: Double
+}
+
+extension Bench {
+    /// COPY of the same rows into a bare table with the same indexes (server side, from a file).
+    func rawCopySeconds(_ connection: PostgresConnection) throws -> Double {
+        let file = "/tmp/dossier-bench-events.tsv"
+        try connection.execute("DROP SCHEMA IF EXISTS bench_raw CASCADE")
+        try connection.execute("CREATE SCHEMA bench_raw")
+        try connection.execute(
+            """
+            CREATE TABLE bench_raw.events (
+                position bigint PRIMARY KEY, stream text NOT NULL, version integer NOT NULL, event_id uuid NOT NULL UNIQUE,
+                event_type text NOT NULL, schema_version smallint NOT NULL, payload jsonb NOT NULL, effective date NOT NULL,
+                recorded_at timestamptz NOT NULL, recorded_by text NOT NULL, authority text NOT NULL, reference text NOT NULL,
+                UNIQUE (stream, version), UNIQUE (stream, event_type, reference))
+            """)
+        try connection.executeScript("COPY (SELECT * FROM dossier.events ORDER BY position) TO '\(file)'")
+        let started = Date()
+        try connection.executeScript("COPY bench_raw.events FROM '\(file)'")
+        let seconds = Date().timeIntervalSince(started)
+        try connection.execute("TRUNCATE bench_raw.events")
+        return seconds
+    }
+
+    /// Workers on the roster today, to record decisions for.
+    func activeWorkers(url: String, among all: [String]) async throws -> [String] {
+        let reads = ReadModel(DatabaseConfiguration(connectionString: url))
+        let roster = try await reads.roster(place: .init(), asOf: Ledger.today())
+        return roster.isEmpty ? all : roster.map(\.worker)
+    }
+
+    /// Records training decisions through the same code path as `dossier record`, from
+    /// `clients` threads with a connection each.
+    func singleDecisions(url: String, clients: Int, workers: [String]) throws -> Rate {
+        try threads(clients) { client, deadline, record in
+            let connection = try PostgresConnection(connectionString: url)
+            try connection.execute("SET ROLE dossier_writer")
+            var counter = 0
+            var generator = SystemRandomNumberGenerator()
+            while Date() < deadline {
+                counter += 1
+                let worker = workers[Int.random(in: 0..<workers.count, using: &generator)]
+                let decision = Decision(
+                    kind: .training, subject: worker, effective: CalendarDate(year: 2026, month: 1, day: 15)!, authority: "bench",
+                    reference: "B-\(client)-\(counter)-\(UUID().uuidString.prefix(8))", body: .training(kind: .special, hours: 2))
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try Ledger.record(decision, actor: "bench-single", on: connection)
+                record(DispatchTime.now().uptimeNanoseconds - start)
+            }
+        }
+    }
+
+    /// Single-row INSERT transactions of event-shaped rows into a bare table with the same
+    /// indexes, at the same concurrency.
+    func rawInserts(url: String, clients: Int) throws -> Rate {
+        let setup = try PostgresConnection(connectionString: url)
+        try setup.execute("DROP TABLE IF EXISTS bench_raw.single")
+        try setup.execute(
+            """
+            CREATE TABLE bench_raw.single (LIKE bench_raw.events INCLUDING ALL);
+            CREATE SEQUENCE IF NOT EXISTS bench_raw.single_position
+            """)
+        return try threads(clients) { client, deadline, record in
+            let connection = try PostgresConnection(connectionString: url)
+            var counter = 0
+            while Date() < deadline {
+                counter += 1
+                let payload = PostgresJSONB(#"{"hours":2,"kind":"special"}"#)
+                let start = DispatchTime.now().uptimeNanoseconds
+                try connection.query(
+                    """
+                    INSERT INTO bench_raw.single VALUES (nextval('bench_raw.single_position'), \("worker/raw-\(client)"), \(Int32(counter)),
+                      \(UUID()), 'training', 1, \(payload), '2026-01-15', now(), 'raw', 'bench', \("R-\(client)-\(counter)"))
+                    """)
+                record(DispatchTime.now().uptimeNanoseconds - start)
+            }
+        }
+    }
+
+    /// Runs `body` on `count` threads for `seconds`, collecting latencies.
+    func threads(
+        _ count: Int, _ body: @escaping @Sendable (Int, Date, (UInt64) -> Void) throws -> Void
+    ) throws -> Rate {
+        let lock = NSLock()
+        nonisolated(unsafe) var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        nonisolated(unsafe) var failure: Error?
+        let deadline = Date().addingTimeInterval(seconds)
+        let group = DispatchGroup()
+        let started = Date()
+        for client in 0..<count {
+            group.enter()
+            let thread = Thread {
+                var local = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+                do {
+                    try body(client, deadline) { _ = local.record($0) }
+                } catch {
+                    lock.lock()
+                    failure = failure ?? error
+                    lock.unlock()
+                }
+                lock.lock()
+                histogram.add(local)
+                lock.unlock()
+                group.leave()
+            }
+            thread.start()
+        }
+        group.wait()
+        if let failure { throw failure }
+        let elapsed = Date().timeIntervalSince(started)
+        return Rate(
+            rate: Double(histogram.totalCount) / elapsed, p50: Double(histogram.valueAtPercentile(50)) / 1_000_000,
+            p99: Double(histogram.valueAtPercentile(99)) / 1_000_000)
+    }
+
+    /// Latencies of `show` and `trace` for random workers, through the ledger service.
+    func readLatencies(url: String, workers: [String]) async throws -> (show: Rate, trace: Rate) {
+        let ledger = Ledger(DatabaseConfiguration(connectionString: url))
+        var show = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        var trace = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        for _ in 0..<2000 {
+            let worker = workers.randomElement()!
+            var start = DispatchTime.now().uptimeNanoseconds
+            _ = try await ledger.show(worker: worker)
+            _ = show.record(DispatchTime.now().uptimeNanoseconds - start)
+            start = DispatchTime.now().uptimeNanoseconds
+            _ = try await ledger.trace(subject: worker)
+            _ = trace.record(DispatchTime.now().uptimeNanoseconds - start)
+        }
+        func rate(_ h: Histogram<UInt64>) -> Rate {
+            Rate(rate: 0, p50: Double(h.valueAtPercentile(50)) / 1_000_000, p99: Double(h.valueAtPercentile(99)) / 1_000_000)
+        }
+        return (rate(show), rate(trace))
+    }
+
+    /// Reads every row of the events table in position order, in batches, touching each value.
+    func rawReadSeconds(_ connection: PostgresConnection) throws -> Double {
+        let started = Date()
+        var after = Int64.min
+        var bytes = 0
+        while true {
+            let result = try connection.query(
+                "SELECT * FROM dossier.events WHERE position > \(after) ORDER BY position LIMIT 10000")
+            guard result.rowCount > 0 else { break }
+            for row in result.rows {
+                for column in 0..<result.columnCount { row.withBytes(column) { bytes += $0?.count ?? 0 } }
+            }
+            after = try result[result.rowCount - 1].decode(Int64.self, at: 0)
+        }
+        precondition(bytes > 0)
+        return Date().timeIntervalSince(started)
+    }
+}

@@ -1,0 +1,165 @@
+import ArgumentParser
+import DossierDomain
+import DossierStore
+import Foundation
+import Histogram
+import PostgresClient
+
+/// Measures Dossier against raw PostgreSQL on the same machine, in the same run.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dossier-bench",
+        abstract: "Measure Dossier beside raw PostgreSQL baselines on the same database, in one run (see tools/bench).")
+
+    @Option(help: "A superuser connection string of the PostgreSQL to measure on (tools/bench starts one).")
+    var database: String
+
+    @Option(help: "The directory holding the dossier and dossier-sample executables (a release build).")
+    var bin: String
+
+    @Option(help: "Scratch directory for the generated city.")
+    var work = "/tmp/dossier-bench"
+
+    @Option(help: "Districts of the generated city.")
+    var districts = 16
+
+    @Option(help: "Community workers per district.")
+    var workers = 2500
+
+    @Option(help: "Seconds each single-decision measurement runs.")
+    var seconds = 10.0
+
+    @Option(help: "Where to write the results as JSON.")
+    var output = "bench-results/latest.json"
+
+    func run() async throws {
+        var figures: [Figure] = []
+        let started = Date()
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let admin = try PostgresConnection(connectionString: database)
+        let databaseName = "dossier_bench"
+        try admin.executeScript("DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)")
+        try admin.executeScript("CREATE DATABASE \(databaseName)")
+        let url = database + " dbname=\(databaseName)"
+        var environment = ProcessInfo.processInfo.environment
+        environment["DOSSIER_DATABASE_URL"] = url
+        environment["DOSSIER_ACTOR"] = "bench"
+        environment["DOSSIER_CHECKPOINT_KEY"] = work + "/checkpoint.key"
+        try? FileManager.default.removeItem(atPath: work + "/checkpoint.key")
+        func dossier(_ arguments: [String]) throws -> ChildRun {
+            let run = try Child.run([bin + "/dossier"] + arguments, environment: environment)
+            guard run.status == 0 else { throw BenchError("dossier \(arguments.joined(separator: " ")) failed: \(run.output.suffix(2000))") }
+            return run
+        }
+        func say(_ text: String) { FileHandle.standardError.write(Data("bench: \(text)\n".utf8)) }
+
+        // The city.
+        let city = "\(work)/city-\(districts)x\(workers).jsonl"
+        if !FileManager.default.fileExists(atPath: city) {
+            say("generating \(districts) districts × \(workers) workers")
+            let generated = try Child.run(
+                [bin + "/dossier-sample", "--seed", "2015", "--districts", "\(districts)", "--workers", "\(workers)", "--output", city],
+                environment: environment)
+            guard generated.status == 0 else { throw BenchError("the sample generator failed: \(generated.output)") }
+        }
+        let decisions = try countLines(city)
+        say("\(decisions) decisions in \(city)")
+        _ = try dossier(["init"])
+
+        // 1. Bulk import, then hashing (checkpoint) and projections.
+        say("importing")
+        let imported = try dossier(["import", city])
+        say("checkpointing")
+        let hashed = try dossier(["checkpoint"])
+        say("projecting")
+        let projected = try dossier(["project"])
+        let connection = try PostgresConnection(connectionString: url)
+        let events = Int(try connection.query("SELECT count(*) FROM dossier.events").scalar(Int64.self) ?? 0)
+        say("baseline: raw COPY of the same \(events) rows")
+        let rawCopy = try rawCopySeconds(connection)
+        let endToEnd = imported.seconds + hashed.seconds + projected.seconds
+        figures.append(Figure(
+            name: "bulk import: import + checkpoint + project", dossier: Double(events) / endToEnd, baseline: Double(events) / rawCopy,
+            unit: "decisions/s", higherIsBetter: true, target: ">= 0.7 of COPY, >= 100000/s"))
+        figures.append(Figure(
+            name: "bulk import: dossier import alone", dossier: Double(events) / imported.seconds, baseline: Double(events) / rawCopy,
+            unit: "decisions/s", higherIsBetter: true, target: "—"))
+        figures.append(Figure(name: "checkpoint (hashing) alone", dossier: Double(events) / hashed.seconds, baseline: nil, unit: "events/s", higherIsBetter: true, target: "—"))
+        figures.append(Figure(name: "projection catch-up alone", dossier: Double(events) / projected.seconds, baseline: nil, unit: "events/s", higherIsBetter: true, target: "—"))
+
+        // 2. Single decisions, 1 and 8 clients, against raw single-row INSERT transactions.
+        let roster = try connection.query(
+            "SELECT substr(stream, 8) FROM (SELECT DISTINCT stream FROM dossier.events WHERE stream LIKE 'worker/%') s"
+        ).rows.map { try $0.decode(String.self, at: 0) }
+        let active = try await activeWorkers(url: url, among: roster)
+        for clients in [1, 8] {
+            say("single decisions, \(clients) client(s), \(Int(seconds)) s each")
+            let ours = try singleDecisions(url: url, clients: clients, workers: active)
+            let raw = try rawInserts(url: url, clients: clients)
+            figures.append(Figure(
+                name: "single decisions, \(clients) client\(clients == 1 ? "" : "s"): throughput", dossier: ours.rate, baseline: raw.rate,
+                unit: "decisions/s", higherIsBetter: true, target: clients == 1 ? ">= 0.8 of raw" : ">= 0.5 of raw"))
+            figures.append(Figure(
+                name: "single decisions, \(clients) client\(clients == 1 ? "" : "s"): p50", dossier: ours.p50, baseline: raw.p50, unit: "ms",
+                higherIsBetter: false, target: clients == 1 ? "<= 1 ms" : "—"))
+            figures.append(Figure(
+                name: "single decisions, \(clients) client\(clients == 1 ? "" : "s"): p99", dossier: ours.p99, baseline: raw.p99, unit: "ms",
+                higherIsBetter: false, target: clients == 1 ? "<= 5 ms" : "—"))
+        }
+        let gapless = try connection.query(
+            "SELECT count(*) = max(position) - min(position) + 1 FROM dossier.events WHERE recorded_by = 'bench-single'"
+        ).scalar(Bool.self)
+        say("global order after concurrent recording: " + (gapless == true ? "gapless" : "has gaps (aborted appends)"))
+
+        // 3. show and trace of one worker.
+        let reads = try await readLatencies(url: url, workers: roster)
+        figures.append(Figure(name: "show one worker: p50", dossier: reads.show.p50, baseline: nil, unit: "ms", higherIsBetter: false, target: "—"))
+        figures.append(Figure(name: "show one worker: p99", dossier: reads.show.p99, baseline: nil, unit: "ms", higherIsBetter: false, target: "<= 2 ms"))
+        figures.append(Figure(name: "trace one worker: p50", dossier: reads.trace.p50, baseline: nil, unit: "ms", higherIsBetter: false, target: "—"))
+        figures.append(Figure(name: "trace one worker: p99", dossier: reads.trace.p99, baseline: nil, unit: "ms", higherIsBetter: false, target: "<= 2 ms"))
+
+        // 4 and 5. Rebuild and verify, against a raw sequential read of the events table.
+        say("raw sequential read")
+        let rawRead = try rawReadSeconds(connection)
+        let total = Int(try connection.query("SELECT count(*) FROM dossier.events").scalar(Int64.self) ?? 0)
+        say("rebuild")
+        let rebuilt = try dossier(["rebuild"])
+        figures.append(Figure(name: "projection rebuild", dossier: Double(total) / rebuilt.seconds, baseline: Double(total) / rawRead,
+                              unit: "events/s", higherIsBetter: true, target: ">= 200000/s"))
+        say("checkpoint and verify")
+        _ = try dossier(["checkpoint"])
+        let verified = try dossier(["verify"])
+        figures.append(Figure(name: "verify", dossier: Double(total) / verified.seconds, baseline: Double(total) / rawRead,
+                              unit: "events/s", higherIsBetter: true, target: ">= 0.6 of raw read"))
+
+        // 6. Peak memory of each command.
+        let someone = roster[roster.count / 2]
+        let shown = try dossier(["show", someone])
+        let traced = try dossier(["trace", someone])
+        for (name, run) in [("import", imported), ("checkpoint", hashed), ("project", projected), ("rebuild", rebuilt),
+                            ("verify", verified), ("show", shown), ("trace", traced)] {
+            figures.append(Figure(name: "peak memory: dossier \(name)", dossier: run.peakMegabytes, baseline: nil, unit: "MB",
+                                  higherIsBetter: false, target: "<= 150 MB"))
+        }
+
+        let report = table(figures)
+        print(report)
+        let version = try admin.query("SHOW server_version").scalar(String.self) ?? "?"
+        let json: [String: Any] = [
+            "date": ISO8601DateFormatter().string(from: Date()), "events": total, "decisionsImported": events,
+            "cpus": ProcessInfo.processInfo.activeProcessorCount,
+            "memoryGiB": Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824, "postgres": version,
+            "secondsTotal": Date().timeIntervalSince(started), "figures": figures.map(\.json),
+        ]
+        let url2 = URL(filePath: output)
+        try FileManager.default.createDirectory(at: url2.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]).write(to: url2)
+        say("results in \(output) (\(Int(Date().timeIntervalSince(started))) s in all)")
+    }
+
+    func countLines(_ path: String) throws -> Int {
+        let data = try Data(contentsOf: URL(filePath: path))
+        return data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A command run as a child process, with its wall time and peak resident memory.
+struct ChildRun {
+    var status: Int32
+    var seconds: Double
+    /// Peak resident set size of the child, in megabytes.
+    var peakMegabytes: Double
+    var output: String
+}
+
+enum Child {
+    /// Runs a program to completion (stdout to a file we read back) and reports its peak memory.
+    static func run(_ argv: [String], environment: [String: String]) throws -> ChildRun {
+        let outputPath = FileManager.default.temporaryDirectory.appending(path: "bench-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        var cEnvironment: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            cArguments.forEach { free($0) }
+            cEnvironment.forEach { free($0) }
+        }
+        let started = Date()
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, &cEnvironment)
+        guard spawned == 0 else { throw BenchError("cannot start \(argv[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 {
+            guard errno == EINTR else { throw BenchError("waiting for \(argv[0]) failed") }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        return ChildRun(status: exit, seconds: seconds, peakMegabytes: Double(usage.ru_maxrss) / 1024, output: output)
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// One line of the results table.
+struct Figure {
+    var name: String
+    var dossier: Double
+    var baseline: Double?
+    var unit: String
+    /// Whether larger is better (rates) or smaller (latencies, memory).
+    var higherIsBetter: Bool
+    var target: String
+    var note: String = ""
+
+    /// Dossier relative to the baseline, so that 1.0 means as good as raw PostgreSQL.
+    var ratio: Double? {
+        guard let baseline, baseline > 0, dossier > 0 else { return nil }
+        return higherIsBetter ? dossier / baseline : baseline / dossier
+    }
+
+    var json: [String: Any] {
+        var object: [String: Any] = ["name": name, "dossier": dossier, "unit": unit, "target": target]
+        if let baseline { object["baseline"] = baseline }
+        if let ratio { object["ratio"] = ratio }
+        if !note.isEmpty { object["note"] = note }
+        return object
+    }
+}
+
+func format(_ value: Double) -> String {
+    if value >= 100 { return String(Int(value.rounded())) }
+    if value >= 10 { return String(format: "%.1f", value) }
+    return String(format: "%.2f", value)
+}
+
+func table(_ figures: [Figure]) -> String {
+    let header = ["figure", "Dossier", "baseline", "ratio", "unit", "target"]
+    let rows = figures.map { figure in
+        [figure.name, format(figure.dossier), figure.baseline.map(format) ?? "—", figure.ratio.map { String(format: "%.2f", $0) } ?? "—",
+         figure.unit, figure.target]
+    }
+    let widths = (0..<header.count).map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+    func line(_ row: [String]) -> String {
+        "| " + row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: " | ") + " |"
+    }
+    return ([line(header), "|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|"] + rows.map(line))
+        .joined(separator: "\n")
+}
