@@ -41,6 +41,7 @@ extension PostgresConnection {
         }
     }
 
+    @usableFromInline
     func putCopyData(_ bytes: [UInt8]) throws {
         let sent = bytes.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
@@ -55,12 +56,13 @@ extension PostgresConnection {
 
 /// Writes rows of a text-format COPY, escaping each field.
 public struct CopyWriter {
-    let connection: PostgresConnection
-    var buffer: [UInt8] = []
-    var fieldsInRow = 0
+    @usableFromInline let connection: PostgresConnection
+    @usableFromInline var buffer: [UInt8] = []
+    @usableFromInline var fieldsInRow = 0
     /// Rows written so far.
-    public private(set) var rowCount = 0
-    static let flushThreshold = 256 * 1024
+    public var rowCount: Int { rows }
+    @usableFromInline var rows = 0
+    @usableFromInline static let flushThreshold = 256 * 1024
 
     init(connection: PostgresConnection) {
         self.connection = connection
@@ -68,6 +70,7 @@ public struct CopyWriter {
     }
 
     /// Appends the next field of the current row; nil writes SQL NULL.
+    @inlinable
     public mutating func field(_ value: (some PostgresEncodable)?) {
         if fieldsInRow > 0 { buffer.append(UInt8(ascii: "\t")) }
         fieldsInRow += 1
@@ -79,33 +82,44 @@ public struct CopyWriter {
         appendEscaped(text)
     }
 
+    @inlinable
     mutating func appendEscaped(_ text: String) {
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"):
-                buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "\\"))
-            case UInt8(ascii: "\t"):
-                buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "t"))
-            case UInt8(ascii: "\n"):
-                buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "n"))
-            case UInt8(ascii: "\r"):
-                buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "r"))
-            default:
-                buffer.append(byte)
+        var text = text
+        text.withUTF8 { bytes in
+            // Most values need no escaping: copy them whole.
+            if !bytes.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
+                buffer.append(contentsOf: bytes)
+                return
+            }
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\\"):
+                    buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "\\"))
+                case UInt8(ascii: "\t"):
+                    buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "t"))
+                case UInt8(ascii: "\n"):
+                    buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "n"))
+                case UInt8(ascii: "\r"):
+                    buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "r"))
+                default:
+                    buffer.append(byte)
+                }
             }
         }
     }
 
     /// Ends the current row, sending buffered data when enough has gathered.
+    @inlinable
     public mutating func endRow() throws {
         buffer.append(UInt8(ascii: "\n"))
         fieldsInRow = 0
-        rowCount += 1
+        rows += 1
         if buffer.count >= Self.flushThreshold {
             try flush()
         }
     }
 
+    @usableFromInline
     mutating func flush() throws {
         guard !buffer.isEmpty else { return }
         try connection.putCopyData(buffer)

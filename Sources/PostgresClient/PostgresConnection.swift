@@ -67,6 +67,12 @@ public final class PostgresConnection {
     /// The process id of the server process serving this connection.
     public var backendPID: Int32 { PQbackendPID(handle) }
 
+    /// Host (or socket directory), port and database of this connection: which database it is.
+    public var databaseIdentity: String {
+        func text(_ pointer: UnsafeMutablePointer<CChar>?) -> String { pointer.map { String(cString: $0) } ?? "" }
+        return "\(text(PQhost(handle))):\(text(PQport(handle)))/\(text(PQdb(handle)))"
+    }
+
     /// The server's version number, e.g. 150018 for 15.18.
     public var serverVersion: Int { Int(PQserverVersion(handle)) }
 

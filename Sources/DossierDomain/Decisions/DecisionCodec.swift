@@ -87,7 +87,7 @@ public enum DecisionCodec {
     }
 
     static func decode(_ object: JSONObject, mode: Mode) throws(InvalidDecision) -> Decision {
-        var reader = FieldReader(object)
+        var reader = FieldReader(object, trusted: mode == .stored)
         guard let kindName = reader.value("decision", required: true) else {
             throw InvalidDecision(reader.problems)
         }

@@ -35,9 +35,13 @@ struct FieldReader {
     let object: JSONObject
     private(set) var used: Set<String> = []
     private(set) var problems: [FieldProblem] = []
+    /// For events read back from the log: their text was checked when they were recorded, so
+    /// the character-by-character checks are skipped (types and vocabularies still are not).
+    let trusted: Bool
 
-    init(_ object: JSONObject) {
+    init(_ object: JSONObject, trusted: Bool = false) {
         self.object = object
+        self.trusted = trusted
     }
 
     mutating func problem(_ field: String?, _ message: String) {
@@ -62,7 +66,7 @@ struct FieldReader {
             problem(key, "expected text, found \(value.typeName)")
             return nil
         }
-        if let reason = Self.textProblem(text, maxLength: maxLength, multiline: multiline) {
+        if !trusted, let reason = Self.textProblem(text, maxLength: maxLength, multiline: multiline) {
             problem(key, reason)
             return nil
         }
@@ -85,7 +89,7 @@ struct FieldReader {
     /// An identifier: 1 to 64 characters, no spaces, control characters or slashes.
     mutating func identifier(_ key: String, allowSlash: Bool = false) -> String? {
         guard let text = text(key, maxLength: 64) else { return nil }
-        if text.contains(where: { $0.isWhitespace }) || (!allowSlash && text.contains("/")) {
+        if !trusted, text.contains(where: { $0.isWhitespace }) || (!allowSlash && text.contains("/")) {
             problem(key, allowSlash ? "must not contain spaces" : "must not contain spaces or slashes")
             return nil
         }

@@ -38,6 +38,9 @@ public struct PolicyParameters: Sendable, Equatable {
 
     public init() {}
 
+    /// The defaults, built once.
+    public static let defaults = PolicyParameters()
+
     /// The parameter names a `policy` decision may set, with what each takes.
     public static let parameterNames: [String: String] = [
         "quotaPerTenThousand": "a whole number from 1 to 1000",
@@ -210,20 +213,24 @@ public struct PolicyBook: Sendable, Equatable {
 
     /// The parameters in force on `date` for a worker in `district` of `city`.
     public func parameters(city: String?, district: String?, on date: CalendarDate) -> PolicyParameters {
+        var parameters = PolicyParameters.defaults
+        guard !entries.isEmpty else { return parameters }
         var scopes = ["*"]
         if let city {
             scopes.append(city)
             if let district { scopes.append(city + "/" + district) }
         }
-        var parameters = PolicyParameters()
         for scope in scopes {
-            let applicable = entries.filter { $0.jurisdiction == scope && $0.effective <= date }
-                .sorted { ($0.effective, $0.position) < ($1.effective, $1.position) }
-            for entry in applicable {
+            for entry in sortedEntries(scope) where entry.effective <= date {
                 parameters = parameters.applying(entry.values)
             }
         }
         return parameters
+    }
+
+    /// The entries of one scope in the order they apply.
+    func sortedEntries(_ scope: String) -> [Entry] {
+        entries.filter { $0.jurisdiction == scope }.sorted { ($0.effective, $0.position) < ($1.effective, $1.position) }
     }
 }
 

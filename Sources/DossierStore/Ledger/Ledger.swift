@@ -346,14 +346,21 @@ struct PreparedEvent {
     }
 }
 
-/// The policy and population streams, which every judgement reads.
-struct ReferenceData {
+/// The policy and jurisdiction streams, which every judgement reads.
+struct ReferenceData: Sendable {
     var policy: PolicyBook
     var population: PopulationBook
 
     var context: RuleContext { RuleContext(policy: policy, population: population) }
 
+    /// The statement that tells whether the reference streams changed: their count and last position.
+    static let versionQuery: PostgresQuery = """
+        SELECT count(*), coalesce(max(position), 0) FROM dossier.events
+         WHERE stream = 'policy' OR stream LIKE 'jurisdiction/%'
+        """
+
     static func read(_ connection: PostgresConnection, knownAt: Timestamp? = nil) throws -> ReferenceData {
+        if knownAt == nil, let cached = try ReferenceCache.shared.current(connection) { return cached }
         let result = try connection.query(
             """
             SELECT \(fragment: EventLog.columns) FROM dossier.events
@@ -361,10 +368,40 @@ struct ReferenceData {
              ORDER BY position
             """)
         var events = try result.rows.map { try EventLog.decodeEvent($0) }
+        let count = events.count
+        let last = events.last?.position ?? 0
         if let knownAt { events = events.filter { $0.recordedAt <= knownAt } }
         var population = PopulationBook()
         population.add(events: events.filter { $0.stream.kind == "jurisdiction" })
-        return ReferenceData(policy: PolicyBook(events: events.filter { $0.stream == .policy }), population: population)
+        let data = ReferenceData(policy: PolicyBook(events: events.filter { $0.stream == .policy }), population: population)
+        if knownAt == nil {
+            ReferenceCache.shared.store(data, for: connection, count: count, last: last)
+        }
+        return data
+    }
+}
+
+/// The reference streams as last read, per database: read again only when they changed (one
+/// cheap query on a partial index tells).
+final class ReferenceCache: @unchecked Sendable {
+    static let shared = ReferenceCache()
+    private let lock = NSLock()
+    private var entries: [String: (count: Int64, last: Int64, data: ReferenceData)] = [:]
+
+    func current(_ connection: PostgresConnection) throws -> ReferenceData? {
+        lock.lock()
+        let entry = entries[connection.databaseIdentity]
+        lock.unlock()
+        guard let entry else { return nil }
+        let row = try connection.query(ReferenceData.versionQuery)[0]
+        guard try row.decode(Int64.self, at: 0) == entry.count, try row.decode(Int64.self, at: 1) == entry.last else { return nil }
+        return entry.data
+    }
+
+    func store(_ data: ReferenceData, for connection: PostgresConnection, count: Int, last: Int64) {
+        lock.lock()
+        entries[connection.databaseIdentity] = (Int64(count), last, data)
+        lock.unlock()
     }
 }
 
