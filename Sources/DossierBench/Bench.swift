@@ -46,6 +46,7 @@ struct Bench: AsyncParsableCommand {
         environment["DOSSIER_DATABASE_URL"] = url
         environment["DOSSIER_ACTOR"] = "bench"
         environment["DOSSIER_CHECKPOINT_KEY"] = work + "/checkpoint.key"
+        environment["DOSSIER_REPORT_PEAK_MEMORY"] = "1"
         try? FileManager.default.removeItem(atPath: work + "/checkpoint.key")
         func dossier(_ arguments: [String]) throws -> ChildRun {
             let run = try Child.run([bin + "/dossier"] + arguments, environment: environment)

@@ -42,7 +42,12 @@ enum Child {
         let seconds = Date().timeIntervalSince(started)
         let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return ChildRun(status: exit, seconds: seconds, peakMegabytes: Double(usage.ru_maxrss) / 1024, output: output)
+        // The child reports its own peak (getrusage would count the memory it shared with this
+        // process between fork and exec).
+        let reported = output.split(separator: "\n").last { $0.hasPrefix("dossier-peak-memory-kb: ") }
+            .flatMap { Double($0.split(separator: " ")[1]) }
+        return ChildRun(
+            status: exit, seconds: seconds, peakMegabytes: (reported ?? Double(usage.ru_maxrss)) / 1024, output: output)
     }
 }
 

@@ -40,6 +40,7 @@ struct DatabaseOptions: ParsableArguments {
 enum CLI {
     /// Runs a command body, turning every error into one clear line on stderr and an exit status.
     static func run(_ body: () async throws -> Void) async throws {
+        defer { reportPeakMemory() }
         do {
             try await body()
         } catch let error as ExitCode {
@@ -81,6 +82,17 @@ enum CLI {
         default:
             return ("error: \(error)", Exit.refused)
         }
+    }
+
+    /// With DOSSIER_REPORT_PEAK_MEMORY set, prints the process's peak resident memory (VmHWM
+    /// of /proc/self/status, which, unlike getrusage, does not include the parent's memory
+    /// inherited before exec) for tools/bench.
+    static func reportPeakMemory() {
+        guard ProcessInfo.processInfo.environment["DOSSIER_REPORT_PEAK_MEMORY"] != nil,
+            let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return }
+        FileHandle.standardError.write(Data("dossier-peak-memory-kb: \(line.split(separator: " ")[1])\n".utf8))
     }
 
     static func printError(_ message: String) {

@@ -252,6 +252,8 @@ struct CityGenerator {
     ) {
         let authority = sim.seat.authority
         let districtAuthority = "\(sim.seat.placement.district)社会工作部"
+        var overturnedAtYearEnd: [UUID] = []
+        defer { sim.state.misconducts.removeAll { overturnedAtYearEnd.contains($0.eventID) } }
         func emitIf(_ object: JSONObject, _ date: CalendarDate) {
             var object = object
             if apply(&sim, &object) { add(date, object, &today) }
@@ -320,9 +322,10 @@ struct CityGenerator {
             qualification["certificate"] = .string(nextCertificate.rawValue)
             emitIf(qualification, when)
         }
-        // Misconduct, and fault-tolerance rulings or appeals on it.
+        // Misconduct (in the autumn, after this year's public-institution decisions, which the
+        // simulation judges first), and fault-tolerance rulings or appeals on it.
         if random.chance(0.015) {
-            let when = date(year, 5, random.int(1...28))
+            let when = date(year, 9, random.int(2...28))
             var misconduct = base("misconduct", sim, when, authority: authority)
             misconduct["description"] = .string(random.pick(["台账填报不实", "未按时完成入户走访", "处置纠纷方式不当", "违规使用公章"]))
             misconduct["sanction"] = .string(random.pick(["warning", "demerit", "major-demerit"]))
@@ -331,7 +334,7 @@ struct CityGenerator {
             let before = sim.state.misconducts.count
             emitIf(misconduct, when)
             if sim.state.misconducts.count > before {
-                let later = date(year, 8, random.int(1...28))
+                let later = date(year, 11, random.int(1...28))
                 if random.chance(0.6) {
                     var ruling = base("fault-tolerance", sim, later, authority: districtAuthority)
                     ruling["misconduct"] = .string(id.uuidString.lowercased())
@@ -344,7 +347,9 @@ struct CityGenerator {
                     appeal["outcome"] = .string(overturned ? "overturned" : "upheld")
                     add(later, appeal, &today)
                     if overturned {
-                        sim.state.misconducts.removeAll { $0.eventID == id }
+                        // Known from the ruling's date on: the rest of this year's simulation,
+                        // written in an order other than the dates', must not count on it.
+                        overturnedAtYearEnd.append(id)
                     }
                 }
             }

@@ -153,25 +153,56 @@ struct ProjectionTests {
         var random = SystemRandomNumberGenerator()
         var kills = 0
         var finished = false
-        for attempt in 0..<80 where !finished {
-            let process = Process()
-            process.executableURL = CommandRunner.binDirectory().appending(path: "dossier")
-            process.arguments = ["project", "--batch", "3"]
-            process.environment = dossier.environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // Early attempts are cut short, so the runner is always killed a few times.
-            let delay = attempt < 5 ? Int.random(in: 5...60, using: &random) : Int.random(in: 40...400, using: &random)
-            try await Task.sleep(for: .milliseconds(delay))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            process.waitUntilExit()
-            finished = process.terminationReason == .exit && process.terminationStatus == 0
+        var failures: [String] = []
+        let watcher = try adminConnection(configuration)
+        func checkpoint() throws -> Int64 {
+            try watcher.query("SELECT min(position) FROM dossier_read.checkpoints").scalar(Int64.self) ?? 0
         }
-        #expect(kills > 0, "the runner should have been killed at least once")
+        for _ in 0..<80 where !finished {
+            let before = try checkpoint()
+            // posix_spawn and waitpid, not Foundation's Process: its exit monitoring lags under load.
+            var pid: pid_t = 0
+            let argv = [CommandRunner.binDirectory().appending(path: "dossier").path, "project", "--batch", "3"]
+            var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+            var cEnvironment: [UnsafeMutablePointer<CChar>?] = dossier.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer {
+                cArguments.forEach { free($0) }
+                cEnvironment.forEach { free($0) }
+            }
+            guard posix_spawn(&pid, argv[0], nil, nil, &cArguments, &cEnvironment) == 0 else {
+                Issue.record("cannot start dossier project")
+                return
+            }
+            var status: Int32 = 0
+            func exited() -> Bool { waitpid(pid, &status, WNOHANG) == pid }
+            var done = false
+            // Kill it once it has committed at least one batch, a little after.
+            // (usleep, not Task.sleep: under a full parallel test run the pool may not wake us in time.)
+            for _ in 0..<5000 {
+                if exited() { done = true; break }
+                if try checkpoint() != before { break }
+                usleep(2000)
+            }
+            if !done {
+                usleep(UInt32(Int.random(in: 0...40_000, using: &random)))
+                if exited() {
+                    done = true
+                } else {
+                    kill(pid, SIGKILL)
+                    kills += 1
+                    waitpid(pid, &status, 0)
+                }
+            }
+            if done {
+                let code = (status >> 8) & 0xff
+                finished = (status & 0x7f) == 0 && code == 0
+                if !finished { failures.append("exit status \(code)") }
+            }
+        }
+        #expect(failures.isEmpty, "the runner failed: \(failures.prefix(2))")
+        let events = try watcher.query("SELECT count(*) FROM dossier.events").scalar(Int64.self) ?? -1
+        let reached = try checkpoint()
+        #expect(kills > 0, "the runner should have been killed at least once (events \(events), checkpoint \(reached))")
         try await catchUp(configuration)
         let differences = try await differences(configuration)
         #expect(differences.values.allSatisfy { $0 == 0 }, "\(differences)")

@@ -59,7 +59,9 @@ public final class Ledger: Sendable {
     }
 
     static func recordOnce(_ decision: Decision, actor: String, on connection: PostgresConnection) throws -> Recorded {
-        let stored = try readDecisions(connection, decision.stream)
+        // The stream as last seen by this process, when it has seen it: the append's expected
+        // version makes a stale copy fail safely (and the retry reads the stream afresh).
+        let stored = try StreamCache.shared.decisions(of: decision.stream, on: connection)
         if let existing = stored.first(where: { $0.event.type == decision.kind.rawValue && $0.event.reference == decision.reference }) {
             return try sameDecision(decision, existing, connection)
         }
@@ -105,9 +107,24 @@ public final class Ledger: Sendable {
         statements.append("COMMIT")
         statements.append("SELECT pg_notify(\(EventStore.notificationChannel), '')")
         do {
-            let results = try connection.pipeline(statements, separateTransactions: true)
+            let results: [QueryResult]
+            do {
+                results = try connection.pipeline(statements, separateTransactions: true)
+            } catch {
+                StreamCache.shared.forget(decision.stream, on: connection)
+                throw error
+            }
             let outcome = try EventLog.decodeAppend(results[needsQuota ? 0 : 1])
             let appended = outcome.events[0]
+            var recorded = prepared.stored(version: appended.version)
+            recorded.event.position = appended.position
+            recorded.event.recordedAt = appended.recordedAt
+            recorded.event.recordedBy = actor
+            if outcome.duplicate {
+                StreamCache.shared.forget(decision.stream, on: connection)
+            } else {
+                StreamCache.shared.append(recorded, to: decision.stream, after: stored, on: connection)
+            }
             return Recorded(
                 eventID: appended.eventID, position: appended.position, version: appended.version,
                 recordedAt: appended.recordedAt, duplicate: outcome.duplicate, exceptions: verdict.violations,
@@ -295,6 +312,56 @@ public final class Ledger: Sendable {
     /// Today's date in UTC.
     public static func today() -> CalendarDate {
         Timestamp(microsecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000_000)).date!
+    }
+}
+
+/// The streams this process read or wrote lately, decoded, so that recording one more decision
+/// for the same worker needs no read. Safe to be stale: every append names the version it
+/// expects, so a copy someone else has moved past fails the append, is forgotten, and is read
+/// again on the retry.
+final class StreamCache: @unchecked Sendable {
+    static let shared = StreamCache()
+    private let lock = NSLock()
+    private var entries: [String: [StoredDecision]] = [:]
+    private var order: [String] = []
+    private let capacity = 20_000
+
+    private func key(_ stream: StreamID, _ connection: PostgresConnection) -> String {
+        connection.databaseIdentity + "#" + stream.rawValue
+    }
+
+    func decisions(of stream: StreamID, on connection: PostgresConnection) throws -> [StoredDecision] {
+        let key = key(stream, connection)
+        lock.lock()
+        let cached = entries[key]
+        lock.unlock()
+        if let cached { return cached }
+        let read = try Ledger.readDecisions(connection, stream)
+        store(read, key: key)
+        return read
+    }
+
+    func append(_ decision: StoredDecision, to stream: StreamID, after previous: [StoredDecision], on connection: PostgresConnection) {
+        store(previous + [decision], key: key(stream, connection))
+    }
+
+    func forget(_ stream: StreamID, on connection: PostgresConnection) {
+        let key = key(stream, connection)
+        lock.lock()
+        entries[key] = nil
+        lock.unlock()
+    }
+
+    private func store(_ decisions: [StoredDecision], key: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if entries.updateValue(decisions, forKey: key) == nil {
+            order.append(key)
+            if order.count > capacity {
+                for old in order.prefix(capacity / 4) { entries[old] = nil }
+                order.removeFirst(capacity / 4)
+            }
+        }
     }
 }
 
