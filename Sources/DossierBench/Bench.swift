@@ -33,7 +33,19 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Where to write the results as JSON.")
     var output = "bench-results/latest.json"
 
+    @Flag(help: "Only measure show and trace, on the ledger --database already holds (for profiling).")
+    var readsOnly = false
+
     func run() async throws {
+        if readsOnly {
+            let connection = try PostgresConnection(connectionString: database)
+            let workers = try connection.query(
+                "SELECT DISTINCT substr(stream, 8) FROM dossier.events WHERE stream LIKE 'worker/%'"
+            ).rows.map { try $0.decode(String.self, at: 0) }
+            let reads = try await readLatencies(url: database, workers: workers)
+            print("show p50 \(reads.show.p50) ms, p99 \(reads.show.p99) ms; trace p50 \(reads.trace.p50) ms, p99 \(reads.trace.p99) ms")
+            return
+        }
         var figures: [Figure] = []
         let started = Date()
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)

@@ -151,8 +151,32 @@ extension UUID: PostgresEncodable, PostgresDecodable, PostgresArrayElement {
     public static var postgresArrayType: PostgresType { .uuidArray }
     public static var postgresTypeName: String { "uuid" }
     public var postgresText: String? { uuidString.lowercased() }
+    /// Parses PostgreSQL's output form (`8-4-4-4-12` hex digits) without going through a String.
     public static func decode(postgresText bytes: UnsafeBufferPointer<UInt8>) -> UUID? {
-        UUID(uuidString: String(decoding: bytes, as: UTF8.self))
+        guard bytes.count == 36 else { return UUID(uuidString: String(decoding: bytes, as: UTF8.self)) }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c &- UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c &- UInt8(ascii: "a") &+ 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c &- UInt8(ascii: "A") &+ 10
+            default: return nil
+            }
+        }
+        var raw: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let ok = withUnsafeMutableBytes(of: &raw) { output -> Bool in
+            var at = 0
+            for index in 0..<16 {
+                if at == 8 || at == 13 || at == 18 || at == 23 {
+                    guard bytes[at] == UInt8(ascii: "-") else { return false }
+                    at += 1
+                }
+                guard let high = nibble(bytes[at]), let low = nibble(bytes[at + 1]) else { return false }
+                output[index] = high << 4 | low
+                at += 2
+            }
+            return true
+        }
+        return ok ? UUID(uuid: raw) : nil
     }
 }
 

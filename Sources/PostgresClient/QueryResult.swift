@@ -2,7 +2,7 @@ import CLibPQ
 
 /// The rows of a completed statement. Owns its `PGresult` and frees it when released.
 public final class QueryResult {
-    let handle: OpaquePointer
+    @usableFromInline let handle: OpaquePointer
     /// The number of rows returned.
     public let rowCount: Int
     /// The number of columns of each row.
@@ -49,12 +49,19 @@ public struct Row {
     public let result: QueryResult
     public let index: Int
 
+    @usableFromInline init(result: QueryResult, index: Int) {
+        self.result = result
+        self.index = index
+    }
+
     /// True when the column holds SQL NULL.
+    @inlinable
     public func isNull(_ column: Int) -> Bool {
         PQgetisnull(result.handle, Int32(index), Int32(column)) == 1
     }
 
     /// The raw text-format bytes of a column, valid while the result lives; nil for NULL.
+    @inlinable
     public func withBytes<R>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
         guard !isNull(column), let value = PQgetvalue(result.handle, Int32(index), Int32(column)) else {
             return try body(nil)
@@ -66,6 +73,7 @@ public struct Row {
     }
 
     /// Decodes a column that must not be NULL.
+    @inlinable
     public func decode<T: PostgresDecodable>(_ type: T.Type = T.self, at column: Int) throws -> T {
         guard let value = try decodeIfPresent(T.self, at: column) else {
             var error = PostgresError(.decoding, context: "expected \(T.postgresTypeName), found NULL")
@@ -76,6 +84,7 @@ public struct Row {
     }
 
     /// Decodes a column, giving nil for SQL NULL.
+    @inlinable
     public func decodeIfPresent<T: PostgresDecodable>(_ type: T.Type = T.self, at column: Int) throws -> T? {
         precondition(column >= 0 && column < result.columnCount, "column \(column) out of range")
         return try withBytes(column) { bytes in

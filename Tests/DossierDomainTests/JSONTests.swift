@@ -39,6 +39,11 @@ struct JSONTests {
             #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(bytes) }
         }
         #expect(try JSONParser.parse(Array("\"社区\"".utf8)) == .string("社区"))
+        // Plain strings and strings with escapes take different paths: both must agree.
+        #expect(try JSONParser.parse(#"["黄浦区 🏠", "黄浦\u533a \ud83c\udfe0", "a\"b", ""]"#)
+            == .array([.string("黄浦区 🏠"), .string("黄浦区 🏠"), .string("a\"b"), .string("")]))
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(Array("\"社".utf8)) }
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse([0x22, 0xE4, 0xB8, 0xAD, 0x0A, 0x22]) }
     }
 
     @Test("nesting is bounded")

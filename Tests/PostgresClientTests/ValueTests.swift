@@ -1,3 +1,4 @@
+import Foundation
 import PostgresClient
 import Testing
 
@@ -15,6 +16,19 @@ struct ValueTests {
         #expect(decode(Int.self, "12a") == nil)
         #expect(decode(Int.self, "-") == nil)
         #expect(decode(Int.self, "") == nil)
+    }
+
+    @Test("uuids parse in either case and refuse misplaced dashes and non-hex digits")
+    func uuids() {
+        let id = UUID()
+        #expect(decode(UUID.self, id.uuidString.lowercased()) == id)
+        #expect(decode(UUID.self, id.uuidString) == id)
+        #expect(decode(UUID.self, "00000000-0000-0000-0000-000000000000") == UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+        #expect(decode(UUID.self, "ffffffff-ffff-ffff-ffff-fffffffffffg") == nil)
+        #expect(decode(UUID.self, "ffffffff-ffff-ffff-ffff0ffffffffffff") == nil)
+        #expect(decode(UUID.self, "ffffffffffffffffffffffffffffffffffff") == nil)
+        #expect(decode(UUID.self, "ffffffff-ffff-ffff-ffff-fffffffffff") == nil)
+        #expect(decode(UUID.self, "") == nil)
     }
 
     @Test("timestamps: fractions of any length, offsets with and without minutes")

@@ -33,7 +33,8 @@ public struct InvalidDecision: Error, Sendable, Equatable, CustomStringConvertib
 /// of the wrong type or out of range, and for each field nobody asked for.
 struct FieldReader {
     let object: JSONObject
-    private(set) var used: Set<String> = []
+    /// The fields read so far (a handful: a list is cheaper than a set here).
+    private(set) var used: [String] = []
     private(set) var problems: [FieldProblem] = []
     /// For events read back from the log: their text was checked when they were recorded, so
     /// the character-by-character checks are skipped (types and vocabularies still are not).
@@ -50,7 +51,7 @@ struct FieldReader {
 
     /// The raw value, marking the field as known.
     mutating func value(_ key: String, required: Bool) -> JSONValue? {
-        used.insert(key)
+        used.append(key)
         guard let value = object[key], value != .null else {
             if required { problem(key, "is required") }
             return nil
@@ -162,7 +163,7 @@ struct FieldReader {
 
     /// Marks `keys` as known without reading them.
     mutating func allow(_ keys: [String]) {
-        used.formUnion(keys)
+        used.append(contentsOf: keys)
     }
 
     /// Adds a problem for each field that was not read: unknown fields are refused, not ignored.

@@ -287,6 +287,22 @@ public struct JSONParser {
 
     private mutating func parseString() throws(JSONSyntaxError) -> String {
         index += 1  // opening quote
+        // Fast path: no escapes or control characters before the closing quote, valid UTF-8
+        // (the standard library's validation refuses overlong forms and surrogates too).
+        var end = index
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            end += 1
+        }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\""),
+            let text = bytes.withUnsafeBufferPointer({ [start = index] in
+                String(validating: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self)
+            })
+        {
+            index = end + 1
+            return text
+        }
         var scalars = String.UnicodeScalarView()
         while true {
             guard index < bytes.count else { throw error("the JSON text ends inside a string") }

@@ -249,13 +249,14 @@ public final class Ledger: Sendable {
     /// A worker's record on `asOf` (today when nil) as known at `knownAt` (now when nil).
     public func show(worker: String, asOf: CalendarDate? = nil, knownAt: Timestamp? = nil) async throws -> WorkerReport {
         try await session.run { connection in
-            let stored = try Self.readDecisions(connection, .worker(worker))
+            let subject = try Self.readSubject(connection, [.worker(worker)], knownAt: knownAt)
+            let stored = subject.stored
             guard !stored.isEmpty else { throw LedgerError.noRecord("worker \(worker)") }
-            let references = try ReferenceData.read(connection, knownAt: knownAt)
+            let references = subject.references
             let date = asOf ?? Self.today()
             let history = Replay.history(stored, knownAt: knownAt)
             let outcome = Replay.fold(worker: worker, history, asOf: date, context: references.context)
-            let personal = try Self.personalRecord(connection, stream: .worker(worker), knownAt: knownAt, history: history)
+            let personal = try Self.personalRecord(subject.personal, history: history)
             let parameters = references.policy.parameters(
                 city: outcome.state.placement?.city, district: outcome.state.placement?.district, on: date)
             let version = stored.filter { knownAt == nil || $0.event.recordedAt <= knownAt! }.last?.event.version ?? 0
@@ -268,32 +269,64 @@ public final class Ledger: Sendable {
     /// did to it.
     public func trace(subject: String) async throws -> (stream: StreamID, entries: [TraceEntry], personal: PersonalRecord?) {
         try await session.run { connection in
-            var stream = StreamID.worker(subject)
-            var stored = try Self.readDecisions(connection, stream)
-            if stored.isEmpty {
-                stream = .cadre(subject)
-                stored = try Self.readDecisions(connection, stream)
-            }
-            guard !stored.isEmpty else { throw LedgerError.noRecord(subject) }
-            let references = try ReferenceData.read(connection)
-            let personal = try Self.personalRecord(connection, stream: stream, knownAt: nil, history: Replay.history(stored))
-            return (stream, Replay.trace(stored, context: references.context), personal)
+            let read = try Self.readSubject(connection, [.worker(subject), .cadre(subject)], knownAt: nil)
+            let stored = read.stored
+            guard let stream = stored.first?.event.stream else { throw LedgerError.noRecord(subject) }
+            let personal = try Self.personalRecord(read.personal, history: Replay.history(stored))
+            return (stream, Replay.trace(stored, context: read.references.context), personal)
         }
     }
 
-    /// The latest personal data in force for a stream (from events not rescinded).
-    static func personalRecord(_ connection: PostgresConnection, stream: StreamID, knownAt: Timestamp?, history: History)
-        throws -> PersonalRecord?
+    /// One subject's decisions (from the first of `streams` that has any), the reference data
+    /// and the subject's personal-data rows, read from one snapshot in one round trip (the
+    /// reference streams are read again only when they changed since this process last read them).
+    static func readSubject(_ connection: PostgresConnection, _ streams: [StreamID], knownAt: Timestamp?) throws
+        -> (stored: [StoredDecision], references: ReferenceData, personal: [Row])
     {
-        let rows = try connection.query(
+        let names = streams.map(\.rawValue)
+        let results = try connection.pipeline([
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             """
-            SELECT p.event_id, p.fields, p.erased_at IS NOT NULL FROM dossier.personal_data p
+            SELECT \(fragment: EventLog.columns) FROM dossier.events
+             WHERE stream = ANY(\(PostgresArray(names)))
+             ORDER BY array_position(\(PostgresArray(names)), stream), version
+            """,
+            ReferenceData.versionQuery,
+            """
+            SELECT p.event_id, p.fields, p.erased_at IS NOT NULL, p.stream FROM dossier.personal_data p
               JOIN dossier.events e ON e.event_id = p.event_id
-             WHERE p.stream = \(stream.rawValue) AND (\(knownAt.map(PostgresTimestamp.init))::timestamptz IS NULL
+             WHERE p.stream = ANY(\(PostgresArray(names))) AND (\(knownAt.map(PostgresTimestamp.init))::timestamptz IS NULL
                    OR e.recorded_at <= \(knownAt.map(PostgresTimestamp.init)))
              ORDER BY e.position
-            """
-        ).rows
+            """,
+            "COMMIT",
+        ])
+        var stored: [StoredDecision] = []
+        for row in results[1].rows {
+            let event = try EventLog.decodeEvent(row)
+            if let first = stored.first, first.event.stream != event.stream { break }
+            do throws(InvalidDecision) {
+                stored.append(try StoredDecision(event: event))
+            } catch {
+                throw LedgerError.unreadable(position: event.position, reason: error.description)
+            }
+        }
+        let version = results[2][0]
+        var references: ReferenceData
+        if knownAt == nil,
+            let cached = ReferenceCache.shared.entry(connection, count: try version.decode(Int64.self, at: 0), last: try version.decode(Int64.self, at: 1))
+        {
+            references = cached
+        } else {
+            references = try ReferenceData.read(connection, knownAt: knownAt)
+        }
+        let stream = stored.first?.event.stream.rawValue
+        return (stored, references, try results[3].rows.filter { try $0.decode(String.self, at: 3) == stream })
+    }
+
+    /// The latest personal data in force, from `personal_data` rows (event id, fields, erased),
+    /// skipping those of events later rescinded.
+    static func personalRecord(_ rows: [Row], history: History) throws -> PersonalRecord? {
         var record: PersonalRecord?
         for row in rows {
             let eventID = try row.decode(UUID.self, at: 0)
@@ -456,13 +489,21 @@ final class ReferenceCache: @unchecked Sendable {
     private var entries: [String: (count: Int64, last: Int64, data: ReferenceData)] = [:]
 
     func current(_ connection: PostgresConnection) throws -> ReferenceData? {
-        lock.lock()
-        let entry = entries[connection.databaseIdentity]
-        lock.unlock()
-        guard let entry else { return nil }
+        guard cached(connection) != nil else { return nil }
         let row = try connection.query(ReferenceData.versionQuery)[0]
-        guard try row.decode(Int64.self, at: 0) == entry.count, try row.decode(Int64.self, at: 1) == entry.last else { return nil }
+        return entry(connection, count: try row.decode(Int64.self, at: 0), last: try row.decode(Int64.self, at: 1))
+    }
+
+    /// The cached data when the reference streams still have `count` events, the last at `last`.
+    func entry(_ connection: PostgresConnection, count: Int64, last: Int64) -> ReferenceData? {
+        guard let entry = cached(connection), entry.count == count, entry.last == last else { return nil }
         return entry.data
+    }
+
+    private func cached(_ connection: PostgresConnection) -> (count: Int64, last: Int64, data: ReferenceData)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries[connection.databaseIdentity]
     }
 
     func store(_ data: ReferenceData, for connection: PostgresConnection, count: Int, last: Int64) {
