@@ -9,12 +9,14 @@ extension Dossier {
         static let configuration = CommandConfiguration(
             abstract: "Import a JSON Lines file of decisions: all or nothing, every invalid line reported.",
             discussion: """
-                Every line is read and judged in order, as if recorded one by one, before anything \
-                is written. By default one invalid or refused line means nothing is written, and \
-                every such line is reported with its number and reason. With --skip-invalid the \
-                valid decisions are written and the refused lines go to --rejects with their reasons. \
-                Decisions already recorded with the same content are recognised and not written twice. \
-                A decision may carry "eventId" (a UUID) so later lines can point at it.
+                Every line is judged in order, as if recorded one by one, inside one transaction. \
+                By default one invalid or refused line means nothing is committed, and every such \
+                line is reported with its number and reason. With --skip-invalid the valid decisions \
+                are written and the refused lines go to --rejects with their reasons. Decisions \
+                already recorded with the same content are recognised and not written twice. A \
+                decision may carry "eventId" (a UUID) so later lines can point at it. The file is \
+                read a chunk at a time, so memory does not grow with its length; single decisions \
+                wait while an import runs.
                 """)
 
         @Argument(help: "A JSON Lines file of decisions, or - for standard input.")
@@ -40,17 +42,19 @@ extension Dossier {
             }
         }
 
+        @Option(help: ArgumentHelp("Lines judged and staged at a time (for tests).", visibility: .hidden))
+        var chunkLines = 20_000
+
         func run() async throws {
             try await CLI.run {
                 let actor = try CLI.actor(actor)
-                let data = try CLI.read(file)
+                let reader = try LineChunks(path: file, linesPerChunk: max(1, chunkLines))
                 let progress = ProgressLine()
-                let lines = Self.decode(data, progress: progress)
-                guard !lines.isEmpty else { throw UserError(description: "no decisions in \(file)") }
                 let report = try await Importer(try database.configuration()).run(
-                    lines, actor: actor, skipInvalid: skipInvalid,
+                    chunks: { try reader.next() }, actor: actor, skipInvalid: skipInvalid,
                     progress: { progress.update($0.phase, done: $0.done, total: $0.total) })
                 progress.finish()
+                guard report.lines > 0 else { throw UserError(description: "no decisions in \(file)") }
                 if !report.committed {
                     let shown = report.problems.prefix(200).map { "  line \($0.line): \($0.message)" }
                     let more = report.problems.count > 200 ? "\n  … and \(report.problems.count - 200) more" : ""
@@ -59,7 +63,7 @@ extension Dossier {
                             + shown.joined(separator: "\n") + more)
                 }
                 if let rejects, skipInvalid {
-                    try Self.writeRejects(report.problems, from: data, to: rejects)
+                    try Self.writeRejects(report.problems, to: rejects)
                 }
                 CLI.print(
                     "imported \(report.written) decisions"
@@ -69,63 +73,103 @@ extension Dossier {
             }
         }
 
-        /// Decodes JSON Lines, on all cores.
-        static func decode(_ data: Data, progress: ProgressLine) -> [Importer.Line] {
-            var ranges: [(number: Int, range: Range<Int>)] = []
-            data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
-                var start = 0
-                var number = 0
-                for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: "\n") {
-                    number += 1
-                    var end = index
-                    if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-                    let isBlank = bytes[start..<end].allSatisfy { $0 == 0x20 || $0 == 0x09 }
-                    if !isBlank { ranges.append((number, start..<end)) }
-                    start = index + 1
-                }
-            }
-            let lineRanges = ranges
-            let chunk = 20_000
-            let chunks = (ranges.count + chunk - 1) / chunk
-            var results = [[Importer.Line]](repeating: [], count: chunks)
-            let lock = NSLock()
-            nonisolated(unsafe) var done = 0
-            results.withUnsafeMutableBufferPointer { output in
-                nonisolated(unsafe) let output = output
-                DispatchQueue.concurrentPerform(iterations: chunks) { part in
-                    let slice = lineRanges[(part * chunk)..<min(lineRanges.count, (part + 1) * chunk)]
-                    output[part] = slice.map { item in
-                        let text = String(decoding: data[item.range], as: UTF8.self)
-                        return Importer.Line(
-                            number: item.number,
-                            decision: Result { () throws(InvalidDecision) in try DecisionCodec.decode(json: text) })
-                    }
-                    lock.lock()
-                    done += slice.count
-                    progress.update("reading", done: done, total: lineRanges.count)
-                    lock.unlock()
-                }
-            }
-            return results.flatMap { $0 }
-        }
-
-        static func writeRejects(_ problems: [Importer.Problem], from data: Data, to path: String) throws {
-            let wanted = Dictionary(problems.map { ($0.line, $0.message) }, uniquingKeysWith: { $0 + "; " + $1 })
+        static func writeRejects(_ problems: [Importer.Problem], to path: String) throws {
             var output = [UInt8]()
-            var number = 0
-            for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-                number += 1
-                guard let reason = wanted[number] else { continue }
+            var index = 0
+            while index < problems.count {
+                // One record per line, its reasons joined.
+                var end = index + 1
+                while end < problems.count, problems[end].line == problems[index].line { end += 1 }
                 let object = JSONObject([
-                    ("line", .integer(Int64(number))), ("reason", .string(reason)),
-                    ("input", .string(String(decoding: line, as: UTF8.self))),
+                    ("line", .integer(Int64(problems[index].line))),
+                    ("reason", .string(problems[index..<end].map(\.message).joined(separator: "; "))),
+                    ("input", .string(problems[index].input ?? "")),
                 ])
                 JSONValue.object(object).writeCanonical(into: &output)
                 output.append(UInt8(ascii: "\n"))
+                index = end
             }
             guard FileManager.default.createFile(atPath: path, contents: Data(output)) else {
                 throw UserError(description: "cannot write the rejected lines to \(path)")
             }
         }
+    }
+}
+
+/// Reads a JSON Lines file (or standard input) a chunk of lines at a time and decodes each chunk
+/// on all cores, so an import holds one chunk of the file, not all of it.
+final class LineChunks: @unchecked Sendable {
+    private let handle: FileHandle
+    private let linesPerChunk: Int
+    private var buffer: [UInt8] = []
+    private var atEnd = false
+    private var lineNumber = 0
+    private let lock = NSLock()
+
+    init(path: String, linesPerChunk: Int) throws {
+        if path == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw UserError(description: "cannot read \(path): no such file, or not readable")
+            }
+            self.handle = handle
+        }
+        self.linesPerChunk = linesPerChunk
+    }
+
+    /// The next chunk of decoded lines (blank lines skipped, numbers kept), or nil at the end.
+    func next() throws -> [Importer.Line]? {
+        lock.lock()
+        defer { lock.unlock() }
+        var lines: [(number: Int, bytes: [UInt8])] = []
+        var start = 0
+        var searchFrom = 0
+        func take(_ range: Range<Int>) {
+            lineNumber += 1
+            var end = range.upperBound
+            if end > range.lowerBound, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+            let line = buffer[range.lowerBound..<end]
+            if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { lines.append((lineNumber, Array(line))) }
+        }
+        while lines.count < linesPerChunk {
+            if let newline = buffer[searchFrom...].firstIndex(of: UInt8(ascii: "\n")) {
+                take(start..<newline)
+                start = newline + 1
+                searchFrom = start
+            } else if !atEnd {
+                buffer.removeSubrange(0..<start)
+                start = 0
+                searchFrom = buffer.count
+                let more = try handle.read(upToCount: 4 << 20) ?? Data()
+                if more.isEmpty { atEnd = true } else { buffer.append(contentsOf: more) }
+            } else {
+                if start < buffer.count { take(start..<buffer.count) }
+                start = buffer.count
+                break
+            }
+        }
+        buffer.removeSubrange(0..<start)
+        guard !lines.isEmpty else { return nil }
+        let parts = max(1, min(8, lines.count / 1000))
+        var results = [[Importer.Line]](repeating: [], count: parts)
+        let chunk = lines
+        results.withUnsafeMutableBufferPointer { output in
+            nonisolated(unsafe) let output = output
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let slice = chunk[(part * chunk.count / parts)..<((part + 1) * chunk.count / parts)]
+                output[part] = slice.map { item in
+                    guard let text = String(validating: item.bytes, as: UTF8.self) else {
+                        return Importer.Line(
+                            number: item.number, decision: .failure(InvalidDecision(field: nil, "the line is not valid UTF-8")),
+                            text: String(decoding: item.bytes, as: UTF8.self))
+                    }
+                    return Importer.Line(
+                        number: item.number,
+                        decision: Result { () throws(InvalidDecision) in try DecisionCodec.decode(json: text) }, text: text)
+                }
+            }
+        }
+        return results.flatMap { $0 }
     }
 }

@@ -80,17 +80,20 @@ struct CLITests {
         #expect(try events(database) == 1)
     }
 
-    @Test("import is all or nothing and reports every bad line; --skip-invalid writes the rest and the rejects")
-    func importAllOrNothing() throws {
+    @Test(
+        "import is all or nothing and reports every bad line; --skip-invalid writes the rest and the rejects",
+        arguments: [1, 2, 20_000])
+    func importAllOrNothing(chunkLines: Int) throws {
         let database = try TestDatabase.create()
         let dossier = CommandRunner(database: database)
+        let chunk = ["--chunk-lines", String(chunkLines)]
         let lines = [
             hire, assessment, #"{"decision":"nonsense"}"#,
             #"{"decision":"level-change","worker":"W-001","level":12,"grounds":"assessment","effective":"2013-02-01","authority":"a","reference":"L1"}"#,
             #"{"decision":"training","worker":"W-001","kind":"special","hours":4,"effective":"2013-03-01","authority":"a","reference":"T1"}"#,
         ]
         let file = CommandRunner.file(lines.joined(separator: "\n"))
-        let all = try dossier.run(["import", file])
+        let all = try dossier.run(["import", file] + chunk)
         #expect(all.status == 1)
         #expect(all.stderr.contains("line 3"))
         #expect(all.stderr.contains("line 4"))
@@ -98,7 +101,7 @@ struct CLITests {
         #expect(try events(database) == 0)
 
         let rejects = FileManager.default.temporaryDirectory.appending(path: "rejects-\(UUID().uuidString).jsonl").path
-        let partial = try dossier.run(["import", file, "--skip-invalid", "--rejects", rejects])
+        let partial = try dossier.run(["import", file, "--skip-invalid", "--rejects", rejects] + chunk)
         #expect(partial.status == 0, "\(partial.stderr)")
         #expect(try events(database) == 3)
         let rejected = try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n")
@@ -107,9 +110,40 @@ struct CLITests {
         #expect(firstReject?["line"] == .integer(3))
         #expect(firstReject?["input"] == .string(#"{"decision":"nonsense"}"#))
         // Importing again recognises what is recorded.
-        let again = try dossier.run(["import", file, "--skip-invalid", "--rejects", rejects])
+        let again = try dossier.run(["import", file, "--skip-invalid", "--rejects", rejects] + chunk)
         #expect(again.stdout.contains("3 already recorded"))
         #expect(try events(database) == 3)
+    }
+
+    @Test("a sample district imported in chunks of 37 lines is recorded exactly as when imported whole")
+    func importInChunks() throws {
+        let sample = FileManager.default.temporaryDirectory.appending(path: "chunks-\(UUID().uuidString).jsonl").path
+        let generator = Process()
+        generator.executableURL = CommandRunner.binDirectory().appending(path: "dossier-sample")
+        generator.arguments = ["--seed", "11", "--workers", "40", "--from", "2012", "--to", "2021", "--output", sample]
+        generator.standardError = FileHandle.nullDevice
+        try generator.run()
+        generator.waitUntilExit()
+        #expect(generator.terminationStatus == 0)
+        // What was recorded, leaving out what differs by nature: ids, times, personal-data seals.
+        let content: PostgresQuery = """
+            SELECT md5(string_agg(stream || version || event_type || reference || (payload - 'personal')::text || effective, ','
+                       ORDER BY stream, version)), count(*) FROM dossier.events
+            """
+        var results: [[String]] = []
+        for chunk in [1_000_000, 37] {
+            let database = try TestDatabase.create()
+            let dossier = CommandRunner(database: database)
+            let imported = try dossier.run(["import", sample, "--chunk-lines", String(chunk)])
+            #expect(imported.status == 0, "\(imported.stderr)")
+            let row = try PostgresConnection(connectionString: database.connectionString).query(content)[0]
+            let spans = try PostgresConnection(connectionString: database.connectionString)
+                .query("SELECT md5(string_agg(worker || span || community || from_date || coalesce(until_date::text, ''), ',' ORDER BY worker, span)) FROM dossier.placements")
+                .scalar(String.self)
+            results.append([try row.decode(String.self, at: 0), String(try row.decode(Int64.self, at: 1)), spans ?? ""])
+        }
+        #expect(Int(results[0][1])! > 500, "the sample should be a real district")
+        #expect(results[0] == results[1])
     }
 
     @Test("an unreachable database exits 3 with one clear line; bad options are refused")

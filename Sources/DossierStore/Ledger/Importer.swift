@@ -2,11 +2,17 @@ import DossierDomain
 import Foundation
 import PostgresClient
 
-/// Bulk import: judges every decision of a file in order, as if recorded one by one, then
-/// writes the accepted ones in one transaction.
+/// Bulk import: judges every decision of a file in order, as if recorded one by one, and
+/// writes the accepted ones, in one transaction.
 ///
-/// All or nothing by default: any invalid or refused line and nothing is written, every
-/// problem reported with its line number. With `skipInvalid`, the valid ones are written.
+/// All or nothing by default: any invalid or refused line and the transaction is rolled back,
+/// every problem reported with its line number. With `skipInvalid`, the valid ones are written.
+///
+/// Memory stays flat in the length of the file: lines come in chunks; each chunk is judged and
+/// staged with `COPY` inside the open transaction, and only each stream's folded state is kept.
+/// What a rarer judgement needs (a retroactive decision's whole history, an idempotency key, an
+/// event id) is read back from the transaction, which sees its own uncommitted rows. The import
+/// holds the import barrier from start to end, so no single append interleaves with it.
 public final class Importer: Sendable {
     public let session: PostgresSession
 
@@ -18,16 +24,21 @@ public final class Importer: Sendable {
     public struct Line: Sendable {
         public var number: Int
         public var decision: Result<Decision, InvalidDecision>
+        /// The line as written, kept in a problem's report when the line is refused.
+        public var text: String?
 
-        public init(number: Int, decision: Result<Decision, InvalidDecision>) {
+        public init(number: Int, decision: Result<Decision, InvalidDecision>, text: String? = nil) {
             self.number = number
             self.decision = decision
+            self.text = text
         }
     }
 
     public struct Problem: Sendable, Equatable {
         public var line: Int
         public var message: String
+        /// The refused line as written, when the caller gave it.
+        public var input: String?
     }
 
     public struct Report: Sendable {
@@ -42,215 +53,334 @@ public final class Importer: Sendable {
         public var firstPosition: Int64?
     }
 
-    /// Progress, reported every few thousand lines.
+    /// Progress, reported every chunk.
     public struct Progress: Sendable {
         public var phase: String
         public var done: Int
-        public var total: Int
+        public var total: Int?
     }
 
+    /// Imports lines already in memory.
     public func run(
         _ lines: [Line], actor: String, skipInvalid: Bool, progress: (@Sendable (Progress) -> Void)? = nil
     ) async throws -> Report {
+        nonisolated(unsafe) var remaining: [Line]? = lines
+        return try await run(
+            chunks: {
+                defer { remaining = nil }
+                return remaining
+            }, actor: actor, skipInvalid: skipInvalid, progress: progress)
+    }
+
+    /// Imports lines from `chunks`, called until it returns nil, in order.
+    public func run(
+        chunks: @escaping @Sendable () throws -> [Line]?, actor: String, skipInvalid: Bool,
+        progress: (@Sendable (Progress) -> Void)? = nil
+    ) async throws -> Report {
         try await session.run { connection in
-            try Self.run(lines, actor: actor, skipInvalid: skipInvalid, on: connection, progress: progress)
+            try connection.executeScript("BEGIN")
+            do {
+                var run = try Run(connection: connection, actor: actor, progress: progress)
+                let report = try run.all(chunks: chunks, skipInvalid: skipInvalid)
+                if report.committed {
+                    try connection.executeScript("COMMIT")
+                    try connection.notify(EventStore.notificationChannel)
+                } else {
+                    connection.rollbackQuietly()
+                }
+                return report
+            } catch {
+                connection.rollbackQuietly()
+                throw error
+            }
         }
     }
 
-    /// A stream's decisions: those in the log and those accepted from the file so far.
+    /// A stream as far as the import has taken it.
     final class StreamBook {
-        var stored: [StoredDecision]
-        var existingCount: Int
-        var pending: [PreparedEvent] = []
+        /// The last version: in the log, staged by earlier chunks, or accepted in this chunk.
+        var version: Int
         /// The fold of everything so far, for the fast path of in-order decisions.
         var state: WorkerState?
         var lastEffective: CalendarDate?
         var hasHire: Bool
+        /// The stream's whole history, while a chunk needs it (read back on demand).
+        var history: [StoredDecision]?
+        /// Decisions accepted in the current chunk, not yet staged.
+        var pending: [StoredDecision] = []
 
-        init(stored: [StoredDecision]) {
-            self.stored = stored
-            self.existingCount = stored.count
-            self.lastEffective = stored.map(\.decision.effective).max()
-            self.hasHire = stored.contains { $0.decision.kind == .hire }
+        init(stored: [StoredDecision], state: WorkerState?) {
+            version = stored.last?.event.version ?? 0
+            lastEffective = stored.map(\.decision.effective).max()
+            hasHire = stored.contains { $0.decision.kind == .hire }
+            self.state = state
         }
-
-        var version: Int { (stored.last?.event.version ?? 0) }
     }
 
-    static func run(
-        _ lines: [Line], actor: String, skipInvalid: Bool, on connection: PostgresConnection,
-        progress: (@Sendable (Progress) -> Void)?
-    ) throws -> Report {
+    /// One import, chunk by chunk, inside the caller's transaction.
+    struct Run {
+        let connection: PostgresConnection
+        let actor: String
+        let progress: (@Sendable (Progress) -> Void)?
+        var books: [StreamID: StreamBook] = [:]
+        var references: ReferenceData
+        let headcount = HeadcountIndex(spans: [])
+        var loadedCities = Set<String>()
+        var touchedWorkers = Set<String>()
         var problems: [Problem] = []
         var duplicates = 0
-        let decisions = lines.compactMap { line -> (Int, Decision)? in
-            switch line.decision {
-            case .success(let decision): return (line.number, decision)
-            case .failure(let error):
-                problems.append(Problem(line: line.number, message: error.description))
-                return nil
-            }
+        var lines = 0
+        var written = 0
+        var firstPosition: Int64?
+
+        init(connection: PostgresConnection, actor: String, progress: (@Sendable (Progress) -> Void)?) throws {
+            self.connection = connection
+            self.actor = actor
+            self.progress = progress
+            // No single append may run beside the import: what is judged here stays true.
+            try connection.query("SELECT pg_advisory_xact_lock(1149, 0)")
+            references = try ReferenceData.read(connection)
         }
 
-        // What the log already holds for the streams of the file.
-        let streams = Array(Set(decisions.map { $0.1.stream.rawValue }))
-        var books: [StreamID: StreamBook] = [:]
-        let existing = try connection.query(
-            """
-            SELECT \(fragment: EventLog.columns) FROM dossier.events WHERE stream = ANY(\(PostgresArray(streams)))
-             ORDER BY stream, version
-            """)
-        var grouped: [StreamID: [StoredDecision]] = [:]
-        for row in existing.rows {
-            let event = try EventLog.decodeEvent(row)
-            do throws(InvalidDecision) {
-                grouped[event.stream, default: []].append(try StoredDecision(event: event))
-            } catch {
-                throw LedgerError.unreadable(position: event.position, reason: error.description)
+        mutating func all(chunks: () throws -> [Line]?, skipInvalid: Bool) throws -> Report {
+            while let chunk = try chunks() {
+                try judge(chunk)
+                progress?(Progress(phase: "importing", done: lines, total: nil))
             }
+            problems.sort { $0.line < $1.line }
+            if !problems.isEmpty && !skipInvalid {
+                return Report(lines: lines, written: 0, duplicates: duplicates, problems: problems, committed: false, firstPosition: nil)
+            }
+            try writePlacements()
+            return Report(
+                lines: lines, written: written, duplicates: duplicates, problems: problems, committed: true,
+                firstPosition: firstPosition)
         }
-        for stream in streams.map(StreamID.init(rawValue:)) { books[stream] = StreamBook(stored: grouped[stream] ?? []) }
-        let clientIDs = decisions.compactMap { $0.1.eventID }
-        var takenIDs = Set(
-            try connection.query("SELECT event_id FROM dossier.events WHERE event_id = ANY(\(PostgresArray(clientIDs)))")
-                .rows.map { try $0.decode(UUID.self, at: 0) })
 
-        var references = try ReferenceData.read(connection)
-        let cities = Set(decisions.compactMap { item -> String? in
-            if case .hire(let hire) = item.1.body { return hire.placement.city }
-            return nil
-        })
-        var spans: [(worker: String, span: WorkerState.PlacementSpan)] = []
-        for city in cities { spans += try Ledger.readSpans(connection, city: city) }
-        let headcount = HeadcountIndex(spans: spans)
-        var touchedWorkers = Set<String>()
-        var accepted: [(stream: StreamID, index: Int)] = []
+        mutating func refuse(_ line: Line, _ message: String) {
+            problems.append(Problem(line: line.number, message: message, input: line.text))
+        }
 
-        for (offset, (lineNumber, decision)) in decisions.enumerated() {
-            if offset % 5000 == 0 { progress?(Progress(phase: "checking", done: offset, total: decisions.count)) }
-            let book = books[decision.stream]!
-            // A decision already recorded (in the log or earlier in the file) is a retry.
-            if let recorded = book.stored.first(where: { $0.event.type == decision.kind.rawValue && $0.event.reference == decision.reference }) {
-                if Ledger.saysTheSame(decision, as: recorded) {
-                    duplicates += 1
+        /// Judges one chunk in order and stages what it accepts.
+        mutating func judge(_ chunk: [Line]) throws {
+            lines += chunk.count
+            var decisions: [(line: Line, decision: Decision)] = []
+            for line in chunk {
+                switch line.decision {
+                case .success(let decision): decisions.append((line, decision))
+                case .failure(let error): refuse(line, error.description)
+                }
+            }
+            try loadStreams(Set(decisions.map(\.decision.stream)))
+            try loadCities(decisions)
+            var recorded = try recordedKeys(decisions.map(\.decision))
+            var takenIDs = Set(
+                try connection.query(
+                    "SELECT event_id FROM dossier.events WHERE event_id = ANY(\(PostgresArray(decisions.compactMap(\.decision.eventID))))"
+                ).rows.map { try $0.decode(UUID.self, at: 0) })
+            var staged: [(stream: StreamID, prepared: PreparedEvent, version: Int)] = []
+
+            for (line, decision) in decisions {
+                let book = books[decision.stream]!
+                // A decision already recorded (in the log, earlier in the file) is a retry.
+                let key = IdempotencyKey(stream: decision.stream, kind: decision.kind.rawValue, reference: decision.reference)
+                if let existing = recorded[key] {
+                    if Ledger.saysTheSame(decision, as: existing) {
+                        duplicates += 1
+                    } else {
+                        refuse(line, StoreError.idempotencyConflict(stream: decision.stream, existingEventID: existing.eventID).description)
+                    }
+                    continue
+                }
+                let eventID = decision.eventID ?? UUID()
+                if decision.eventID != nil, !takenIDs.insert(eventID).inserted {
+                    refuse(line, "field \"eventId\": \(eventID.uuidString.lowercased()) is already used by another event")
+                    continue
+                }
+                var context = references.context
+                context.headcount = headcount
+                context.quotaCheckedEvent = eventID
+                let verdict: Verdict
+                let fast = decision.kind.subject == .worker && !decision.kind.isMeta && decision.kind != .faultTolerance
+                    && book.state != nil && (book.lastEffective.map { decision.effective >= $0 } ?? true)
+                var newState: WorkerState?
+                if fast {
+                    var state = book.state!
+                    var violations: [RuleViolation] = []
+                    if decision.kind != .hire, !book.hasHire {
+                        violations.append(RuleViolation(.unknownWorker, "no hire of worker \(decision.subject) is recorded; record the hire first"))
+                    } else if case .assessment(let year, _) = decision.body, state.assessments[year] != nil {
+                        violations.append(RuleViolation(.oneAssessmentPerYear, "an annual assessment of \(year) is already recorded; correct it instead of adding another"))
+                    }
+                    var resolved = decision
+                    if case .transfer(var placement) = decision.body, placement.city.isEmpty {
+                        placement.city = state.placement?.city ?? ""
+                        resolved.body = .transfer(placement)
+                    }
+                    if violations.isEmpty { violations = state.apply(resolved, eventID: eventID, context: context) }
+                    verdict = Verdict(decision: resolved, violations: violations)
+                    newState = state
                 } else {
-                    problems.append(Problem(line: lineNumber, message: StoreError.idempotencyConflict(stream: decision.stream, existingEventID: recorded.eventID).description))
+                    verdict = Evaluator.evaluate(decision, eventID: eventID, history: try history(of: book, decision.stream), context: context)
                 }
-                continue
-            }
-            let eventID = decision.eventID ?? UUID()
-            if decision.eventID != nil, !takenIDs.insert(eventID).inserted {
-                problems.append(Problem(line: lineNumber, message: "field \"eventId\": \(eventID.uuidString.lowercased()) is already used by another event"))
-                continue
-            }
-            var context = references.context
-            context.headcount = headcount
-            context.quotaCheckedEvent = eventID
-            let verdict: Verdict
-            let fast = decision.kind.subject == .worker && !decision.kind.isMeta && decision.kind != .faultTolerance
-                && book.state != nil && (book.lastEffective.map { decision.effective >= $0 } ?? true)
-            var newState: WorkerState?
-            if fast {
-                var state = book.state!
-                var violations: [RuleViolation] = []
-                if decision.kind != .hire, !book.hasHire {
-                    violations.append(RuleViolation(.unknownWorker, "no hire of worker \(decision.subject) is recorded; record the hire first"))
-                } else if case .assessment(let year, _) = decision.body, state.assessments[year] != nil {
-                    violations.append(RuleViolation(.oneAssessmentPerYear, "an annual assessment of \(year) is already recorded; correct it instead of adding another"))
+                guard verdict.accepted else {
+                    refuse(line, LedgerError.refused(decision: verdict.decision, violations: verdict.violations).description)
+                    continue
                 }
-                var resolved = decision
-                if case .transfer(var placement) = decision.body, placement.city.isEmpty {
-                    placement.city = state.placement?.city ?? ""
-                    resolved.body = .transfer(placement)
+                let prepared = PreparedEvent(verdict: verdict, eventID: eventID)
+                book.version += 1
+                let stored = prepared.stored(version: book.version)
+                book.pending.append(stored)
+                book.history?.append(stored)
+                recorded[key] = stored
+                staged.append((decision.stream, prepared, book.version))
+                book.lastEffective = max(book.lastEffective ?? decision.effective, decision.effective)
+                book.hasHire = book.hasHire || decision.kind == .hire
+                switch decision.body {
+                case .population(let year, let population):
+                    references.population.record(jurisdiction: decision.subject, year: year, urbanPopulation: population, effective: decision.effective)
+                case .policy(let changes):
+                    references.policy.add(changes, effective: decision.effective, position: Int64.max - 1)
+                default:
+                    break
                 }
-                if violations.isEmpty { violations = state.apply(resolved, eventID: eventID, context: context) }
-                verdict = Verdict(decision: resolved, violations: violations)
-                newState = state
-            } else {
-                verdict = Evaluator.evaluate(decision, eventID: eventID, history: book.stored, context: context)
-            }
-            guard verdict.accepted else {
-                problems.append(Problem(line: lineNumber, message: LedgerError.refused(decision: verdict.decision, violations: verdict.violations).description))
-                continue
-            }
-            let prepared = PreparedEvent(verdict: verdict, eventID: eventID)
-            book.stored.append(prepared.stored(version: book.version + 1))
-            book.pending.append(prepared)
-            book.lastEffective = max(book.lastEffective ?? decision.effective, decision.effective)
-            book.hasHire = book.hasHire || decision.kind == .hire
-            accepted.append((decision.stream, book.pending.count - 1))
-            switch decision.body {
-            case .population(let year, let population):
-                references.population.record(jurisdiction: decision.subject, year: year, urbanPopulation: population, effective: decision.effective)
-            case .policy(let changes):
-                references.policy.add(changes, effective: decision.effective, position: Int64.max - 1)
-            default:
-                break
-            }
-            if decision.kind.subject == .worker {
-                let state = newState ?? Replay.fold(worker: decision.subject, Replay.history(book.stored), context: RuleContext(policy: references.policy)).state
-                if state.spans != headcount.spans(of: decision.subject) {
-                    headcount.setSpans(of: decision.subject, state.spans)
-                    touchedWorkers.insert(decision.subject)
+                if decision.kind.subject == .worker {
+                    let state = try newState
+                        ?? Replay.fold(worker: decision.subject, Replay.history(history(of: book, decision.stream)), context: RuleContext(policy: references.policy)).state
+                    if state.spans != headcount.spans(of: decision.subject) {
+                        headcount.setSpans(of: decision.subject, state.spans)
+                        touchedWorkers.insert(decision.subject)
+                    }
+                    book.state = state
                 }
-                book.state = state
             }
-        }
-        progress?(Progress(phase: "checking", done: decisions.count, total: decisions.count))
-        problems.sort { $0.line < $1.line }
-        if !problems.isEmpty && !skipInvalid {
-            return Report(lines: lines.count, written: 0, duplicates: duplicates, problems: problems, committed: false, firstPosition: nil)
+            try stage(staged)
+            for item in staged {
+                books[item.stream]?.pending = []
+                books[item.stream]?.history = nil
+            }
         }
 
-        // Write everything in one transaction.
-        let outcome = try connection.transaction { connection -> EventLog.BatchOutcome in
-            var written = 0
-            let staged = accepted.lazy.map { item -> EventLog.StagedEvent in
-                let book = books[item.stream]!
-                written += 1
-                if written % 20000 == 0 { progress?(Progress(phase: "writing", done: written, total: accepted.count)) }
-                return EventLog.StagedEvent(
-                    stream: item.stream, version: book.stored[book.existingCount + item.index].event.version,
-                    event: book.pending[item.index].event)
+        /// A stream's whole history: what the transaction holds, then this chunk's accepted decisions.
+        func history(of book: StreamBook, _ stream: StreamID) throws -> [StoredDecision] {
+            if let history = book.history { return history }
+            let history = try Ledger.readDecisions(connection, stream) + book.pending
+            book.history = history
+            return history
+        }
+
+        /// Opens a book for each stream seen for the first time, from what the log holds.
+        mutating func loadStreams(_ streams: Set<StreamID>) throws {
+            let new = streams.filter { books[$0] == nil }
+            guard !new.isEmpty else { return }
+            var grouped: [StreamID: [StoredDecision]] = [:]
+            let rows = try connection.query(
+                """
+                SELECT \(fragment: EventLog.columns) FROM dossier.events WHERE stream = ANY(\(PostgresArray(new.map(\.rawValue))))
+                 ORDER BY stream, version
+                """)
+            for row in rows.rows {
+                let event = try EventLog.decodeEvent(row)
+                do throws(InvalidDecision) {
+                    grouped[event.stream, default: []].append(try StoredDecision(event: event))
+                } catch {
+                    throw LedgerError.unreadable(position: event.position, reason: error.description)
+                }
             }
-            let outcome = try EventLog.appendBatch(connection, staged, recordedBy: actor)
+            for stream in new {
+                let stored = grouped[stream] ?? []
+                var state: WorkerState?
+                if stream.kind == "worker", !stored.isEmpty {
+                    state = Replay.fold(worker: stored[0].decision.subject, Replay.history(stored), context: RuleContext(policy: references.policy)).state
+                }
+                let book = StreamBook(stored: stored, state: state)
+                book.history = stored  // good for this chunk: nothing was staged for the stream yet
+                books[stream] = book
+            }
+        }
+
+        /// Reads the placement spans of each city a hire names, the first time it is named.
+        mutating func loadCities(_ decisions: [(line: Line, decision: Decision)]) throws {
+            for (_, decision) in decisions {
+                guard case .hire(let hire) = decision.body, loadedCities.insert(hire.placement.city).inserted else { continue }
+                var byWorker: [String: [WorkerState.PlacementSpan]] = [:]
+                for (worker, span) in try Ledger.readSpans(connection, city: hire.placement.city) { byWorker[worker, default: []].append(span) }
+                // Workers the import already placed keep the spans it computed.
+                for (worker, spans) in byWorker where !touchedWorkers.contains(worker) {
+                    headcount.setSpans(of: worker, spans)
+                }
+            }
+        }
+
+        struct IdempotencyKey: Hashable {
+            var stream: StreamID
+            var kind: String
+            var reference: String
+        }
+
+        /// The decisions already recorded under the keys of `decisions` (by earlier chunks too).
+        func recordedKeys(_ decisions: [Decision]) throws -> [IdempotencyKey: StoredDecision] {
+            guard !decisions.isEmpty else { return [:] }
+            let rows = try connection.query(
+                """
+                SELECT \(fragment: EventLog.prefixedColumns) FROM unnest(\(PostgresArray(decisions.map(\.stream.rawValue))),
+                       \(PostgresArray(decisions.map(\.kind.rawValue))), \(PostgresArray(decisions.map(\.reference)))) AS k(stream, kind, reference)
+                  JOIN dossier.events e ON e.stream = k.stream AND e.event_type = k.kind AND e.reference = k.reference
+                """)
+            var found: [IdempotencyKey: StoredDecision] = [:]
+            for row in rows.rows {
+                let event = try EventLog.decodeEvent(row)
+                do throws(InvalidDecision) {
+                    found[IdempotencyKey(stream: event.stream, kind: event.type, reference: event.reference)] = try StoredDecision(event: event)
+                } catch {
+                    throw LedgerError.unreadable(position: event.position, reason: error.description)
+                }
+            }
+            return found
+        }
+
+        /// Appends a chunk's accepted decisions and their personal data.
+        mutating func stage(_ staged: [(stream: StreamID, prepared: PreparedEvent, version: Int)]) throws {
+            guard !staged.isEmpty else { return }
+            let outcome = try EventLog.appendBatch(
+                connection, staged.lazy.map { EventLog.StagedEvent(stream: $0.stream, version: $0.version, event: $0.prepared.event) },
+                recordedBy: actor)
+            written += outcome.count
+            if firstPosition == nil { firstPosition = outcome.firstPosition }
+            guard staged.contains(where: { $0.prepared.personal != nil }) else { return }
             try connection.copyFrom("COPY dossier.personal_data (event_id, stream, fields, salt) FROM STDIN") { writer in
-                for item in accepted {
-                    let prepared = books[item.stream]!.pending[item.index]
-                    guard let personal = prepared.personal else { continue }
-                    writer.field(prepared.event.eventID)
+                for item in staged {
+                    guard let personal = item.prepared.personal else { continue }
+                    writer.field(item.prepared.event.eventID)
                     writer.field(item.stream.rawValue)
                     writer.field(JSONValue.object(personal.fields).canonicalText)
                     writer.field(PostgresBytea(personal.salt))
                     try writer.endRow()
                 }
             }
-            if !touchedWorkers.isEmpty {
-                try connection.query("DELETE FROM dossier.placements WHERE worker = ANY(\(PostgresArray(Array(touchedWorkers))))")
-                try connection.copyFrom(
-                    "COPY dossier.placements (worker, span, city, district, street, community, from_date, until_date) FROM STDIN"
-                ) { writer in
-                    for worker in touchedWorkers {
-                        for (index, span) in headcount.spans(of: worker).enumerated() {
-                            writer.field(worker)
-                            writer.field(Int32(index + 1))
-                            writer.field(span.placement.city)
-                            writer.field(span.placement.district)
-                            writer.field(span.placement.street)
-                            writer.field(span.placement.community)
-                            writer.field(PostgresDate(span.from))
-                            writer.field(span.until.map(PostgresDate.init))
-                            try writer.endRow()
-                        }
+        }
+
+        /// Replaces the placement spans of every worker whose placements the import changed.
+        func writePlacements() throws {
+            guard !touchedWorkers.isEmpty else { return }
+            try connection.query("DELETE FROM dossier.placements WHERE worker = ANY(\(PostgresArray(Array(touchedWorkers))))")
+            try connection.copyFrom(
+                "COPY dossier.placements (worker, span, city, district, street, community, from_date, until_date) FROM STDIN"
+            ) { writer in
+                for worker in touchedWorkers {
+                    for (index, span) in headcount.spans(of: worker).enumerated() {
+                        writer.field(worker)
+                        writer.field(Int32(index + 1))
+                        writer.field(span.placement.city)
+                        writer.field(span.placement.district)
+                        writer.field(span.placement.street)
+                        writer.field(span.placement.community)
+                        writer.field(PostgresDate(span.from))
+                        writer.field(span.until.map(PostgresDate.init))
+                        try writer.endRow()
                     }
                 }
             }
-            return outcome
         }
-        try connection.notify(EventStore.notificationChannel)
-        progress?(Progress(phase: "writing", done: accepted.count, total: accepted.count))
-        return Report(
-            lines: lines.count, written: outcome.count, duplicates: duplicates, problems: problems, committed: true,
-            firstPosition: outcome.firstPosition)
     }
 }

@@ -13,6 +13,12 @@ public enum EventLog {
         recorded_at, recorded_by, authority, reference
         """
 
+    /// The same columns of `dossier.events` aliased as `e`, for joins.
+    static let prefixedColumns: PostgresQuery = """
+        e.position, e.stream, e.version, e.event_id, e.event_type, e.schema_version, e.payload, e.effective, \
+        e.recorded_at, e.recorded_by, e.authority, e.reference
+        """
+
     /// What an append did.
     public struct AppendOutcome: Sendable, Equatable {
         /// The events as stored (for a retry: as stored the first time).
