@@ -128,7 +128,7 @@ struct CLITests {
         // What was recorded, leaving out what differs by nature: ids, times, personal-data seals.
         let content: PostgresQuery = """
             SELECT md5(string_agg(stream || version || event_type || reference || (payload - 'personal')::text || effective, ','
-                       ORDER BY stream, version)), count(*) FROM dossier.events
+                       ORDER BY stream, version)), count(*), count(DISTINCT recorded_at) FROM dossier.events
             """
         var results: [[String]] = []
         for chunk in [1_000_000, 37] {
@@ -141,6 +141,7 @@ struct CLITests {
                 .query("SELECT md5(string_agg(worker || span || community || from_date || coalesce(until_date::text, ''), ',' ORDER BY worker, span)) FROM dossier.placements")
                 .scalar(String.self)
             results.append([try row.decode(String.self, at: 0), String(try row.decode(Int64.self, at: 1)), spans ?? ""])
+            #expect(try row.decode(Int64.self, at: 2) == 1, "one import, one recorded time")
         }
         #expect(Int(results[0][1])! > 500, "the sample should be a real district")
         #expect(results[0] == results[1])

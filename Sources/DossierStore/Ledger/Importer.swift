@@ -273,20 +273,7 @@ public final class Importer: Sendable {
         mutating func loadStreams(_ streams: Set<StreamID>) throws {
             let new = streams.filter { books[$0] == nil }
             guard !new.isEmpty else { return }
-            var grouped: [StreamID: [StoredDecision]] = [:]
-            let rows = try connection.query(
-                """
-                SELECT \(fragment: EventLog.columns) FROM dossier.events WHERE stream = ANY(\(PostgresArray(new.map(\.rawValue))))
-                 ORDER BY stream, version
-                """)
-            for row in rows.rows {
-                let event = try EventLog.decodeEvent(row)
-                do throws(InvalidDecision) {
-                    grouped[event.stream, default: []].append(try StoredDecision(event: event))
-                } catch {
-                    throw LedgerError.unreadable(position: event.position, reason: error.description)
-                }
-            }
+            let grouped = try Projector.readStreams(connection, Array(new), upTo: Int64.max)
             for stream in new {
                 let stored = grouped[stream] ?? []
                 var state: WorkerState?
@@ -364,21 +351,9 @@ public final class Importer: Sendable {
         func writePlacements() throws {
             guard !touchedWorkers.isEmpty else { return }
             try connection.query("DELETE FROM dossier.placements WHERE worker = ANY(\(PostgresArray(Array(touchedWorkers))))")
-            try connection.copyFrom(
-                "COPY dossier.placements (worker, span, city, district, street, community, from_date, until_date) FROM STDIN"
-            ) { writer in
+            try connection.copyFrom(Ledger.copyPlacements) { writer in
                 for worker in touchedWorkers {
-                    for (index, span) in headcount.spans(of: worker).enumerated() {
-                        writer.field(worker)
-                        writer.field(Int32(index + 1))
-                        writer.field(span.placement.city)
-                        writer.field(span.placement.district)
-                        writer.field(span.placement.street)
-                        writer.field(span.placement.community)
-                        writer.field(PostgresDate(span.from))
-                        writer.field(span.until.map(PostgresDate.init))
-                        try writer.endRow()
-                    }
+                    try Ledger.copySpans(worker: worker, headcount.spans(of: worker), into: &writer)
                 }
             }
         }

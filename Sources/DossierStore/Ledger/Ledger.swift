@@ -201,6 +201,25 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// The statement `copySpans` writes rows for.
+    static let copyPlacements: PostgresQuery =
+        "COPY dossier.placements (worker, span, city, district, street, community, from_date, until_date) FROM STDIN"
+
+    /// Writes a worker's placement spans as `dossier.placements` rows (numbered from 1).
+    static func copySpans(worker: String, _ spans: [WorkerState.PlacementSpan], into writer: inout CopyWriter) throws {
+        for (index, span) in spans.enumerated() {
+            writer.field(worker)
+            writer.field(Int32(index + 1))
+            writer.field(span.placement.city)
+            writer.field(span.placement.district)
+            writer.field(span.placement.street)
+            writer.field(span.placement.community)
+            writer.field(PostgresDate(span.from))
+            writer.field(span.until.map(PostgresDate.init))
+            try writer.endRow()
+        }
+    }
+
     /// The placement spans of every worker in a city.
     static func readSpans(_ connection: PostgresConnection, city: String) throws
         -> [(worker: String, span: WorkerState.PlacementSpan)]

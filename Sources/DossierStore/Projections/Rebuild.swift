@@ -111,23 +111,11 @@ extension Projector {
             for start in stride(from: 0, to: workers.count, by: 500) {
                 let group = Array(workers[start..<min(workers.count, start + 500)])
                 let stored = try readStreams(connection, group, upTo: Int64.max)
-                try connection.copyFrom(
-                    "COPY dossier.placements (worker, span, city, district, street, community, from_date, until_date) FROM STDIN"
-                ) { writer in
+                try connection.copyFrom(Ledger.copyPlacements) { writer in
                     for stream in group {
                         let state = Replay.fold(worker: stream.subject, Replay.history(stored[stream] ?? [])).state
-                        for (index, span) in state.spans.enumerated() {
-                            writer.field(stream.subject)
-                            writer.field(Int32(index + 1))
-                            writer.field(span.placement.city)
-                            writer.field(span.placement.district)
-                            writer.field(span.placement.street)
-                            writer.field(span.placement.community)
-                            writer.field(PostgresDate(span.from))
-                            writer.field(span.until.map(PostgresDate.init))
-                            try writer.endRow()
-                            spans += 1
-                        }
+                        try Ledger.copySpans(worker: stream.subject, state.spans, into: &writer)
+                        spans += state.spans.count
                     }
                 }
                 progress?("placements", start + group.count, workers.count)
