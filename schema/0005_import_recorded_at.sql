@@ -1,14 +1,25 @@
--- 0005: an import is recorded at one time.
+-- 0005: an import is recorded at one time, and its checks use the indexes.
 --
 -- `dossier import` stages a large file in several batches inside one transaction (so its memory
 -- stays flat). Every event of that transaction is one act of recording, so all of them get the
--- recorded time of the first batch, as they did when an import was a single batch. Replaces
--- append_batch of 0001; nothing else changes (owner and grants are kept by CREATE OR REPLACE).
+-- recorded time of the first batch, as they did when an import was a single batch.
+--
+-- The checks join the staged rows to the events table. Inside an import's transaction the
+-- planner's statistics still describe the table as it was (empty, on a new ledger), so it chose to
+-- hash the whole table for every batch: quadratic in the size of the import. The function now
+-- plans only nested loops over the staged rows with index probes into the log (and without JIT,
+-- whose compile time exceeds these statements' run time), so each check costs one probe per row.
+--
+-- Replaces append_batch of 0001; owner and grants are kept by CREATE OR REPLACE.
 
 CREATE OR REPLACE FUNCTION dossier.append_batch(p_recorded_by text)
 RETURNS TABLE (o_first_position bigint, o_count bigint, o_recorded_at timestamptz)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+SET jit = off
 AS $fn$
 DECLARE
     v_count bigint;

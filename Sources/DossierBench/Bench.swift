@@ -33,17 +33,26 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Where to write the results as JSON.")
     var output = "bench-results/latest.json"
 
-    @Flag(help: "Only measure show and trace, on the ledger --database already holds (for profiling).")
-    var readsOnly = false
+    @Option(help: "Only measure reads (show and trace) or singles (recording, 1 client) on the ledger --database already holds, for profiling.")
+    var only: String?
 
     func run() async throws {
-        if readsOnly {
+        if let only {
             let connection = try PostgresConnection(connectionString: database)
             let workers = try connection.query(
                 "SELECT DISTINCT substr(stream, 8) FROM dossier.events WHERE stream LIKE 'worker/%'"
             ).rows.map { try $0.decode(String.self, at: 0) }
-            let reads = try await readLatencies(url: database, workers: workers)
-            print("show p50 \(reads.show.p50) ms, p99 \(reads.show.p99) ms; trace p50 \(reads.trace.p50) ms, p99 \(reads.trace.p99) ms")
+            switch only {
+            case "reads":
+                let reads = try await readLatencies(url: database, workers: workers)
+                print("show p50 \(reads.show.p50) ms, p99 \(reads.show.p99) ms; trace p50 \(reads.trace.p50) ms, p99 \(reads.trace.p99) ms")
+            case "singles":
+                let active = try await activeWorkers(url: database, among: workers)
+                let ours = try singleDecisions(url: database, clients: 1, workers: active)
+                print("single decisions: \(ours.rate)/s, p50 \(ours.p50) ms, p99 \(ours.p99) ms")
+            default:
+                throw ValidationError("--only takes reads or singles")
+            }
             return
         }
         var figures: [Figure] = []

@@ -78,7 +78,11 @@ public final class Importer: Sendable {
         progress: (@Sendable (Progress) -> Void)? = nil
     ) async throws -> Report {
         try await session.run { connection in
-            try connection.executeScript("BEGIN")
+            // The planner's statistics lag behind a large import in its own transaction (on a new
+            // ledger they say the log is empty): without this, lookups planned for a small table
+            // scan or hash all of it, chunk after chunk. Every lookup here is an index probe.
+            try connection.executeScript(
+                "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off")
             do {
                 var run = try Run(connection: connection, actor: actor, progress: progress)
                 let report = try run.all(chunks: chunks, skipInvalid: skipInvalid)
@@ -127,6 +131,8 @@ public final class Importer: Sendable {
         let headcount = HeadcountIndex(spans: [])
         var loadedCities = Set<String>()
         var touchedWorkers = Set<String>()
+        /// Every idempotency key of the streams the import touched (in the log or accepted).
+        var seenKeys = KeyFilter()
         var problems: [Problem] = []
         var duplicates = 0
         var lines = 0
@@ -173,7 +179,7 @@ public final class Importer: Sendable {
             }
             try loadStreams(Set(decisions.map(\.decision.stream)))
             try loadCities(decisions)
-            var recorded = try recordedKeys(decisions.map(\.decision))
+            var recorded = try recordedKeys(decisions.map(\.decision).filter { seenKeys.mayContain(Self.keyText($0.stream, $0.kind.rawValue, $0.reference)) })
             var takenIDs = Set(
                 try connection.query(
                     "SELECT event_id FROM dossier.events WHERE event_id = ANY(\(PostgresArray(decisions.compactMap(\.decision.eventID))))"
@@ -233,6 +239,7 @@ public final class Importer: Sendable {
                 book.pending.append(stored)
                 book.history?.append(stored)
                 recorded[key] = stored
+                seenKeys.insert(Self.keyText(decision.stream, decision.kind.rawValue, decision.reference))
                 staged.append((decision.stream, prepared, book.version))
                 book.lastEffective = max(book.lastEffective ?? decision.effective, decision.effective)
                 book.hasHire = book.hasHire || decision.kind == .hire
@@ -273,9 +280,10 @@ public final class Importer: Sendable {
         mutating func loadStreams(_ streams: Set<StreamID>) throws {
             let new = streams.filter { books[$0] == nil }
             guard !new.isEmpty else { return }
-            let grouped = try Projector.readStreams(connection, Array(new), upTo: Int64.max)
+            let grouped = try Projector.readStreams(connection, Array(new), upTo: nil)
             for stream in new {
                 let stored = grouped[stream] ?? []
+                for item in stored { seenKeys.insert(Self.keyText(stream, item.event.type, item.event.reference)) }
                 var state: WorkerState?
                 if stream.kind == "worker", !stored.isEmpty {
                     state = Replay.fold(worker: stored[0].decision.subject, Replay.history(stored), context: RuleContext(policy: references.policy)).state
@@ -297,6 +305,10 @@ public final class Importer: Sendable {
                     headcount.setSpans(of: worker, spans)
                 }
             }
+        }
+
+        static func keyText(_ stream: StreamID, _ kind: String, _ reference: String) -> String {
+            stream.rawValue + "\u{0}" + kind + "\u{0}" + reference
         }
 
         struct IdempotencyKey: Hashable {

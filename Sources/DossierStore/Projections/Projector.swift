@@ -177,16 +177,22 @@ public enum Projector {
         }
     }
 
-    static func readStreams(_ connection: PostgresConnection, _ streams: [StreamID], upTo end: Int64) throws
+    static func readStreams(_ connection: PostgresConnection, _ streams: [StreamID], upTo end: Int64?) throws
         -> [StreamID: [StoredDecision]]
     {
         var stored: [StreamID: [StoredDecision]] = [:]
+        let names = PostgresArray(streams.map(\.rawValue))
         let result = try connection.query(
-            """
-            SELECT \(fragment: EventLog.columns) FROM dossier.events
-             WHERE stream = ANY(\(PostgresArray(streams.map(\.rawValue)))) AND position <= \(end)
-             ORDER BY stream, version
-            """)
+            end.map { end in
+                """
+                SELECT \(fragment: EventLog.columns) FROM dossier.events
+                 WHERE stream = ANY(\(names)) AND position <= \(end)
+                 ORDER BY stream, version
+                """
+            } ?? """
+                SELECT \(fragment: EventLog.columns) FROM dossier.events WHERE stream = ANY(\(names))
+                 ORDER BY stream, version
+                """)
         for row in result.rows {
             let event = try EventLog.decodeEvent(row)
             do throws(InvalidDecision) {
