@@ -117,14 +117,7 @@ struct CLITests {
 
     @Test("a sample district imported in chunks of 37 lines is recorded exactly as when imported whole")
     func importInChunks() throws {
-        let sample = FileManager.default.temporaryDirectory.appending(path: "chunks-\(UUID().uuidString).jsonl").path
-        let generator = Process()
-        generator.executableURL = CommandRunner.binDirectory().appending(path: "dossier-sample")
-        generator.arguments = ["--seed", "11", "--workers", "40", "--from", "2012", "--to", "2021", "--output", sample]
-        generator.standardError = FileHandle.nullDevice
-        try generator.run()
-        generator.waitUntilExit()
-        #expect(generator.terminationStatus == 0)
+        let sample = try CommandRunner.sample(seed: 11, workers: 40, from: 2012, to: 2021)
         // What was recorded, leaving out what differs by nature: ids, times, personal-data seals.
         let content: PostgresQuery = """
             SELECT md5(string_agg(stream || version || event_type || reference || (payload - 'personal')::text || effective, ','

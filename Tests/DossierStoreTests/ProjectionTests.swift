@@ -140,13 +140,7 @@ struct ProjectionTests {
     @Test("killing the runner at random points never applies an event twice or skips one")
     func crashRecovery() async throws {
         let configuration = try TestDatabase.create()
-        let sample = FileManager.default.temporaryDirectory.appending(path: "crash-\(UUID().uuidString).jsonl").path
-        let generator = Process()
-        generator.executableURL = CommandRunner.binDirectory().appending(path: "dossier-sample")
-        generator.arguments = ["--seed", "5", "--workers", "60", "--from", "2014", "--to", "2020", "--output", sample]
-        generator.standardError = FileHandle.nullDevice
-        try generator.run()
-        generator.waitUntilExit()
+        let sample = try CommandRunner.sample(seed: 5, workers: 60, from: 2014, to: 2020)
         let dossier = CommandRunner(database: configuration)
         let imported = try dossier.run(["import", sample])
         #expect(imported.status == 0, "\(imported.stderr)")

@@ -29,6 +29,21 @@ public struct CommandRunner {
         return root.appending(path: ".build/debug")
     }
 
+    /// Writes a sample district with the built `dossier-sample` and returns the file's path.
+    public static func sample(seed: Int, workers: Int, from: Int, to: Int) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appending(path: "sample-\(UUID().uuidString).jsonl").path
+        let generator = Process()
+        generator.executableURL = binDirectory().appending(path: "dossier-sample")
+        generator.arguments = ["--seed", String(seed), "--workers", String(workers), "--from", String(from), "--to", String(to), "--output", path]
+        generator.standardError = FileHandle.nullDevice
+        try generator.run()
+        generator.waitUntilExit()
+        guard generator.terminationStatus == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
+        return path
+    }
+
     public func run(_ arguments: [String], input: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = Self.binDirectory().appending(path: "dossier")
