@@ -98,5 +98,17 @@ struct PropertyTests {
                 }
             }
         }
+
+        // The placement spans kept while recording (quota checks read them) equal the fold's.
+        let admin = try adminConnection(scenario.configuration)
+        for (worker, mirrored) in mirror {
+            let kept = try admin.query(
+                "SELECT community, from_date::text, coalesce(until_date::text, '') FROM dossier.placements WHERE worker = \(worker) ORDER BY span"
+            ).rows.map { "\(try $0.decode(String.self, at: 0)) \(try $0.decode(String.self, at: 1)) \(try $0.decode(String.self, at: 2))" }
+            let folded = Replay.fold(worker: worker, Replay.history(mirrored)).state.spans.map {
+                "\($0.placement.community) \($0.from) \($0.until.map(\.description) ?? "")"
+            }
+            #expect(kept == folded, "placements of \(worker)")
+        }
     }
 }

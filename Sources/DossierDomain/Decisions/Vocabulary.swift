@@ -42,6 +42,11 @@ public enum DecisionKind: String, CaseIterable, Sendable, Codable {
     /// Decisions about other decisions: they change how the history reads, not the worker.
     public var isMeta: Bool { self == .correction || self == .rescission || self == .appealRuling }
 
+    /// Kinds that never change where a worker served (the placement spans quota counts): the
+    /// fold applies them without opening or closing a span, and they are not about other
+    /// decisions. Recording one needs no recomputation of the worker's spans.
+    public var leavesPlacementsAlone: Bool { self == .training || self == .assessment || self == .qualification }
+
     /// Decisions that end the worker's time on the roster.
     public var exit: ExitKind? {
         switch self {

@@ -99,7 +99,7 @@ public final class Ledger: Sendable {
                 stream: decision.stream, expected: stored.isEmpty ? .noStream : .exactly(stored.last!.event.version),
                 events: [prepared.event], recordedBy: actor))
         if let personal = prepared.personalRow(stream: decision.stream) { statements.append(personal) }
-        if decision.kind.subject == .worker {
+        if decision.kind.subject == .worker, !decision.kind.leavesPlacementsAlone {
             let before = spans(of: stored, worker: decision.subject)
             let after = spans(of: stored + [prepared.stored(version: (stored.last?.event.version ?? 0) + 1)], worker: decision.subject)
             if before != after { statements += replaceSpans(worker: decision.subject, after) }
