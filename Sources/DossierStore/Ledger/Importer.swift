@@ -60,18 +60,6 @@ public final class Importer: Sendable {
         public var total: Int?
     }
 
-    /// Imports lines already in memory.
-    public func run(
-        _ lines: [Line], actor: String, skipInvalid: Bool, progress: (@Sendable (Progress) -> Void)? = nil
-    ) async throws -> Report {
-        nonisolated(unsafe) var remaining: [Line]? = lines
-        return try await run(
-            chunks: {
-                defer { remaining = nil }
-                return remaining
-            }, actor: actor, skipInvalid: skipInvalid, progress: progress)
-    }
-
     /// Imports lines from `chunks`, called until it returns nil, in order.
     public func run(
         chunks: @escaping @Sendable () throws -> [Line]?, actor: String, skipInvalid: Bool,
@@ -329,11 +317,7 @@ public final class Importer: Sendable {
             var found: [IdempotencyKey: StoredDecision] = [:]
             for row in rows.rows {
                 let event = try EventLog.decodeEvent(row)
-                do throws(InvalidDecision) {
-                    found[IdempotencyKey(stream: event.stream, kind: event.type, reference: event.reference)] = try StoredDecision(event: event)
-                } catch {
-                    throw LedgerError.unreadable(position: event.position, reason: error.description)
-                }
+                found[IdempotencyKey(stream: event.stream, kind: event.type, reference: event.reference)] = try Ledger.decision(of: event)
             }
             return found
         }

@@ -193,12 +193,16 @@ public final class Ledger: Sendable {
 
     /// Reads and decodes a stream's decisions.
     public static func readDecisions(_ connection: PostgresConnection, _ stream: StreamID) throws -> [StoredDecision] {
-        try EventLog.readStream(connection, stream).map { event in
-            do throws(InvalidDecision) {
-                return try StoredDecision(event: event)
-            } catch {
-                throw LedgerError.unreadable(position: event.position, reason: error.description)
-            }
+        try EventLog.readStream(connection, stream).map(decision(of:))
+    }
+
+    /// An event with its decision decoded; one this program cannot read is
+    /// `LedgerError.unreadable` at its position.
+    static func decision(of event: RecordedEvent) throws -> StoredDecision {
+        do throws(InvalidDecision) {
+            return try StoredDecision(event: event)
+        } catch {
+            throw LedgerError.unreadable(position: event.position, reason: error.description)
         }
     }
 
@@ -338,11 +342,7 @@ public final class Ledger: Sendable {
         for row in result.rows {
             let event = try EventLog.decodeEvent(row)
             if let first = stored.first, first.event.stream != event.stream { break }
-            do throws(InvalidDecision) {
-                stored.append(try StoredDecision(event: event))
-            } catch {
-                throw LedgerError.unreadable(position: event.position, reason: error.description)
-            }
+            stored.append(try decision(of: event))
         }
         return stored
     }

@@ -195,11 +195,7 @@ public enum Projector {
                 """)
         for row in result.rows {
             let event = try EventLog.decodeEvent(row)
-            do throws(InvalidDecision) {
-                stored[event.stream, default: []].append(try StoredDecision(event: event))
-            } catch {
-                throw LedgerError.unreadable(position: event.position, reason: error.description)
-            }
+            stored[event.stream, default: []].append(try Ledger.decision(of: event))
         }
         return stored
     }
