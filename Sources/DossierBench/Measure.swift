@@ -1,8 +1,5 @@
+import DossierStore
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A command run as a child process, with its wall time and peak resident memory.
 struct ChildRun {
@@ -18,36 +15,16 @@ enum Child {
     static func run(_ argv: [String], environment: [String: String]) throws -> ChildRun {
         let outputPath = FileManager.default.temporaryDirectory.appending(path: "bench-\(UUID().uuidString).out").path
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        var cEnvironment: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            cArguments.forEach { free($0) }
-            cEnvironment.forEach { free($0) }
-        }
         let started = Date()
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, &cEnvironment)
-        guard spawned == 0 else { throw BenchError("cannot start \(argv[0]): \(String(cString: strerror(spawned)))") }
-        var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 {
-            guard errno == EINTR else { throw BenchError("waiting for \(argv[0]) failed") }
-        }
+        let exit = try Subprocess.run(argv, outputPath: outputPath, environment: environment)
         let seconds = Date().timeIntervalSince(started)
-        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         // The child reports its own peak (getrusage would count the memory it shared with this
         // process between fork and exec).
         let reported = output.split(separator: "\n").last { $0.hasPrefix("dossier-peak-memory-kb: ") }
             .flatMap { Double($0.split(separator: " ")[1]) }
         return ChildRun(
-            status: exit, seconds: seconds, peakMegabytes: (reported ?? Double(usage.ru_maxrss)) / 1024, output: output)
+            status: exit.status, seconds: seconds, peakMegabytes: (reported ?? Double(exit.peakKilobytes)) / 1024, output: output)
     }
 }
 

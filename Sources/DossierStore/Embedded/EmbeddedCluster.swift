@@ -226,7 +226,7 @@ public struct EmbeddedCluster: Sendable {
         // Output goes to a file, not a pipe: the server that pg_ctl starts inherits what it is
         // given and would keep a pipe open for as long as it runs.
         let outputPath = home.appending(path: "last-command.log").path
-        let status = try Subprocess.run(argv, outputPath: outputPath)
+        let status = try Subprocess.run(argv, outputPath: outputPath).status
         guard status == 0 else {
             let text = ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
                 .split(whereSeparator: \.isNewline).suffix(3).joined(separator: " / ")
