@@ -8,16 +8,14 @@ import PostgresClient
 /// be composed into larger transactions by the ledger.
 public enum EventLog {
     /// The columns of `dossier.events` in the order `decodeEvent` reads them.
-    static let columns: PostgresQuery = """
-        position, stream, version, event_id, event_type, schema_version, payload, effective, \
-        recorded_at, recorded_by, authority, reference
-        """
+    static let columnNames = [
+        "position", "stream", "version", "event_id", "event_type", "schema_version", "payload", "effective",
+        "recorded_at", "recorded_by", "authority", "reference",
+    ]
+    static let columns = PostgresQuery(unsafeSQL: columnNames.joined(separator: ", "))
 
     /// The same columns of `dossier.events` aliased as `e`, for joins.
-    static let prefixedColumns: PostgresQuery = """
-        e.position, e.stream, e.version, e.event_id, e.event_type, e.schema_version, e.payload, e.effective, \
-        e.recorded_at, e.recorded_by, e.authority, e.reference
-        """
+    static let prefixedColumns = PostgresQuery(unsafeSQL: columnNames.map { "e." + $0 }.joined(separator: ", "))
 
     /// What an append did.
     public struct AppendOutcome: Sendable, Equatable {
