@@ -110,9 +110,7 @@ final class LineChunks: @unchecked Sendable {
         if path == "-" {
             handle = FileHandle.standardInput
         } else {
-            guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw UserError(description: "cannot read \(path): no such file, or not readable")
-            }
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw CLI.cannotRead(path) }
             self.handle = handle
         }
         self.linesPerChunk = linesPerChunk

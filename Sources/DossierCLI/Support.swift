@@ -128,10 +128,13 @@ enum CLI {
     /// Reads a file, or standard input for "-".
     static func read(_ path: String) throws -> Data {
         if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw UserError(description: "cannot read \(path): no such file, or not readable")
-        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw cannotRead(path) }
         return data
+    }
+
+    /// The error for an input file that cannot be opened.
+    static func cannotRead(_ path: String) -> UserError {
+        UserError(description: "cannot read \(path): no such file, or not readable")
     }
 
     static func parseDate(_ text: String, option: String) throws -> CalendarDate {
