@@ -1,0 +1,1422 @@
+-- 0006: people as database roles, jurisdiction scopes enforced by the database, one way in for
+-- each role, and personal data under control.
+--
+-- Before this migration the writer role held INSERT on the log and trusted a session setting to
+-- tell append functions from direct inserts; it owned the auditors' views; it passed the name of
+-- whoever recorded as a parameter. From here on:
+--
+--   * every table, sequence and view belongs to dossier_owner (NOLOGIN, nobody acts as it);
+--   * the log, personal data and placements are written only by owner-defined SECURITY DEFINER
+--     functions with a fixed search_path, which check what they store;
+--   * the actor is read from the session (the login, or the person a trusted server SET ROLEs to)
+--     and must be a registered, enabled person; an `hr` person appends only within the
+--     jurisdictions it was granted;
+--   * every change to people and scopes is an event in the `access` stream;
+--   * reads of personal data go through a function that logs them.
+--
+-- Group roles (NOLOGIN, cluster-wide):
+--   dossier_reader     auditors: read the log, projections, people, scopes and the access log;
+--                      no personal data
+--   dossier_reviewer   appeals reviewers: what auditors read, and personal data (logged)
+--   dossier_writer     HR departments: append within their scopes, read personal data in scope
+--   dossier_projector  keeps the read side: writes projection rows, rebuilds through owner functions
+--   dossier_admin      manages people; appends anywhere; keeps the Merkle tree and checkpoints
+DO $roles$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['dossier_reviewer', 'dossier_projector', 'dossier_admin'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;
+            END;
+        END IF;
+    END LOOP;
+END
+$roles$;
+
+GRANT dossier_reader TO dossier_reviewer;
+GRANT dossier_reader TO dossier_writer;
+GRANT dossier_writer, dossier_reviewer, dossier_projector TO dossier_admin;
+-- The owner creates people's login roles (in the user functions below) and grants them a group.
+ALTER ROLE dossier_owner CREATEROLE;
+DO $admin_option$
+BEGIN
+    -- PostgreSQL 16 and later want ADMIN OPTION to grant a group; 15 accepts CREATEROLE alone.
+    IF current_setting('server_version_num')::int >= 160000 THEN
+        EXECUTE 'GRANT dossier_reader, dossier_reviewer, dossier_writer, dossier_admin TO dossier_owner WITH ADMIN OPTION';
+    END IF;
+END
+$admin_option$;
+
+-- What non-owners held before, taken back.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON dossier.events FROM dossier_writer;
+REVOKE ALL ON SEQUENCE dossier.event_position FROM dossier_writer;
+REVOKE ALL ON dossier.personal_data FROM dossier_writer, dossier_reader;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON dossier.placements FROM dossier_writer;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON dossier.merkle_leaves, dossier.merkle_nodes, dossier.checkpoints,
+    dossier.signing_keys FROM dossier_writer;
+GRANT INSERT ON dossier.merkle_leaves, dossier.merkle_nodes, dossier.checkpoints, dossier.signing_keys
+    TO dossier_admin;
+REVOKE CREATE ON SCHEMA dossier_read FROM dossier_writer;
+REVOKE CREATE ON SCHEMA dossier FROM PUBLIC;
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES FOR ROLE dossier_writer IN SCHEMA dossier_read REVOKE SELECT ON TABLES FROM dossier_reader;
+DROP FUNCTION dossier.append_to_stream(text, integer, uuid[], text[], smallint[], jsonb[], date[], text, text[], text[]);
+DROP FUNCTION dossier.append_batch(text);
+GRANT USAGE ON SCHEMA dossier TO dossier_projector, dossier_reviewer, dossier_admin;
+
+-- Who wrote a row, as the database saw it: the person (recorded_by) and, when a trusted server
+-- acted for them, the login it used; and an optional note of whom a clerk recorded for.
+ALTER TABLE dossier.events ADD COLUMN recorded_login text;
+ALTER TABLE dossier.events ADD COLUMN on_behalf_of text;
+COMMENT ON COLUMN dossier.events.recorded_by IS
+    'The person who appended the event, from the session (never from the client). Covered by the Merkle tree.';
+COMMENT ON COLUMN dossier.events.recorded_login IS
+    'The database login of the session, when it differs from recorded_by (a server acting for the person).';
+COMMENT ON COLUMN dossier.events.on_behalf_of IS
+    'A note the recorder gave (dossier record --on-behalf-of): whom they recorded for. Not an identity.';
+
+-- Direct inserts are refused for everyone but the owner, which only the append functions act as.
+CREATE OR REPLACE FUNCTION dossier.require_append_function() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF current_user <> 'dossier_owner' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'DS001',
+            MESSAGE = format('INSERT on %s is refused: append through dossier.append_to_stream or dossier.append_batch',
+                             TG_TABLE_NAME);
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER personal_data_require_append_function BEFORE INSERT ON dossier.personal_data
+    FOR EACH STATEMENT EXECUTE FUNCTION dossier.require_append_function();
+CREATE TRIGGER placements_require_append_function BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON dossier.placements
+    FOR EACH STATEMENT EXECUTE FUNCTION dossier.require_append_function();
+
+-- Global locks of the append path are row locks on this table, which only the owner may lock
+-- (row locks need UPDATE privilege): a reader cannot take them first and stall every append, as
+-- it could the old advisory keys 1148 and 1149.
+CREATE TABLE dossier.append_locks (name text PRIMARY KEY);
+ALTER TABLE dossier.append_locks OWNER TO dossier_owner;
+INSERT INTO dossier.append_locks VALUES ('barrier'), ('position');
+
+-- ---------------------------------------------------------------------------------------------
+-- People and scopes: a projection of the `access` stream, written in the same transaction.
+CREATE TABLE dossier.people (
+    name        text        PRIMARY KEY,
+    role        text        NOT NULL CHECK (role IN ('hr', 'reviewer', 'auditor', 'admin')),
+    added_at    timestamptz NOT NULL,
+    added_by    text        NOT NULL,
+    disabled_at timestamptz,
+    disabled_by text
+);
+ALTER TABLE dossier.people OWNER TO dossier_owner;
+COMMENT ON TABLE dossier.people IS 'Registered people: each is a database login role with one Dossier role.';
+
+CREATE TABLE dossier.scopes (
+    person      text        NOT NULL REFERENCES dossier.people (name),
+    jurisdiction text       NOT NULL,
+    granted_at  timestamptz NOT NULL,
+    granted_by  text        NOT NULL,
+    granted_event uuid      NOT NULL,
+    revoked_at  timestamptz,
+    revoked_by  text,
+    revoked_event uuid
+);
+ALTER TABLE dossier.scopes OWNER TO dossier_owner;
+CREATE INDEX scopes_person ON dossier.scopes (person) WHERE revoked_at IS NULL;
+COMMENT ON TABLE dossier.scopes IS
+    'Jurisdictions each person may record for, from when and until when (revoked_at), and who said so.';
+
+-- Every read of personal data through Dossier.
+CREATE TABLE dossier.access_log (
+    id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    reader      text        NOT NULL,
+    login       text        NOT NULL,
+    worker      text        NOT NULL,
+    what        text        NOT NULL
+);
+ALTER TABLE dossier.access_log OWNER TO dossier_owner;
+CREATE INDEX access_log_worker ON dossier.access_log (worker, at);
+CREATE TRIGGER access_log_refuse_update_delete BEFORE UPDATE OR DELETE ON dossier.access_log
+    FOR EACH ROW EXECUTE FUNCTION dossier.refuse_change();
+CREATE TRIGGER access_log_refuse_truncate BEFORE TRUNCATE ON dossier.access_log
+    FOR EACH STATEMENT EXECUTE FUNCTION dossier.refuse_change();
+COMMENT ON TABLE dossier.access_log IS 'Who read whose personal data through Dossier, when, and how.';
+
+GRANT SELECT ON dossier.people, dossier.scopes, dossier.access_log TO dossier_reader;
+
+-- An import's recorded time, held by the owner (no session setting a caller could forge).
+CREATE TABLE dossier.batch_clock (txid xid8 PRIMARY KEY, recorded_at timestamptz NOT NULL);
+ALTER TABLE dossier.batch_clock OWNER TO dossier_owner;
+
+-- Staging for bulk appends: rows COPYed by the importer, valid only in the transaction that wrote
+-- them (the CHECK ties each row to it), consumed and deleted by dossier.append_batch.
+CREATE UNLOGGED TABLE dossier.staged_events (
+    txid            xid8        NOT NULL DEFAULT pg_current_xact_id() CHECK (txid = pg_current_xact_id()),
+    ord             bigint      NOT NULL,
+    stream          text        NOT NULL,
+    version         integer     NOT NULL,
+    event_id        uuid        NOT NULL,
+    event_type      text        NOT NULL,
+    schema_version  smallint    NOT NULL,
+    payload         jsonb       NOT NULL,
+    effective       date        NOT NULL,
+    authority       text        NOT NULL,
+    reference       text        NOT NULL,
+    personal        jsonb,
+    salt            bytea
+);
+ALTER TABLE dossier.staged_events OWNER TO dossier_owner;
+CREATE INDEX staged_events_txid ON dossier.staged_events (txid, ord);
+GRANT INSERT ON dossier.staged_events TO dossier_writer;
+
+CREATE UNLOGGED TABLE dossier.staged_placements (
+    txid        xid8    NOT NULL DEFAULT pg_current_xact_id() CHECK (txid = pg_current_xact_id()),
+    worker      text    NOT NULL,
+    span        integer NOT NULL,
+    city        text    NOT NULL,
+    district    text    NOT NULL,
+    street      text    NOT NULL,
+    community   text    NOT NULL,
+    from_date   date    NOT NULL,
+    until_date  date
+);
+ALTER TABLE dossier.staged_placements OWNER TO dossier_owner;
+CREATE INDEX staged_placements_txid ON dossier.staged_placements (txid);
+GRANT INSERT ON dossier.staged_placements TO dossier_writer;
+
+-- ---------------------------------------------------------------------------------------------
+-- What an event may hold: its stream kind and, per field, the JSON type, whether it is required,
+-- and its allowed values. The append functions refuse anything else, so nobody can store what
+-- Dossier cannot read.
+CREATE TABLE dossier.event_types (
+    event_type  text PRIMARY KEY,
+    stream_kind text NOT NULL CHECK (stream_kind IN ('worker', 'cadre', 'jurisdiction', 'policy', 'access'))
+);
+ALTER TABLE dossier.event_types OWNER TO dossier_owner;
+CREATE TABLE dossier.event_fields (
+    event_type  text    NOT NULL REFERENCES dossier.event_types,
+    field       text    NOT NULL,
+    kind        text    NOT NULL CHECK (kind IN ('text', 'integer', 'date', 'uuid', 'object', 'array')),
+    required    boolean NOT NULL,
+    choices     text[],
+    min_value   bigint,
+    max_value   bigint,
+    max_length  integer,
+    PRIMARY KEY (event_type, field)
+);
+ALTER TABLE dossier.event_fields OWNER TO dossier_owner;
+GRANT SELECT ON dossier.event_types, dossier.event_fields TO dossier_reader;
+
+INSERT INTO dossier.event_types VALUES
+    ('hire', 'worker'), ('level-change', 'worker'), ('post-change', 'worker'), ('transfer', 'worker'),
+    ('assessment', 'worker'), ('qualification', 'worker'), ('training', 'worker'), ('secondment', 'worker'),
+    ('secondment-end', 'worker'), ('temporary-post', 'cadre'), ('temporary-post-end', 'cadre'),
+    ('misconduct', 'worker'), ('fault-tolerance', 'worker'), ('dismissal', 'worker'), ('resignation', 'worker'),
+    ('retirement', 'worker'), ('civil-service', 'worker'), ('public-institution', 'worker'),
+    ('street-leadership', 'worker'), ('appeal-ruling', 'worker'), ('correction', 'worker'),
+    ('rescission', 'worker'), ('population', 'jurisdiction'), ('policy', 'policy'), ('erasure', 'worker'),
+    ('person-added', 'access'), ('scope-granted', 'access'), ('scope-revoked', 'access'),
+    ('person-disabled', 'access');
+
+DO $fields$
+DECLARE
+    posts text[] := ARRAY['principal', 'deputy', 'staff'];
+    roles text[] := ARRAY['party-secretary', 'committee-director', 'secretary-director', 'deputy-secretary',
+                          'deputy-director', 'committee-member', 'staff', 'first-secretary'];
+    t text;
+BEGIN
+    INSERT INTO dossier.event_fields (event_type, field, kind, required, choices, min_value, max_value, max_length) VALUES
+        ('hire', 'community', 'text', true, NULL, NULL, NULL, 100),
+        ('hire', 'street', 'text', true, NULL, NULL, NULL, 100),
+        ('hire', 'district', 'text', true, NULL, NULL, NULL, 100),
+        ('hire', 'city', 'text', true, NULL, NULL, NULL, 100),
+        ('hire', 'post', 'text', true, posts, NULL, NULL, NULL),
+        ('hire', 'role', 'text', true, roles, NULL, NULL, NULL),
+        ('hire', 'level', 'integer', true, NULL, 1, 18, NULL),
+        ('hire', 'education', 'text', true, ARRAY['secondary', 'associate', 'bachelor', 'master', 'doctorate'], NULL, NULL, NULL),
+        ('level-change', 'level', 'integer', true, NULL, 1, 18, NULL),
+        ('level-change', 'grounds', 'text', false,
+            ARRAY['seniority', 'assessment', 'education', 'qualification', 'other'], NULL, NULL, NULL),
+        ('post-change', 'post', 'text', true, posts, NULL, NULL, NULL),
+        ('post-change', 'role', 'text', true, roles, NULL, NULL, NULL),
+        ('transfer', 'community', 'text', true, NULL, NULL, NULL, 100),
+        ('transfer', 'street', 'text', true, NULL, NULL, NULL, 100),
+        ('transfer', 'district', 'text', true, NULL, NULL, NULL, 100),
+        ('transfer', 'city', 'text', false, NULL, NULL, NULL, 100),
+        ('assessment', 'year', 'integer', true, NULL, 1950, 2199, NULL),
+        ('assessment', 'grade', 'text', true,
+            ARRAY['excellent', 'competent', 'basically-competent', 'incompetent'], NULL, NULL, NULL),
+        ('qualification', 'certificate', 'text', true,
+            ARRAY['assistant-social-worker', 'social-worker', 'senior-social-worker'], NULL, NULL, NULL),
+        ('training', 'kind', 'text', true, ARRAY['initial', 'on-the-job', 'special', 'practical'], NULL, NULL, NULL),
+        ('training', 'hours', 'integer', true, NULL, 1, 2000, NULL),
+        ('secondment', 'to', 'text', true, NULL, NULL, NULL, 200),
+        ('secondment', 'toLevel', 'text', true,
+            ARRAY['street', 'township', 'county', 'city', 'province', 'central'], NULL, NULL, NULL),
+        ('secondment', 'until', 'date', true, NULL, NULL, NULL, NULL),
+        ('secondment', 'approval', 'text', false, NULL, NULL, NULL, 200),
+        ('temporary-post', 'homeAgency', 'text', true, NULL, NULL, NULL, 200),
+        ('temporary-post', 'community', 'text', true, NULL, NULL, NULL, 100),
+        ('temporary-post', 'role', 'text', true, roles, NULL, NULL, NULL),
+        ('temporary-post', 'until', 'date', true, NULL, NULL, NULL, NULL),
+        ('temporary-post', 'kind', 'text', true, ARRAY['cadre', 'new-civil-servant'], NULL, NULL, NULL),
+        ('misconduct', 'description', 'text', true, NULL, NULL, NULL, 2000),
+        ('misconduct', 'sanction', 'text', true, ARRAY['none', 'warning', 'demerit', 'major-demerit'], NULL, NULL, NULL),
+        ('fault-tolerance', 'misconduct', 'uuid', true, NULL, NULL, NULL, NULL),
+        ('fault-tolerance', 'ruling', 'text', true, ARRAY['excused', 'mitigated', 'not-excused'], NULL, NULL, NULL),
+        ('fault-tolerance', 'sanction', 'text', false, ARRAY['none', 'warning', 'demerit', 'major-demerit'], NULL, NULL, NULL),
+        ('dismissal', 'grounds', 'text', true, NULL, NULL, NULL, 2000),
+        ('appeal-ruling', 'appealed', 'uuid', true, NULL, NULL, NULL, NULL),
+        ('appeal-ruling', 'outcome', 'text', true, ARRAY['upheld', 'overturned'], NULL, NULL, NULL),
+        ('rescission', 'rescinds', 'uuid', true, NULL, NULL, NULL, NULL),
+        ('rescission', 'grounds', 'text', true, NULL, NULL, NULL, 2000),
+        ('correction', 'corrects', 'uuid', true, NULL, NULL, NULL, NULL),
+        ('correction', 'correctedEffective', 'date', false, NULL, NULL, NULL, NULL),
+        ('population', 'year', 'integer', true, NULL, 1950, 2199, NULL),
+        ('population', 'urbanPopulation', 'integer', true, NULL, 1, 100000000, NULL),
+        ('policy', 'jurisdiction', 'text', true, NULL, NULL, NULL, 201),
+        ('policy', 'parameters', 'object', true, NULL, NULL, NULL, NULL),
+        ('erasure', 'erased', 'integer', true, NULL, 0, 1000000, NULL),
+        ('person-added', 'person', 'text', true, NULL, NULL, NULL, 63),
+        ('person-added', 'role', 'text', true, ARRAY['hr', 'reviewer', 'auditor', 'admin'], NULL, NULL, NULL),
+        ('person-added', 'jurisdictions', 'array', true, NULL, NULL, NULL, NULL),
+        ('scope-granted', 'person', 'text', true, NULL, NULL, NULL, 63),
+        ('scope-granted', 'jurisdiction', 'text', true, NULL, NULL, NULL, 201),
+        ('scope-revoked', 'person', 'text', true, NULL, NULL, NULL, 63),
+        ('scope-revoked', 'jurisdiction', 'text', true, NULL, NULL, NULL, 201),
+        ('person-disabled', 'person', 'text', true, NULL, NULL, NULL, 63);
+    -- A correction may carry any field of a worker decision (checked against its target by Dossier).
+    INSERT INTO dossier.event_fields (event_type, field, kind, required, max_length)
+    SELECT DISTINCT ON (f.field) 'correction', f.field, f.kind, false, f.max_length
+      FROM dossier.event_fields f JOIN dossier.event_types t USING (event_type)
+     WHERE t.stream_kind IN ('worker', 'cadre') AND f.event_type NOT IN ('correction', 'erasure')
+       AND f.field NOT IN ('corrects', 'correctedEffective', 'misconduct', 'appealed', 'rescinds')
+     ORDER BY f.field, f.kind;
+    -- Personal data a correction may carry goes to personal_data; its seal is the `personal` field.
+    -- Fields every decision may carry.
+    FOR t IN SELECT event_type FROM dossier.event_types WHERE stream_kind <> 'access' AND event_type <> 'erasure' LOOP
+        INSERT INTO dossier.event_fields (event_type, field, kind, required, max_length) VALUES
+            (t, 'override', 'text', false, 2000), (t, 'exceptions', 'array', false, NULL),
+            (t, 'personal', 'text', false, 200)
+        ON CONFLICT DO NOTHING;
+    END LOOP;
+END
+$fields$;
+
+-- Whether a text is a real date written YYYY-MM-DD.
+CREATE FUNCTION dossier.is_date(p text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF p !~ '^\d{4}-\d{2}-\d{2}$' THEN RETURN false; END IF;
+    RETURN to_char(p::date, 'YYYY-MM-DD') = p;
+EXCEPTION WHEN others THEN
+    RETURN false;
+END
+$fn$;
+ALTER FUNCTION dossier.is_date(text) OWNER TO dossier_owner;
+
+-- The first problem with a set of events to append, or NULL: each row is checked for a known
+-- type, a stream of the type's kind, a sane date, non-blank bounded authority and reference, and
+-- a payload of exactly the type's fields with values of their kind.
+CREATE FUNCTION dossier.event_problem(
+    p_streams text[], p_types text[], p_payloads jsonb[], p_effective date[], p_authorities text[],
+    p_references text[])
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    WITH e AS (
+        SELECT * FROM unnest(p_streams, p_types, p_payloads, p_effective, p_authorities, p_references)
+            WITH ORDINALITY AS e(stream, event_type, payload, effective, authority, reference, ord)
+    ),
+    problems AS (
+        SELECT e.ord, format('event %s: the event type "%s" is unknown', e.ord, left(e.event_type, 40)) AS problem
+          FROM e LEFT JOIN dossier.event_types t USING (event_type) WHERE t.event_type IS NULL
+        UNION ALL
+        SELECT e.ord, format('event %s: the stream "%s" is not a %s stream (written %s/ID)', e.ord,
+                             left(e.stream, 80), t.stream_kind, t.stream_kind)
+          FROM e JOIN dossier.event_types t USING (event_type)
+         WHERE CASE t.stream_kind
+                   WHEN 'worker' THEN e.stream !~ '^worker/[^/[:space:][:cntrl:]]{1,64}$'
+                   WHEN 'cadre' THEN e.stream !~ '^cadre/[^/[:space:][:cntrl:]]{1,64}$'
+                   WHEN 'jurisdiction' THEN e.stream !~ '^jurisdiction/[^/[:cntrl:]]{1,100}(/[^/[:cntrl:]]{1,100})?$'
+                   WHEN 'policy' THEN e.stream <> 'policy'
+                   ELSE e.stream <> 'access' END
+        UNION ALL
+        SELECT e.ord, format('event %s: the effective date %s is outside 1900-01-01 .. 2199-12-31', e.ord, e.effective)
+          FROM e WHERE e.effective IS NULL OR e.effective < '1900-01-01' OR e.effective > '2199-12-31'
+        UNION ALL
+        SELECT e.ord, format('event %s: authority and reference must be 1 to 200 and 1 to 100 characters', e.ord)
+          FROM e WHERE coalesce(length(btrim(e.authority)), 0) NOT BETWEEN 1 AND 200
+                    OR coalesce(length(btrim(e.reference)), 0) NOT BETWEEN 1 AND 100
+        UNION ALL
+        SELECT e.ord, format('event %s: the payload must be a JSON object', e.ord)
+          FROM e WHERE e.payload IS NULL OR jsonb_typeof(e.payload) <> 'object'
+        UNION ALL
+        SELECT e.ord, format('event %s: %s has no field "%s"', e.ord, e.event_type, left(kv.key, 40))
+          FROM e JOIN dossier.event_types t USING (event_type)
+          CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(e.payload) = 'object' THEN e.payload ELSE '{}' END) kv
+          LEFT JOIN dossier.event_fields f ON f.event_type = e.event_type AND f.field = kv.key
+         WHERE f.field IS NULL
+        UNION ALL
+        SELECT e.ord, format('event %s: %s needs the field "%s"', e.ord, e.event_type, f.field)
+          FROM e JOIN dossier.event_fields f ON f.event_type = e.event_type AND f.required
+         WHERE jsonb_typeof(e.payload) = 'object' AND NOT e.payload ? f.field
+        UNION ALL
+        SELECT e.ord, format('event %s: the field "%s" of %s is not a valid %s%s', e.ord, f.field, e.event_type, f.kind,
+                             CASE WHEN f.choices IS NOT NULL THEN ' (one of ' || array_to_string(f.choices, ', ') || ')'
+                                  WHEN f.min_value IS NOT NULL THEN format(' (%s to %s)', f.min_value, f.max_value)
+                                  ELSE '' END)
+          FROM e JOIN dossier.event_fields f ON f.event_type = e.event_type
+          JOIN LATERAL (SELECT e.payload -> f.field AS v) x ON jsonb_typeof(e.payload) = 'object' AND x.v IS NOT NULL
+         WHERE NOT CASE f.kind
+                   WHEN 'text' THEN jsonb_typeof(x.v) = 'string'
+                        AND length(x.v #>> '{}') BETWEEN 1 AND coalesce(f.max_length, 2000)
+                        AND (f.choices IS NULL OR (x.v #>> '{}') = ANY (f.choices))
+                   WHEN 'integer' THEN CASE WHEN jsonb_typeof(x.v) = 'number' AND (x.v #>> '{}') ~ '^-?\d{1,15}$'
+                        THEN (x.v #>> '{}')::bigint BETWEEN coalesce(f.min_value, -999999999999999)
+                                                      AND coalesce(f.max_value, 999999999999999)
+                        ELSE false END
+                   WHEN 'date' THEN jsonb_typeof(x.v) = 'string' AND dossier.is_date(x.v #>> '{}')
+                   WHEN 'uuid' THEN jsonb_typeof(x.v) = 'string'
+                        AND (x.v #>> '{}') ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                   WHEN 'object' THEN jsonb_typeof(x.v) = 'object'
+                   ELSE jsonb_typeof(x.v) = 'array' END
+        UNION ALL
+        SELECT e.ord, format('event %s: policy parameter "%s" is unknown or not of its kind', e.ord, left(kv.key, 40))
+          FROM e CROSS JOIN LATERAL jsonb_each(CASE WHEN e.event_type = 'policy' AND jsonb_typeof(e.payload -> 'parameters') = 'object'
+                                                    THEN e.payload -> 'parameters' ELSE '{}' END) kv
+         WHERE NOT CASE
+                   WHEN kv.key IN ('quotaPerTenThousand', 'maxLevel', 'levelUpConsecutiveExcellent', 'levelUpMinServiceYears',
+                                   'publicInstitutionServiceYears', 'secretaryTermYears', 'levelDownLookbackYears',
+                                   'exitReviewLookbackYears')
+                        THEN jsonb_typeof(kv.value) = 'number'
+                   WHEN kv.key IN ('postRoles', 'certificateSubsidy') THEN jsonb_typeof(kv.value) = 'object'
+                   WHEN kv.key = 'secondmentForbiddenFrom' THEN jsonb_typeof(kv.value) = 'string'
+                   WHEN kv.key = 'secondmentApprovalRequired' THEN jsonb_typeof(kv.value) = 'array'
+                   ELSE false END
+    )
+    SELECT problem FROM problems ORDER BY ord LIMIT 1
+$fn$;
+ALTER FUNCTION dossier.event_problem(text[], text[], jsonb[], date[], text[], text[]) OWNER TO dossier_owner;
+
+-- ---------------------------------------------------------------------------------------------
+-- The actor: the person the session acts as. PostgreSQL lets a session set `role` only to a role
+-- its login is a member of, so current_setting('role') names the person a trusted server acts for;
+-- 'none' means the login itself. Group roles are not people and are refused.
+CREATE FUNCTION dossier.actor(OUT name text, OUT role text, OUT login text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_setting text := current_setting('role');
+    v_person record;
+BEGIN
+    name := CASE WHEN v_setting IS NULL OR v_setting = 'none' THEN session_user::text ELSE v_setting END;
+    login := session_user::text;
+    SELECT p.role, p.disabled_at INTO v_person FROM dossier.people p WHERE p.name = actor.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS010',
+            MESSAGE = format('"%s" is not a Dossier user of this ledger', name),
+            HINT = 'An administrator adds people with: dossier user add NAME --role hr|reviewer|auditor|admin';
+    END IF;
+    IF v_person.disabled_at IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS010',
+            MESSAGE = format('the Dossier user "%s" was disabled on %s', name, v_person.disabled_at);
+    END IF;
+    role := v_person.role;
+END
+$fn$;
+ALTER FUNCTION dossier.actor() OWNER TO dossier_owner;
+GRANT EXECUTE ON FUNCTION dossier.actor() TO PUBLIC;
+
+-- The jurisdictions a person may record for, now.
+CREATE FUNCTION dossier.scopes_of(p_person text) RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT coalesce(array_agg(DISTINCT s.jurisdiction ORDER BY s.jurisdiction), '{}')
+      FROM dossier.scopes s WHERE s.person = p_person AND s.revoked_at IS NULL
+$fn$;
+ALTER FUNCTION dossier.scopes_of(text) OWNER TO dossier_owner;
+
+-- Whether scopes cover a place (a city scope covers its districts).
+CREATE FUNCTION dossier.covers(p_scopes text[], p_city text, p_district text) RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT p_city IS NOT NULL AND (p_city = ANY (p_scopes)
+        OR (p_district IS NOT NULL AND p_city || '/' || p_district = ANY (p_scopes)))
+$fn$;
+ALTER FUNCTION dossier.covers(text[], text, text) OWNER TO dossier_owner;
+
+-- Where a worker served on a date according to the log itself (not to any projection): the
+-- latest hire or transfer in force by then, with corrections of its place or date applied and
+-- rescinded or overturned ones left out. Events at or after p_before (a position) are ignored.
+-- A transfer that names no city stays in the city of the placement before it.
+CREATE FUNCTION dossier.placement_on(p_stream text, p_date date, p_before bigint DEFAULT NULL,
+                                     OUT city text, OUT district text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    WITH moves AS (
+        SELECT m.position,
+               coalesce((c.payload ->> 'correctedEffective')::date, m.effective) AS effective,
+               coalesce(c.payload ->> 'city', m.payload ->> 'city') AS city,
+               coalesce(c.payload ->> 'district', m.payload ->> 'district') AS district
+          FROM dossier.events m
+          LEFT JOIN LATERAL (
+              SELECT x.payload FROM dossier.events x
+               WHERE x.stream = p_stream AND x.event_type = 'correction' AND x.payload ->> 'corrects' = m.event_id::text
+                 AND (p_before IS NULL OR x.position < p_before)
+               ORDER BY x.position DESC LIMIT 1) c ON true
+         WHERE m.stream = p_stream AND m.event_type IN ('hire', 'transfer')
+           AND (p_before IS NULL OR m.position < p_before)
+           AND NOT EXISTS (
+               SELECT FROM dossier.events v
+                WHERE v.stream = p_stream AND (p_before IS NULL OR v.position < p_before)
+                  AND ((v.event_type = 'rescission' AND v.payload ->> 'rescinds' = m.event_id::text)
+                    OR (v.event_type = 'appeal-ruling' AND v.payload ->> 'appealed' = m.event_id::text
+                        AND v.payload ->> 'outcome' = 'overturned')))
+    ),
+    placed AS (
+        SELECT position, effective, district,
+               coalesce(city, (SELECT c2.city FROM moves c2 WHERE c2.city IS NOT NULL AND c2.effective <= moves.effective
+                                ORDER BY c2.effective DESC, c2.position DESC LIMIT 1)) AS city
+          FROM moves
+    )
+    SELECT p.city, p.district FROM placed p
+     WHERE p.effective <= p_date
+     ORDER BY p.effective DESC, p.position DESC
+     LIMIT 1
+$fn$;
+ALTER FUNCTION dossier.placement_on(text, date, bigint) OWNER TO dossier_owner;
+
+-- Refuses, for an `hr` actor, the events appended in this transaction from position p_first on
+-- that lie outside its scopes: a worker decision where the worker served on its effective date
+-- (for a hire the new place; for a transfer, the place it leaves and the place it goes to); a
+-- temporary post where the community lies (as placements know it); population and policy for
+-- their jurisdiction.
+CREATE FUNCTION dossier.check_scope(p_actor text, p_role text, p_first bigint, p_last bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_scopes text[];
+    e record;
+    v_before record;
+    v_after record;
+    v_place text;
+    v_ok boolean;
+BEGIN
+    IF p_role = 'admin' THEN RETURN; END IF;
+    IF p_role <> 'hr' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS010',
+            MESSAGE = format('"%s" is %s and may not record decisions', p_actor,
+                             CASE p_role WHEN 'auditor' THEN 'an auditor' ELSE 'a ' || p_role END);
+    END IF;
+    v_scopes := dossier.scopes_of(p_actor);
+    FOR e IN SELECT position, stream, event_type, payload, effective, reference
+               FROM dossier.events WHERE position BETWEEN p_first AND p_last ORDER BY position LOOP
+        v_ok := false;
+        v_place := NULL;
+        IF e.stream LIKE 'worker/%' AND e.event_type = 'hire' THEN
+            v_ok := dossier.covers(v_scopes, e.payload ->> 'city', e.payload ->> 'district');
+            v_place := concat_ws('/', e.payload ->> 'city', e.payload ->> 'district');
+        ELSIF e.stream LIKE 'worker/%' THEN
+            -- Where the worker is on the date with this event applied, and (for a transfer or a
+            -- correction, which can move a worker) where it was without it.
+            SELECT * INTO v_after FROM dossier.placement_on(e.stream, e.effective, e.position + 1);
+            IF v_after.city IS NULL THEN
+                -- Before the first hire: judged by the earliest place on record.
+                SELECT * INTO v_after FROM dossier.placement_on(e.stream, 'infinity'::date, e.position + 1);
+            END IF;
+            IF e.event_type IN ('transfer', 'correction') THEN
+                SELECT * INTO v_before FROM dossier.placement_on(e.stream,
+                    CASE WHEN e.event_type = 'transfer' THEN e.effective - 1 ELSE e.effective END, e.position);
+            ELSE
+                v_before := v_after;
+            END IF;
+            v_ok := v_after.city IS NOT NULL AND dossier.covers(v_scopes, v_after.city, v_after.district)
+                AND (v_before.city IS NULL OR dossier.covers(v_scopes, v_before.city, v_before.district));
+            v_place := concat_ws(' -> ',
+                CASE WHEN v_before IS DISTINCT FROM v_after THEN nullif(concat_ws('/', v_before.city, v_before.district), '') END,
+                nullif(concat_ws('/', v_after.city, v_after.district), ''));
+        ELSIF e.stream LIKE 'cadre/%' THEN
+            SELECT string_agg(DISTINCT p.city || '/' || p.district, ', '),
+                   coalesce(bool_and(dossier.covers(v_scopes, p.city, p.district)), false)
+              INTO v_place, v_ok
+              FROM dossier.placements p
+             WHERE p.community = (SELECT t.payload ->> 'community' FROM dossier.events t
+                                   WHERE t.stream = e.stream AND t.event_type = 'temporary-post'
+                                     AND t.position <= e.position ORDER BY t.position DESC LIMIT 1);
+        ELSIF e.stream LIKE 'jurisdiction/%' THEN
+            v_place := substr(e.stream, 14);
+            v_ok := dossier.covers(v_scopes, split_part(v_place, '/', 1), nullif(split_part(v_place, '/', 2), ''));
+        ELSIF e.stream = 'policy' THEN
+            v_place := e.payload ->> 'jurisdiction';
+            v_ok := v_place <> '*'
+                AND dossier.covers(v_scopes, split_part(v_place, '/', 1), nullif(split_part(v_place, '/', 2), ''));
+        END IF;
+        IF NOT v_ok THEN
+            RAISE EXCEPTION USING ERRCODE = 'DS013',
+                MESSAGE = format('%s may not record %s %s for %s: on %s it belongs to %s, outside the scopes of %s (%s)',
+                                 p_actor, e.event_type, e.reference, e.stream, e.effective,
+                                 coalesce(nullif(v_place, ''), 'no known jurisdiction'), p_actor,
+                                 coalesce(nullif(array_to_string(v_scopes, ', '), ''), 'none')),
+                DETAIL = e.stream,
+                HINT = 'An administrator can grant a scope: dossier user grant NAME --jurisdiction CITY/DISTRICT';
+        END IF;
+    END LOOP;
+END
+$fn$;
+ALTER FUNCTION dossier.check_scope(text, text, bigint, bigint) OWNER TO dossier_owner;
+
+-- Appends events to one stream atomically and returns one row per event (see 0001 for the
+-- contract). The actor comes from the session; p_on_behalf_of is a note, stored apart.
+-- p_personal/p_salts carry each event's personal data (NULL where it has none).
+CREATE FUNCTION dossier.append_to_stream(
+    p_stream text,
+    p_expected integer,
+    p_event_ids uuid[],
+    p_types text[],
+    p_schema_versions smallint[],
+    p_payloads jsonb[],
+    p_effective date[],
+    p_authorities text[],
+    p_references text[],
+    p_personal jsonb[] DEFAULT NULL,
+    p_salts bytea[] DEFAULT NULL,
+    p_on_behalf_of text DEFAULT NULL)
+RETURNS TABLE (o_position bigint, o_version integer, o_event_id uuid, o_recorded_at timestamptz, o_duplicate boolean)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    n integer := cardinality(p_event_ids);
+    v_actor record;
+    v_current integer;
+    v_base bigint;
+    v_now timestamptz;
+    v_duplicates integer := 0;
+    v_existing record;
+    v_problem text;
+    i integer;
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF v_actor.role NOT IN ('hr', 'admin') THEN
+        PERFORM dossier.check_scope(v_actor.name, v_actor.role, 0, -1);
+    END IF;
+    IF n IS NULL OR n = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'append_to_stream needs at least one event';
+    END IF;
+    IF cardinality(p_types) IS DISTINCT FROM n OR cardinality(p_schema_versions) IS DISTINCT FROM n
+        OR cardinality(p_payloads) IS DISTINCT FROM n OR cardinality(p_effective) IS DISTINCT FROM n
+        OR cardinality(p_authorities) IS DISTINCT FROM n OR cardinality(p_references) IS DISTINCT FROM n
+        OR (p_personal IS NOT NULL AND cardinality(p_personal) <> n)
+        OR (p_salts IS NOT NULL AND cardinality(p_salts) <> n)
+        OR p_expected IS NULL OR p_stream IS NULL OR array_position(p_event_ids, NULL) IS NOT NULL
+        OR array_position(p_schema_versions, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'append_to_stream: arrays differ in length or hold NULLs';
+    END IF;
+    IF length(p_on_behalf_of) > 200 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'on behalf of: at most 200 characters';
+    END IF;
+    v_problem := dossier.event_problem(array_fill(p_stream, ARRAY[n]), p_types, p_payloads, p_effective,
+                                       p_authorities, p_references);
+    IF v_problem IS NULL AND EXISTS (
+        SELECT FROM unnest(p_types, p_schema_versions) k(t, v)
+         WHERE v < 1 OR v > CASE WHEN t = 'level-change' THEN 2 ELSE 1 END) THEN
+        v_problem := 'an event carries a schema version this dossier does not write';
+    END IF;
+    IF v_problem IS NULL AND EXISTS (SELECT FROM unnest(p_types) t WHERE t LIKE 'person-%' OR t LIKE 'scope-%' OR t = 'erasure') THEN
+        v_problem := 'access and erasure events are recorded by the dossier user and erase functions only';
+    END IF;
+    IF v_problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
+    END IF;
+
+    PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR SHARE;
+    PERFORM pg_advisory_xact_lock(1147, hashtext(p_stream));
+
+    -- Idempotency: same key and same content is a retry; same key, other content a conflict.
+    FOR i IN 1..n LOOP
+        SELECT e.position, e.version, e.event_id, e.recorded_at, e.payload, e.effective, e.authority
+          INTO v_existing
+          FROM dossier.events e
+         WHERE e.stream = p_stream AND e.event_type = p_types[i] AND e.reference = p_references[i];
+        IF FOUND THEN
+            IF (v_existing.payload - 'personal' - 'exceptions') <> (p_payloads[i] - 'personal' - 'exceptions')
+                OR v_existing.effective <> p_effective[i]
+                OR v_existing.authority <> p_authorities[i] THEN
+                RAISE EXCEPTION USING ERRCODE = 'DS003',
+                    MESSAGE = 'a different decision is already recorded under this idempotency key',
+                    DETAIL = v_existing.event_id::text;
+            END IF;
+            v_duplicates := v_duplicates + 1;
+        END IF;
+    END LOOP;
+    IF v_duplicates = n THEN
+        RETURN QUERY
+            SELECT e.position, e.version, e.event_id, e.recorded_at, true
+              FROM unnest(p_types, p_references) AS k(t, r)
+              JOIN dossier.events e ON e.stream = p_stream AND e.event_type = k.t AND e.reference = k.r
+             ORDER BY e.position;
+        RETURN;
+    ELSIF v_duplicates > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS003',
+            MESSAGE = 'part of this batch is already recorded; send the remaining decisions on their own';
+    END IF;
+
+    SELECT coalesce(max(e.version), 0) INTO v_current FROM dossier.events e WHERE e.stream = p_stream;
+    IF p_expected >= 0 AND p_expected <> v_current THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS002',
+            MESSAGE = 'the stream is not at the expected version',
+            DETAIL = v_current::text;
+    END IF;
+
+    -- Positions are taken under one lock held until commit, so they become visible in order.
+    PERFORM 1 FROM dossier.append_locks WHERE name = 'position' FOR UPDATE;
+    v_base := nextval('dossier.event_position');
+    IF n > 1 THEN
+        PERFORM setval('dossier.event_position', v_base + n - 1);
+    END IF;
+    v_now := clock_timestamp();
+    INSERT INTO dossier.events (position, stream, version, event_id, event_type, schema_version,
+                                payload, effective, recorded_at, recorded_by, authority, reference,
+                                recorded_login, on_behalf_of)
+    SELECT v_base + k.ord - 1, p_stream, v_current + k.ord::integer, k.id, k.t, k.sv, k.p, k.eff,
+           v_now, v_actor.name, k.a, k.r, nullif(v_actor.login, v_actor.name), nullif(btrim(p_on_behalf_of), '')
+      FROM unnest(p_event_ids, p_types, p_schema_versions, p_payloads, p_effective, p_authorities,
+                  p_references) WITH ORDINALITY AS k(id, t, sv, p, eff, a, r, ord);
+    IF p_personal IS NOT NULL THEN
+        INSERT INTO dossier.personal_data (event_id, stream, fields, salt)
+        SELECT k.id, p_stream, k.f, k.s
+          FROM unnest(p_event_ids, p_personal, p_salts) AS k(id, f, s)
+         WHERE k.f IS NOT NULL;
+    END IF;
+    PERFORM dossier.check_scope(v_actor.name, v_actor.role, v_base, v_base + n - 1);
+
+    RETURN QUERY
+        SELECT v_base + k.ord - 1, v_current + k.ord::integer, k.id, v_now, false
+          FROM unnest(p_event_ids) WITH ORDINALITY AS k(id, ord);
+END
+$fn$;
+ALTER FUNCTION dossier.append_to_stream(text, integer, uuid[], text[], smallint[], jsonb[], date[], text[], text[],
+    jsonb[], bytea[], text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.append_to_stream(text, integer, uuid[], text[], smallint[], jsonb[], date[], text[],
+    text[], jsonb[], bytea[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.append_to_stream(text, integer, uuid[], text[], smallint[], jsonb[], date[], text[],
+    text[], jsonb[], bytea[], text) TO dossier_writer;
+
+-- Takes the bulk-import barrier for the rest of the transaction: no single append runs beside it.
+CREATE FUNCTION dossier.take_import_barrier() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_actor record;
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF v_actor.role NOT IN ('hr', 'admin') THEN
+        PERFORM dossier.check_scope(v_actor.name, v_actor.role, 0, -1);
+    END IF;
+    PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR UPDATE;
+END
+$fn$;
+ALTER FUNCTION dossier.take_import_barrier() OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.take_import_barrier() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.take_import_barrier() TO dossier_writer;
+
+-- Appends, in one transaction, the events this transaction staged in dossier.staged_events,
+-- across many streams, under the import barrier; versions must continue each stream exactly and
+-- no idempotency key may be taken already. Every event of the transaction gets the recorded time
+-- of its first batch. Returns the first position and the number of events appended.
+CREATE FUNCTION dossier.append_batch(p_on_behalf_of text DEFAULT NULL)
+RETURNS TABLE (o_first_position bigint, o_count bigint, o_recorded_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+SET jit = off
+AS $fn$
+DECLARE
+    v_actor record;
+    v_tx xid8 := pg_current_xact_id();
+    v_count bigint;
+    v_base bigint;
+    v_now timestamptz;
+    v_bad record;
+    v_problem text;
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF v_actor.role NOT IN ('hr', 'admin') THEN
+        PERFORM dossier.check_scope(v_actor.name, v_actor.role, 0, -1);
+    END IF;
+    PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR UPDATE;
+    SELECT count(*) INTO v_count FROM dossier.staged_events WHERE txid = v_tx;
+    IF v_count = 0 THEN
+        RETURN QUERY SELECT NULL::bigint, 0::bigint, NULL::timestamptz;
+        RETURN;
+    END IF;
+
+    SELECT dossier.event_problem(array_agg(s.stream ORDER BY s.ord), array_agg(s.event_type ORDER BY s.ord),
+                                 array_agg(s.payload ORDER BY s.ord), array_agg(s.effective ORDER BY s.ord),
+                                 array_agg(s.authority ORDER BY s.ord), array_agg(s.reference ORDER BY s.ord))
+      INTO v_problem FROM dossier.staged_events s WHERE s.txid = v_tx;
+    IF v_problem IS NULL AND EXISTS (
+        SELECT FROM dossier.staged_events s
+         WHERE s.txid = v_tx AND (s.schema_version < 1 OR s.schema_version > CASE WHEN s.event_type = 'level-change' THEN 2 ELSE 1 END))
+    THEN
+        v_problem := 'an event carries a schema version this dossier does not write';
+    END IF;
+    IF v_problem IS NULL AND EXISTS (
+        SELECT FROM dossier.staged_events s
+         WHERE s.txid = v_tx AND (s.event_type LIKE 'person-%' OR s.event_type LIKE 'scope-%' OR s.event_type = 'erasure'))
+    THEN
+        v_problem := 'access and erasure events are recorded by the dossier user and erase functions only';
+    END IF;
+    IF v_problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
+    END IF;
+
+    SELECT s.stream, coalesce(c.current, 0) AS current
+      INTO v_bad
+      FROM dossier.staged_events s
+      LEFT JOIN LATERAL (SELECT max(e.version) AS current FROM dossier.events e WHERE e.stream = s.stream) c ON true
+     WHERE s.txid = v_tx
+     GROUP BY s.stream, c.current
+    HAVING min(s.version) <> coalesce(c.current, 0) + 1 OR max(s.version) - min(s.version) + 1 <> count(*)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS002',
+            MESSAGE = 'a staged stream does not continue from its current version',
+            DETAIL = v_bad.current::text,
+            HINT = v_bad.stream;
+    END IF;
+
+    SELECT s.stream, e.event_id INTO v_bad
+      FROM dossier.staged_events s
+      JOIN dossier.events e ON e.stream = s.stream AND e.event_type = s.event_type AND e.reference = s.reference
+     WHERE s.txid = v_tx
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS003',
+            MESSAGE = 'a staged decision is already recorded under its idempotency key',
+            DETAIL = v_bad.event_id::text,
+            HINT = v_bad.stream;
+    END IF;
+
+    PERFORM 1 FROM dossier.append_locks WHERE name = 'position' FOR UPDATE;
+    v_base := nextval('dossier.event_position');
+    IF v_count > 1 THEN
+        PERFORM setval('dossier.event_position', v_base + v_count - 1);
+    END IF;
+    SELECT b.recorded_at INTO v_now FROM dossier.batch_clock b WHERE b.txid = v_tx;
+    IF v_now IS NULL THEN
+        v_now := clock_timestamp();
+        INSERT INTO dossier.batch_clock VALUES (v_tx, v_now);
+    END IF;
+    INSERT INTO dossier.events (position, stream, version, event_id, event_type, schema_version,
+                                payload, effective, recorded_at, recorded_by, authority, reference,
+                                recorded_login, on_behalf_of)
+    SELECT v_base + row_number() OVER (ORDER BY s.ord) - 1, s.stream, s.version, s.event_id, s.event_type,
+           s.schema_version, s.payload, s.effective, v_now, v_actor.name, s.authority, s.reference,
+           nullif(v_actor.login, v_actor.name), nullif(btrim(p_on_behalf_of), '')
+      FROM dossier.staged_events s
+     WHERE s.txid = v_tx
+     ORDER BY s.ord;
+    INSERT INTO dossier.personal_data (event_id, stream, fields, salt)
+    SELECT s.event_id, s.stream, s.personal, s.salt
+      FROM dossier.staged_events s WHERE s.txid = v_tx AND s.personal IS NOT NULL;
+    DELETE FROM dossier.staged_events WHERE txid = v_tx;
+    PERFORM dossier.check_scope(v_actor.name, v_actor.role, v_base, v_base + v_count - 1);
+    RETURN QUERY SELECT v_base, v_count, v_now;
+END
+$fn$;
+ALTER FUNCTION dossier.append_batch(text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.append_batch(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.append_batch(text) TO dossier_writer;
+
+-- Replaces the placement spans (the cache quota checks read) of the workers this transaction
+-- staged in dossier.staged_placements; with p_all, of every worker. Only for workers with a stream.
+CREATE FUNCTION dossier.apply_staged_placements(p_workers text[], p_all boolean DEFAULT false) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_actor record;
+    v_tx xid8 := pg_current_xact_id();
+    v_count bigint;
+    v_stray text;
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF v_actor.role NOT IN ('hr', 'admin') OR (p_all AND v_actor.role <> 'admin') THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS010',
+            MESSAGE = format('"%s" may not maintain placements', v_actor.name);
+    END IF;
+    SELECT s.worker INTO v_stray FROM dossier.staged_placements s
+     WHERE s.txid = v_tx AND (NOT EXISTS (SELECT FROM dossier.events e WHERE e.stream = 'worker/' || s.worker)
+                              OR NOT (p_all OR s.worker = ANY (p_workers)))
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = format('placements staged for unknown worker %s', v_stray);
+    END IF;
+    IF p_all THEN
+        DELETE FROM dossier.placements;
+    ELSE
+        DELETE FROM dossier.placements WHERE worker = ANY (p_workers);
+    END IF;
+    INSERT INTO dossier.placements (worker, span, city, district, street, community, from_date, until_date)
+    SELECT worker, span, city, district, street, community, from_date, until_date
+      FROM dossier.staged_placements WHERE txid = v_tx;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    DELETE FROM dossier.staged_placements WHERE txid = v_tx;
+    RETURN v_count;
+END
+$fn$;
+ALTER FUNCTION dossier.apply_staged_placements(text[], boolean) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.apply_staged_placements(text[], boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.apply_staged_placements(text[], boolean) TO dossier_writer;
+
+-- ---------------------------------------------------------------------------------------------
+-- The access stream: people and scopes, each change an event.
+CREATE FUNCTION dossier.append_access(p_type text, p_payload jsonb, p_authority text, p_reference text,
+                                      p_actor text, p_login text)
+RETURNS uuid
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_id uuid := gen_random_uuid();
+    v_version integer;
+    v_base bigint;
+    v_problem text;
+BEGIN
+    v_problem := dossier.event_problem(ARRAY['access'], ARRAY[p_type], ARRAY[p_payload], ARRAY[current_date],
+                                       ARRAY[p_authority], ARRAY[p_reference]);
+    IF v_problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
+    END IF;
+    PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR SHARE;
+    PERFORM pg_advisory_xact_lock(1147, hashtext('access'));
+    IF EXISTS (SELECT FROM dossier.events e WHERE e.stream = 'access' AND e.event_type = p_type AND e.reference = p_reference) THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS003', MESSAGE = format('the reference %s is already used for %s', p_reference, p_type);
+    END IF;
+    SELECT coalesce(max(e.version), 0) + 1 INTO v_version FROM dossier.events e WHERE e.stream = 'access';
+    PERFORM 1 FROM dossier.append_locks WHERE name = 'position' FOR UPDATE;
+    v_base := nextval('dossier.event_position');
+    INSERT INTO dossier.events (position, stream, version, event_id, event_type, schema_version, payload, effective,
+                                recorded_at, recorded_by, authority, reference, recorded_login)
+    VALUES (v_base, 'access', v_version, v_id, p_type, 1, p_payload, current_date, clock_timestamp(), p_actor,
+            p_authority, p_reference, nullif(p_login, p_actor));
+    RETURN v_id;
+END
+$fn$;
+ALTER FUNCTION dossier.append_access(text, jsonb, text, text, text, text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.append_access(text, jsonb, text, text, text, text) FROM PUBLIC;
+
+-- Whether a jurisdiction is written City or City/District.
+CREATE FUNCTION dossier.check_jurisdiction(p text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF p IS NULL OR p !~ '^[^/[:space:][:cntrl:]]{1,100}(/[^/[:space:][:cntrl:]]{1,100})?$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011',
+            MESSAGE = format('the jurisdiction "%s" must be written CITY or CITY/DISTRICT', left(coalesce(p, ''), 60));
+    END IF;
+END
+$fn$;
+ALTER FUNCTION dossier.check_jurisdiction(text) OWNER TO dossier_owner;
+
+-- Who may manage people: an admin, or a superuser session (the installer).
+CREATE FUNCTION dossier.require_admin(OUT name text, OUT login text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_actor record;
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF v_actor.role <> 'admin' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS010',
+            MESSAGE = format('"%s" is not an admin: only admins manage people and scopes', v_actor.name);
+    END IF;
+    name := v_actor.name;
+    login := v_actor.login;
+END
+$fn$;
+ALTER FUNCTION dossier.require_admin() OWNER TO dossier_owner;
+
+-- Registers a person: with p_verifier, creates their LOGIN role with that SCRAM-SHA-256 verifier
+-- (computed by the client, so no password travels or is logged); with p_verifier NULL, registers
+-- an existing login role (only for a superuser session: the installer adopting itself or others).
+CREATE FUNCTION dossier.add_person(p_name text, p_role text, p_jurisdictions text[], p_verifier text,
+                                   p_authority text, p_reference text)
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_admin record;
+    v_role record;
+    v_id uuid;
+    v_group text;
+    j text;
+BEGIN
+    SELECT * INTO v_admin FROM dossier.require_admin();
+    IF p_name IS NULL OR p_name !~ '^[a-z][a-z0-9_.-]{1,62}$' OR p_name LIKE 'pg\_%' OR p_name LIKE 'dossier\_%' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011',
+            MESSAGE = format('the user name "%s" must be 2 to 63 lowercase letters, digits, "_", "." or "-", starting with a letter, and not start with pg_ or dossier_', left(coalesce(p_name, ''), 70));
+    END IF;
+    IF p_role IS NULL OR p_role NOT IN ('hr', 'reviewer', 'auditor', 'admin') THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'the role must be hr, reviewer, auditor or admin';
+    END IF;
+    IF EXISTS (SELECT FROM dossier.people WHERE name = p_name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = format('"%s" is already a Dossier user of this ledger', p_name);
+    END IF;
+    FOREACH j IN ARRAY coalesce(p_jurisdictions, '{}') LOOP
+        PERFORM dossier.check_jurisdiction(j);
+    END LOOP;
+    IF p_role = 'hr' AND coalesce(cardinality(p_jurisdictions), 0) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011',
+            MESSAGE = 'an hr user needs at least one --jurisdiction (CITY or CITY/DISTRICT)';
+    END IF;
+    SELECT r.rolsuper, r.rolcanlogin INTO v_role FROM pg_roles r WHERE r.rolname = p_name;
+    IF p_verifier IS NOT NULL THEN
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'DS011',
+                MESSAGE = format('a database role "%s" exists already; choose another name', p_name);
+        END IF;
+        IF p_verifier !~ '^SCRAM-SHA-256\$' THEN
+            RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'the password must come as a SCRAM-SHA-256 verifier';
+        END IF;
+        EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', p_name, p_verifier);
+    ELSE
+        IF NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = session_user AND r.rolsuper) THEN
+            RAISE EXCEPTION USING ERRCODE = 'DS010', MESSAGE = 'only a superuser may register an existing database role';
+        END IF;
+        IF NOT FOUND OR NOT v_role.rolcanlogin THEN
+            RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = format('"%s" is not a login role of this cluster', p_name);
+        END IF;
+    END IF;
+    v_group := CASE p_role WHEN 'hr' THEN 'dossier_writer' WHEN 'reviewer' THEN 'dossier_reviewer'
+                           WHEN 'auditor' THEN 'dossier_reader' ELSE 'dossier_admin' END;
+    EXECUTE format('GRANT %I TO %I', v_group, p_name);
+    v_id := dossier.append_access('person-added',
+        jsonb_build_object('person', p_name, 'role', p_role, 'jurisdictions', to_jsonb(coalesce(p_jurisdictions, '{}'))),
+        p_authority, p_reference, v_admin.name, v_admin.login);
+    INSERT INTO dossier.people (name, role, added_at, added_by) VALUES (p_name, p_role, clock_timestamp(), v_admin.name);
+    INSERT INTO dossier.scopes (person, jurisdiction, granted_at, granted_by, granted_event)
+    SELECT DISTINCT p_name, j2, clock_timestamp(), v_admin.name, v_id FROM unnest(coalesce(p_jurisdictions, '{}')) j2;
+    RETURN v_id;
+END
+$fn$;
+ALTER FUNCTION dossier.add_person(text, text, text[], text, text, text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.add_person(text, text, text[], text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.add_person(text, text, text[], text, text, text) TO dossier_admin;
+
+CREATE FUNCTION dossier.grant_scope(p_name text, p_jurisdiction text, p_authority text, p_reference text) RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_admin record;
+    v_id uuid;
+BEGIN
+    SELECT * INTO v_admin FROM dossier.require_admin();
+    PERFORM dossier.check_jurisdiction(p_jurisdiction);
+    IF NOT EXISTS (SELECT FROM dossier.people WHERE name = p_name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS012', MESSAGE = format('no Dossier user "%s"', left(coalesce(p_name, ''), 70));
+    END IF;
+    IF EXISTS (SELECT FROM dossier.scopes WHERE person = p_name AND jurisdiction = p_jurisdiction AND revoked_at IS NULL) THEN
+        RETURN NULL;  -- already granted: nothing to record
+    END IF;
+    v_id := dossier.append_access('scope-granted', jsonb_build_object('person', p_name, 'jurisdiction', p_jurisdiction),
+                                  p_authority, p_reference, v_admin.name, v_admin.login);
+    INSERT INTO dossier.scopes (person, jurisdiction, granted_at, granted_by, granted_event)
+    VALUES (p_name, p_jurisdiction, clock_timestamp(), v_admin.name, v_id);
+    RETURN v_id;
+END
+$fn$;
+ALTER FUNCTION dossier.grant_scope(text, text, text, text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.grant_scope(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.grant_scope(text, text, text, text) TO dossier_admin;
+
+CREATE FUNCTION dossier.revoke_scope(p_name text, p_jurisdiction text, p_authority text, p_reference text) RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_admin record;
+    v_id uuid;
+BEGIN
+    SELECT * INTO v_admin FROM dossier.require_admin();
+    IF NOT EXISTS (SELECT FROM dossier.scopes WHERE person = p_name AND jurisdiction = p_jurisdiction AND revoked_at IS NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS012',
+            MESSAGE = format('"%s" holds no scope %s', left(coalesce(p_name, ''), 70), left(coalesce(p_jurisdiction, ''), 60));
+    END IF;
+    v_id := dossier.append_access('scope-revoked', jsonb_build_object('person', p_name, 'jurisdiction', p_jurisdiction),
+                                  p_authority, p_reference, v_admin.name, v_admin.login);
+    UPDATE dossier.scopes SET revoked_at = clock_timestamp(), revoked_by = v_admin.name, revoked_event = v_id
+     WHERE person = p_name AND jurisdiction = p_jurisdiction AND revoked_at IS NULL;
+    RETURN v_id;
+END
+$fn$;
+ALTER FUNCTION dossier.revoke_scope(text, text, text, text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.revoke_scope(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.revoke_scope(text, text, text, text) TO dossier_admin;
+
+-- Disables a person: their role can no longer log in and the ledger refuses them as an actor.
+-- Nothing about them is deleted.
+CREATE FUNCTION dossier.disable_person(p_name text, p_authority text, p_reference text) RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_admin record;
+    v_id uuid;
+BEGIN
+    SELECT * INTO v_admin FROM dossier.require_admin();
+    IF NOT EXISTS (SELECT FROM dossier.people WHERE name = p_name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS012', MESSAGE = format('no Dossier user "%s"', left(coalesce(p_name, ''), 70));
+    END IF;
+    IF p_name = v_admin.name THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'an admin cannot disable themselves';
+    END IF;
+    IF EXISTS (SELECT FROM dossier.people WHERE name = p_name AND disabled_at IS NOT NULL) THEN
+        RETURN NULL;
+    END IF;
+    v_id := dossier.append_access('person-disabled', jsonb_build_object('person', p_name), p_authority, p_reference,
+                                  v_admin.name, v_admin.login);
+    UPDATE dossier.people SET disabled_at = clock_timestamp(), disabled_by = v_admin.name WHERE name = p_name;
+    IF EXISTS (SELECT FROM pg_roles r WHERE r.rolname = p_name AND NOT r.rolsuper) THEN
+        EXECUTE format('ALTER ROLE %I NOLOGIN', p_name);
+    END IF;
+    RETURN v_id;
+END
+$fn$;
+ALTER FUNCTION dossier.disable_person(text, text, text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.disable_person(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.disable_person(text, text, text) TO dossier_admin;
+
+-- Who could record for a jurisdiction at a time, and who gave them that right.
+CREATE FUNCTION dossier.who_could_record(p_jurisdiction text, p_at timestamptz)
+RETURNS TABLE (person text, role text, scope text, granted_at timestamptz, granted_by text, revoked_at timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT p.name, p.role, coalesce(s.jurisdiction, '(everywhere)'), coalesce(s.granted_at, p.added_at),
+           coalesce(s.granted_by, p.added_by), coalesce(s.revoked_at, p.disabled_at)
+      FROM dossier.people p
+      LEFT JOIN dossier.scopes s ON s.person = p.name AND p.role = 'hr'
+     WHERE p.added_at <= p_at AND (p.disabled_at IS NULL OR p.disabled_at > p_at)
+       AND (p.role = 'admin'
+            OR (p.role = 'hr' AND s.granted_at <= p_at AND (s.revoked_at IS NULL OR s.revoked_at > p_at)
+                AND (s.jurisdiction = p_jurisdiction OR s.jurisdiction = split_part(p_jurisdiction, '/', 1))))
+     ORDER BY 1, 3
+$fn$;
+ALTER FUNCTION dossier.who_could_record(text, timestamptz) OWNER TO dossier_owner;
+GRANT EXECUTE ON FUNCTION dossier.who_could_record(text, timestamptz) TO dossier_reader;
+
+-- ---------------------------------------------------------------------------------------------
+-- Personal data: read through this function only, and every read is logged. Auditors get the
+-- rows with the fields withheld (and nothing is logged); hr reads workers placed in its scopes.
+CREATE FUNCTION dossier.personal_data_of(p_streams text[], p_what text)
+RETURNS TABLE (event_id uuid, stream text, fields jsonb, erased boolean, erased_at timestamptz, erased_by text,
+               erasure_reference text, withheld boolean)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_actor record;
+    v_scopes text[];
+    v_allowed text[];
+    s text;
+    v_place record;
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF v_actor.role IN ('admin', 'reviewer') THEN
+        v_allowed := p_streams;
+    ELSIF v_actor.role = 'hr' THEN
+        v_scopes := dossier.scopes_of(v_actor.name);
+        v_allowed := '{}';
+        FOREACH s IN ARRAY coalesce(p_streams, '{}') LOOP
+            SELECT * INTO v_place FROM dossier.placement_on(s, 'infinity'::date);
+            IF dossier.covers(v_scopes, v_place.city, v_place.district)
+                OR EXISTS (SELECT FROM dossier.placements p WHERE 'worker/' || p.worker = s
+                              AND dossier.covers(v_scopes, p.city, p.district)) THEN
+                v_allowed := v_allowed || s;
+            END IF;
+        END LOOP;
+    ELSE
+        v_allowed := '{}';
+    END IF;
+    INSERT INTO dossier.access_log (reader, login, worker, what)
+    SELECT DISTINCT v_actor.name, v_actor.login, regexp_replace(pd.stream, '^[a-z]+/', ''), left(coalesce(p_what, 'read'), 100)
+      FROM dossier.personal_data pd WHERE pd.stream = ANY (v_allowed);
+    RETURN QUERY
+        SELECT pd.event_id, pd.stream, CASE WHEN pd.stream = ANY (v_allowed) THEN pd.fields END, pd.erased_at IS NOT NULL,
+               pd.erased_at, pd.erased_by, pd.erasure_reference, NOT (pd.stream = ANY (v_allowed))
+          FROM dossier.personal_data pd
+         WHERE pd.stream = ANY (p_streams);
+END
+$fn$;
+ALTER FUNCTION dossier.personal_data_of(text[], text) OWNER TO dossier_owner;
+GRANT EXECUTE ON FUNCTION dossier.personal_data_of(text[], text) TO dossier_reader;
+
+-- Finds workers by name (a substring), among those the caller may read; every match is logged.
+CREATE FUNCTION dossier.find_by_name(p_name text)
+RETURNS TABLE (stream text, name text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_actor record;
+    v_streams text[];
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF v_actor.role = 'auditor' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS010', MESSAGE = 'auditors do not read personal data, names included';
+    END IF;
+    IF coalesce(length(btrim(p_name)), 0) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'give part of a name to search for';
+    END IF;
+    SELECT array_agg(DISTINCT pd.stream) INTO v_streams FROM dossier.personal_data pd
+     WHERE pd.fields ->> 'name' LIKE '%' || replace(replace(replace(p_name, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+    RETURN QUERY
+        SELECT DISTINCT r.stream, r.fields ->> 'name'
+          FROM dossier.personal_data_of(coalesce(v_streams, '{}'), 'find by name') r
+         WHERE NOT r.withheld AND r.fields ->> 'name' LIKE '%' || replace(replace(replace(p_name, '\', '\\'), '%', '\%'), '_', '\_') || '%'
+         ORDER BY 1;
+END
+$fn$;
+ALTER FUNCTION dossier.find_by_name(text) OWNER TO dossier_owner;
+GRANT EXECUTE ON FUNCTION dossier.find_by_name(text) TO dossier_reader;
+
+-- Erases a worker's personal data under a lawful request: clears the fields and salts (the events
+-- and every proof stay intact) and records an `erasure` event in the worker's stream. An admin, or
+-- hr in scope. The same erasure again changes nothing; returns the erasure event's id.
+CREATE FUNCTION dossier.erase_personal_data(p_worker text, p_authority text, p_reference text)
+RETURNS TABLE (o_event_id uuid, o_erased integer, o_duplicate boolean)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_actor record;
+    v_stream text := 'worker/' || p_worker;
+    v_existing uuid;
+    v_count integer;
+    v_version integer;
+    v_base bigint;
+    v_id uuid := gen_random_uuid();
+    v_now timestamptz;
+    v_problem text;
+    v_place record;
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF NOT EXISTS (SELECT FROM dossier.events e WHERE e.stream = v_stream) THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS012', MESSAGE = format('no record of worker %s', left(coalesce(p_worker, ''), 70));
+    END IF;
+    IF v_actor.role = 'hr' THEN
+        SELECT * INTO v_place FROM dossier.placement_on(v_stream, 'infinity'::date);
+        IF NOT dossier.covers(dossier.scopes_of(v_actor.name), v_place.city, v_place.district) THEN
+            RAISE EXCEPTION USING ERRCODE = 'DS013',
+                MESSAGE = format('%s may not erase the personal data of %s: the worker belongs to %s, outside the scopes of %s (%s)',
+                                 v_actor.name, p_worker, concat_ws('/', v_place.city, v_place.district), v_actor.name,
+                                 array_to_string(dossier.scopes_of(v_actor.name), ', '));
+        END IF;
+    ELSIF v_actor.role <> 'admin' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS010',
+            MESSAGE = format('"%s" is a %s: only an admin or hr in scope erases personal data', v_actor.name, v_actor.role);
+    END IF;
+    PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR SHARE;
+    PERFORM pg_advisory_xact_lock(1147, hashtext(v_stream));
+    SELECT e.event_id INTO v_existing FROM dossier.events e
+     WHERE e.stream = v_stream AND e.event_type = 'erasure' AND e.reference = p_reference;
+    IF FOUND THEN
+        RETURN QUERY SELECT v_existing, 0, true;
+        RETURN;
+    END IF;
+    SELECT count(*) INTO v_count FROM dossier.personal_data pd WHERE pd.stream = v_stream AND pd.erased_at IS NULL;
+    v_problem := dossier.event_problem(ARRAY[v_stream], ARRAY['erasure'], ARRAY[jsonb_build_object('erased', v_count)],
+                                       ARRAY[current_date], ARRAY[p_authority], ARRAY[p_reference]);
+    IF v_problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
+    END IF;
+    SELECT coalesce(max(e.version), 0) + 1 INTO v_version FROM dossier.events e WHERE e.stream = v_stream;
+    PERFORM 1 FROM dossier.append_locks WHERE name = 'position' FOR UPDATE;
+    v_base := nextval('dossier.event_position');
+    v_now := clock_timestamp();
+    INSERT INTO dossier.events (position, stream, version, event_id, event_type, schema_version, payload, effective,
+                                recorded_at, recorded_by, authority, reference, recorded_login)
+    VALUES (v_base, v_stream, v_version, v_id, 'erasure', 1, jsonb_build_object('erased', v_count), current_date, v_now,
+            v_actor.name, p_authority, p_reference, nullif(v_actor.login, v_actor.name));
+    UPDATE dossier.personal_data SET fields = NULL, salt = NULL, erased_at = v_now, erased_by = v_actor.name,
+                                     erasure_reference = p_reference
+     WHERE stream = v_stream AND erased_at IS NULL;
+    RETURN QUERY SELECT v_id, v_count, false;
+END
+$fn$;
+ALTER FUNCTION dossier.erase_personal_data(text, text, text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.erase_personal_data(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.erase_personal_data(text, text, text) TO dossier_writer;
+
+-- Personal-data commitments for `dossier verify` (admins only: it reads every record, logged once).
+CREATE FUNCTION dossier.personal_commitments()
+RETURNS TABLE (event_id uuid, stream text, fields jsonb, salt bytea, erased boolean)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_actor record;
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF v_actor.role <> 'admin' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS010', MESSAGE = 'only an admin checks personal-data commitments';
+    END IF;
+    INSERT INTO dossier.access_log (reader, login, worker, what) VALUES (v_actor.name, v_actor.login, '*', 'verify');
+    RETURN QUERY SELECT pd.event_id, pd.stream, pd.fields, pd.salt, pd.erased_at IS NOT NULL FROM dossier.personal_data pd;
+END
+$fn$;
+ALTER FUNCTION dossier.personal_commitments() OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.personal_commitments() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.personal_commitments() TO dossier_admin;
+
+-- ---------------------------------------------------------------------------------------------
+-- The read side belongs to the owner. The projector writes rows; rebuilds go through owner
+-- functions, so nobody below the owner can redefine a table or view an auditor reads.
+DO $read_side$
+DECLARE
+    t record;
+BEGIN
+    PERFORM dossier_read.drop_views();
+    FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'dossier_read' LOOP
+        EXECUTE format('ALTER TABLE dossier_read.%I OWNER TO dossier_owner', t.tablename);
+        EXECUTE format('REVOKE ALL ON dossier_read.%I FROM dossier_writer', t.tablename);
+        EXECUTE format('GRANT SELECT ON dossier_read.%I TO dossier_reader', t.tablename);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON dossier_read.%I TO dossier_projector', t.tablename);
+    END LOOP;
+END
+$read_side$;
+ALTER FUNCTION dossier_read.create_views() OWNER TO dossier_owner;
+ALTER FUNCTION dossier_read.drop_views() OWNER TO dossier_owner;
+ALTER FUNCTION dossier_read.create_views() SECURITY DEFINER;
+ALTER FUNCTION dossier_read.drop_views() SECURITY DEFINER;
+ALTER FUNCTION dossier_read.create_views() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION dossier_read.drop_views() SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION dossier_read.create_views(), dossier_read.drop_views() FROM PUBLIC;
+SET LOCAL ROLE dossier_owner;
+SELECT dossier_read.create_views();
+RESET ROLE;
+GRANT SELECT ON ALL TABLES IN SCHEMA dossier_read TO dossier_reader;
+
+-- The tables a rebuild may replace.
+CREATE FUNCTION dossier_read.check_projections(p_tables text[]) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF EXISTS (SELECT FROM unnest(p_tables) t
+                WHERE t IS NULL OR t NOT IN ('worker_timeline', 'audit_trail', 'assessments', 'level_history',
+                                             'assignments', 'quotas')) THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'not a projection table';
+    END IF;
+END
+$fn$;
+ALTER FUNCTION dossier_read.check_projections(text[]) OWNER TO dossier_owner;
+
+-- Creates empty `<table>_next` copies for a rebuild to fill (dropping leftovers).
+CREATE FUNCTION dossier_read.prepare_next(p_tables text[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    t text;
+BEGIN
+    PERFORM dossier_read.check_projections(p_tables);
+    FOREACH t IN ARRAY p_tables LOOP
+        EXECUTE format('DROP TABLE IF EXISTS dossier_read.%I', t || '_next');
+        EXECUTE format('CREATE TABLE dossier_read.%I (LIKE dossier_read.%I INCLUDING ALL)', t || '_next', t);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON dossier_read.%I TO dossier_projector', t || '_next');
+    END LOOP;
+END
+$fn$;
+
+-- Swaps the filled `<table>_next` tables in, with the views recreated around them.
+CREATE FUNCTION dossier_read.swap_next(p_tables text[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    t text;
+BEGIN
+    PERFORM dossier_read.check_projections(p_tables);
+    PERFORM dossier_read.drop_views();
+    FOREACH t IN ARRAY p_tables LOOP
+        EXECUTE format('DROP TABLE dossier_read.%I', t);
+        EXECUTE format('ALTER TABLE dossier_read.%I RENAME TO %I', t || '_next', t);
+        EXECUTE format('GRANT SELECT ON dossier_read.%I TO dossier_reader', t);
+    END LOOP;
+    PERFORM dossier_read.create_views();
+END
+$fn$;
+
+-- Drops `<table>_next` tables (after a comparison).
+CREATE FUNCTION dossier_read.drop_next(p_tables text[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    t text;
+BEGIN
+    PERFORM dossier_read.check_projections(p_tables);
+    FOREACH t IN ARRAY p_tables LOOP
+        EXECUTE format('DROP TABLE IF EXISTS dossier_read.%I', t || '_next');
+    END LOOP;
+END
+$fn$;
+DO $owners$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['prepare_next', 'swap_next', 'drop_next'] LOOP
+        EXECUTE format('ALTER FUNCTION dossier_read.%I(text[]) OWNER TO dossier_owner', f);
+        EXECUTE format('REVOKE ALL ON FUNCTION dossier_read.%I(text[]) FROM PUBLIC', f);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION dossier_read.%I(text[]) TO dossier_projector', f);
+    END LOOP;
+END
+$owners$;
+GRANT USAGE ON SCHEMA dossier_read TO dossier_projector;
+
+-- The installer (the session applying this migration) is the first admin, when it is a login.
+-- Existing events keep the recorded_by they were written with.
+INSERT INTO dossier.people (name, role, added_at, added_by)
+SELECT session_user, 'admin', clock_timestamp(), session_user
+  FROM pg_roles r WHERE r.rolname = session_user AND r.rolcanlogin;
+DO $installer$
+DECLARE
+    v_id uuid;
+BEGIN
+    IF EXISTS (SELECT FROM dossier.people WHERE name = session_user) THEN
+        SET LOCAL ROLE dossier_owner;
+        v_id := dossier.append_access('person-added',
+            jsonb_build_object('person', session_user, 'role', 'admin', 'jurisdictions', '[]'::jsonb),
+            'dossier init', 'installer:' || session_user, session_user, session_user);
+        RESET ROLE;
+    END IF;
+END
+$installer$;
