@@ -37,11 +37,26 @@ BEGIN
 END
 $roles$;
 
-GRANT dossier_reader TO dossier_reviewer;
-GRANT dossier_reader TO dossier_writer;
-GRANT dossier_writer, dossier_reviewer, dossier_projector TO dossier_admin;
--- The owner creates people's login roles (in the user functions below) and grants them a group.
-ALTER ROLE dossier_owner CREATEROLE;
+-- Role memberships are cluster-wide: granted only when missing, so databases migrating side by
+-- side do not update the same catalog rows at once.
+DO $memberships$
+DECLARE
+    m text[];
+BEGIN
+    FOREACH m SLICE 1 IN ARRAY ARRAY[
+        ARRAY['dossier_reader', 'dossier_reviewer'], ARRAY['dossier_reader', 'dossier_writer'],
+        ARRAY['dossier_writer', 'dossier_admin'], ARRAY['dossier_reviewer', 'dossier_admin'],
+        ARRAY['dossier_projector', 'dossier_admin']] LOOP
+        IF NOT pg_has_role(m[2], m[1], 'MEMBER') THEN
+            EXECUTE format('GRANT %I TO %I', m[1], m[2]);
+        END IF;
+    END LOOP;
+    -- The owner creates people's login roles (in the user functions below) and grants them a group.
+    IF NOT (SELECT rolcreaterole FROM pg_roles WHERE rolname = 'dossier_owner') THEN
+        ALTER ROLE dossier_owner CREATEROLE;
+    END IF;
+END
+$memberships$;
 DO $admin_option$
 BEGIN
     -- PostgreSQL 16 and later want ADMIN OPTION to grant a group; 15 accepts CREATEROLE alone.
@@ -599,7 +614,8 @@ CREATE FUNCTION dossier.append_to_stream(
     p_personal jsonb[] DEFAULT NULL,
     p_salts bytea[] DEFAULT NULL,
     p_on_behalf_of text DEFAULT NULL)
-RETURNS TABLE (o_position bigint, o_version integer, o_event_id uuid, o_recorded_at timestamptz, o_duplicate boolean)
+RETURNS TABLE (o_position bigint, o_version integer, o_event_id uuid, o_recorded_at timestamptz, o_duplicate boolean,
+               o_recorded_by text)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -669,7 +685,7 @@ BEGIN
     END LOOP;
     IF v_duplicates = n THEN
         RETURN QUERY
-            SELECT e.position, e.version, e.event_id, e.recorded_at, true
+            SELECT e.position, e.version, e.event_id, e.recorded_at, true, e.recorded_by
               FROM unnest(p_types, p_references) AS k(t, r)
               JOIN dossier.events e ON e.stream = p_stream AND e.event_type = k.t AND e.reference = k.r
              ORDER BY e.position;
@@ -709,7 +725,7 @@ BEGIN
     PERFORM dossier.check_scope(v_actor.name, v_actor.role, v_base, v_base + n - 1);
 
     RETURN QUERY
-        SELECT v_base + k.ord - 1, v_current + k.ord::integer, k.id, v_now, false
+        SELECT v_base + k.ord - 1, v_current + k.ord::integer, k.id, v_now, false, v_actor.name
           FROM unnest(p_event_ids) WITH ORDINALITY AS k(id, ord);
 END
 $fn$;
@@ -978,7 +994,8 @@ DECLARE
     j text;
 BEGIN
     SELECT * INTO v_admin FROM dossier.require_admin();
-    IF p_name IS NULL OR p_name !~ '^[a-z][a-z0-9_.-]{1,62}$' OR p_name LIKE 'pg\_%' OR p_name LIKE 'dossier\_%' THEN
+    IF p_name IS NULL OR p_name !~ '^[a-z][a-z0-9_.-]{1,62}$' OR p_name LIKE 'pg\_%'
+        OR (p_verifier IS NOT NULL AND p_name LIKE 'dossier\_%') THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011',
             MESSAGE = format('the user name "%s" must be 2 to 63 lowercase letters, digits, "_", "." or "-", starting with a letter, and not start with pg_ or dossier_', left(coalesce(p_name, ''), 70));
     END IF;
@@ -1137,7 +1154,7 @@ GRANT EXECUTE ON FUNCTION dossier.who_could_record(text, timestamptz) TO dossier
 -- rows with the fields withheld (and nothing is logged); hr reads workers placed in its scopes.
 CREATE FUNCTION dossier.personal_data_of(p_streams text[], p_what text)
 RETURNS TABLE (event_id uuid, stream text, fields jsonb, erased boolean, erased_at timestamptz, erased_by text,
-               erasure_reference text, withheld boolean)
+               erasure_reference text, withheld boolean, salt bytea)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -1170,7 +1187,8 @@ BEGIN
       FROM dossier.personal_data pd WHERE pd.stream = ANY (v_allowed);
     RETURN QUERY
         SELECT pd.event_id, pd.stream, CASE WHEN pd.stream = ANY (v_allowed) THEN pd.fields END, pd.erased_at IS NOT NULL,
-               pd.erased_at, pd.erased_by, pd.erasure_reference, NOT (pd.stream = ANY (v_allowed))
+               pd.erased_at, pd.erased_by, pd.erasure_reference, NOT (pd.stream = ANY (v_allowed)),
+               CASE WHEN pd.stream = ANY (v_allowed) THEN pd.salt END
           FROM dossier.personal_data pd
          WHERE pd.stream = ANY (p_streams);
 END
@@ -1372,6 +1390,7 @@ BEGIN
         EXECUTE format('GRANT SELECT ON dossier_read.%I TO dossier_reader', t);
     END LOOP;
     PERFORM dossier_read.create_views();
+    GRANT SELECT ON ALL TABLES IN SCHEMA dossier_read TO dossier_reader;
 END
 $fn$;
 
@@ -1402,21 +1421,10 @@ END
 $owners$;
 GRANT USAGE ON SCHEMA dossier_read TO dossier_projector;
 
--- The installer (the session applying this migration) is the first admin, when it is a login.
--- Existing events keep the recorded_by they were written with.
+-- The installer (the session applying this migration) is the first admin, when it is a login: the
+-- root of trust of this ledger, registered here (added by itself) rather than by an access event.
+-- Every later change to people and scopes is an event of the `access` stream. Existing events keep
+-- the recorded_by they were written with.
 INSERT INTO dossier.people (name, role, added_at, added_by)
 SELECT session_user, 'admin', clock_timestamp(), session_user
   FROM pg_roles r WHERE r.rolname = session_user AND r.rolcanlogin;
-DO $installer$
-DECLARE
-    v_id uuid;
-BEGIN
-    IF EXISTS (SELECT FROM dossier.people WHERE name = session_user) THEN
-        SET LOCAL ROLE dossier_owner;
-        v_id := dossier.append_access('person-added',
-            jsonb_build_object('person', session_user, 'role', 'admin', 'jurisdictions', '[]'::jsonb),
-            'dossier init', 'installer:' || session_user, session_user, session_user);
-        RESET ROLE;
-    END IF;
-END
-$installer$;

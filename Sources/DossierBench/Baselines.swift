@@ -54,7 +54,7 @@ extension Bench {
                     kind: .training, subject: worker, effective: CalendarDate(year: 2026, month: 1, day: 15)!, authority: "bench",
                     reference: "B-\(client)-\(counter)-\(UUID().uuidString.prefix(8))", body: .training(kind: .special, hours: 2))
                 let start = DispatchTime.now().uptimeNanoseconds
-                _ = try Ledger.record(decision, actor: "bench-single", on: connection)
+                _ = try Ledger.record(decision, onBehalfOf: "bench-single", on: connection)
                 record(DispatchTime.now().uptimeNanoseconds - start)
             }
         }

@@ -130,7 +130,7 @@ struct Bench: AsyncParsableCommand {
                 higherIsBetter: false, target: clients == 1 ? "<= 5 ms" : "—"))
         }
         let gapless = try connection.query(
-            "SELECT count(*) = max(position) - min(position) + 1 FROM dossier.events WHERE recorded_by = 'bench-single'"
+            "SELECT count(*) = max(position) - min(position) + 1 FROM dossier.events WHERE on_behalf_of = 'bench-single'"
         ).scalar(Bool.self)
         say("global order after concurrent recording: " + (gapless == true ? "gapless" : "has gaps (aborted appends)"))
 

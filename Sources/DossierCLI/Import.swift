@@ -28,8 +28,8 @@ extension Dossier {
         @Option(help: "Where --skip-invalid writes the refused lines, each with its line number and reason (JSON Lines).")
         var rejects: String?
 
-        @Option(help: "Who records (default: DOSSIER_ACTOR, else the operating-system user).")
-        var actor: String?
+        @Option(help: "A note of whom you record for (stored apart from the recorder, shown in trace).")
+        var onBehalfOf: String?
 
         @OptionGroup var database: DatabaseOptions
 
@@ -47,11 +47,11 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let actor = try CLI.actor(actor)
+                let onBehalfOf = try CLI.onBehalfOf(onBehalfOf)
                 let reader = try LineChunks(path: file, linesPerChunk: max(1, chunkLines))
                 let progress = ProgressLine()
                 let report = try await Importer(try database.configuration()).run(
-                    chunks: { try reader.next() }, actor: actor, skipInvalid: skipInvalid,
+                    chunks: { try reader.next() }, onBehalfOf: onBehalfOf, skipInvalid: skipInvalid,
                     progress: { progress.update($0.phase, done: $0.done, total: $0.total) })
                 progress.finish()
                 guard report.lines > 0 else { throw UserError(description: "no decisions in \(file)") }

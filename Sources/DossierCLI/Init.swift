@@ -19,7 +19,9 @@ extension Dossier {
             try await CLI.run {
                 let configuration = try database.configuration()
                 let applied = try await PostgresSession.open(configuration, role: .admin).run { connection in
-                    try Migrator().migrate(connection)
+                    let applied = try Migrator().migrate(connection)
+                    try People.registerInstaller(connection)
+                    return applied
                 }
                 CLI.print(
                     applied.isEmpty

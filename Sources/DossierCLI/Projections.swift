@@ -120,7 +120,9 @@ extension Dossier {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
                 let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
-                let entries = try await ReadModel(try database.configuration()).roster(place: place.place, asOf: date, knownAt: time)
+                let model = ReadModel(try database.configuration())
+                defer { CLI.noteLag(model) }
+                let entries = try await model.roster(place: place.place, asOf: date, knownAt: time)
                 CLI.print(json ? JSONValue.array(entries.map { .object($0.json) }).prettyText() : Dossier.table(entries, reason: false))
             }
         }
@@ -147,7 +149,9 @@ extension Dossier {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
                 let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
-                let entries = try await ReadModel(try database.configuration()).eligible(
+                let model = ReadModel(try database.configuration())
+                defer { CLI.noteLag(model) }
+                let entries = try await model.eligible(
                     EligibilityKind(rawValue: kind)!, place: place.place, asOf: date, knownAt: time)
                 CLI.print(json ? JSONValue.array(entries.map { .object($0.json) }).prettyText() : Dossier.table(entries, reason: true))
             }
@@ -166,7 +170,9 @@ extension Dossier {
         func run() async throws {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
-                let lines = try await ReadModel(try database.configuration()).quota(jurisdiction: jurisdiction, asOf: date)
+                let model = ReadModel(try database.configuration())
+                defer { CLI.noteLag(model) }
+                let lines = try await model.quota(jurisdiction: jurisdiction, asOf: date)
                 if json {
                     CLI.print(JSONValue.array(lines.map { .object($0.json) }).prettyText())
                     return
@@ -190,7 +196,9 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let exceptions = try await ReadModel(try database.configuration()).exceptions()
+                let model = ReadModel(try database.configuration())
+                defer { CLI.noteLag(model) }
+                let exceptions = try await model.exceptions()
                 if json { return CLI.print(JSONValue.array(exceptions.map { .object($0.json) }).prettyText()) }
                 CLI.print(exceptions.isEmpty ? "(no policy exceptions)" : exceptions.map(\.line).joined(separator: "\n"))
             }
@@ -214,7 +222,9 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let history = try await ReadModel(try database.configuration()).history(worker: worker, field: ReadModel.Field(rawValue: field)!)
+                let model = ReadModel(try database.configuration())
+                defer { CLI.noteLag(model) }
+                let history = try await model.history(worker: worker, field: ReadModel.Field(rawValue: field)!)
                 func periods(_ list: [(from: CalendarDate, until: CalendarDate?, value: String)]) -> [JSONValue] {
                     list.map { .object(JSONObject([("from", .string($0.from.description)), ("until", $0.until.map { .string($0.description) } ?? .null), ("value", .string($0.value))])) }
                 }

@@ -17,8 +17,10 @@ extension Dossier {
         @Argument(help: "A file of decisions, or - for standard input.")
         var file: String
 
-        @Option(help: "Who records (default: DOSSIER_ACTOR, else the operating-system user).")
-        var actor: String?
+        @Option(help: ArgumentHelp(
+            "A note of whom you record for (stored apart from the recorder, shown in trace).",
+            discussion: "Who recorded is always the database login (or the person a server acts for), never this."))
+        var onBehalfOf: String?
 
         @Flag(help: "Print one JSON object per decision recorded.")
         var json = false
@@ -27,7 +29,7 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let actor = try CLI.actor(actor)
+                let onBehalfOf = try CLI.onBehalfOf(onBehalfOf)
                 let lines = DecisionInput.lines(try CLI.read(file))
                 let invalid = lines.compactMap { line -> String? in
                     if case .failure(let error) = line.result { return "line \(line.number): \(error)" }
@@ -42,7 +44,7 @@ extension Dossier {
                 for line in lines {
                     let decision = try line.result.get()
                     do {
-                        let outcome = try await ledger.record(decision, actor: actor)
+                        let outcome = try await ledger.record(decision, onBehalfOf: onBehalfOf)
                         recorded += 1
                         report(decision, outcome)
                     } catch {

@@ -35,7 +35,7 @@ extension Dossier {
         static func table(_ report: WorkerReport) -> String {
             let state = report.state
             var rows: [(String, String)] = []
-            let name = report.personal.map { $0.erased ? "(personal data erased)" : ($0.name ?? "—") } ?? "—"
+            let name = report.personal?.displayName ?? "—"
             rows.append(("worker", "\(state.worker)  \(name)"))
             rows.append(("as of", "\(report.asOf)" + (report.knownAt.map { ", as known at \($0)" } ?? ", as known now")))
             rows.append(("status", state.status.rawValue + (state.exit.map { " (\($0.rawValue) on \(state.exitDate!))" } ?? "")))
@@ -95,7 +95,7 @@ extension Dossier {
                     CLI.print(JSONValue.array(trace.entries.map { .object($0.json) }).prettyText())
                     return
                 }
-                let name = trace.personal.map { $0.erased ? "(personal data erased)" : ($0.name ?? "") } ?? ""
+                let name = trace.personal?.displayName ?? ""
                 CLI.print("\(trace.stream)  \(name)")
                 for entry in trace.entries {
                     CLI.print(Self.line(entry))

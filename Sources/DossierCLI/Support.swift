@@ -60,7 +60,8 @@ enum CLI {
             return (error.description, Exit.refused)
         case let error as StoreError:
             switch error {
-            case .unavailable, .notInitialized, .permissionDenied: return (error.description, Exit.database)
+            case .unavailable, .notInitialized, .timedOut: return (error.description, Exit.database)
+            case .permissionDenied, .notAllowed, .outOfScope, .refused: return (error.description, Exit.refused)
             case .corruptEvent: return (error.description, Exit.integrity)
             default: return (error.description, Exit.refused)
             }
@@ -95,6 +96,15 @@ enum CLI {
         FileHandle.standardError.write(Data("dossier-peak-memory-kb: \(line.split(separator: " ")[1])\n".utf8))
     }
 
+    /// Says on stderr when an answer came from projections behind the log (this login may not
+    /// bring them up to date: `dossier project --follow` or an admin does).
+    static func noteLag(_ model: ReadModel) {
+        let behind = model.behind
+        if behind > 0 {
+            printError("note: the read side is \(behind) events behind the log; an admin's `dossier project` brings it up to date")
+        }
+    }
+
     static func printError(_ message: String) {
         FileHandle.standardError.write(Data(("dossier: " + message + "\n").utf8))
     }
@@ -106,14 +116,14 @@ enum CLI {
     /// Whether stderr is a terminal (progress lines are shown only there).
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
-    /// Who records: --actor, else DOSSIER_ACTOR, else the operating-system user.
-    static func actor(_ option: String?) throws -> String {
-        let candidate = option ?? ProcessInfo.processInfo.environment["DOSSIER_ACTOR"] ?? osUser()
-        let trimmed = candidate.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty, trimmed.count <= 100,
+    /// Checks an "on behalf of" note: 1 to 200 printable characters, or none.
+    static func onBehalfOf(_ option: String?) throws -> String? {
+        guard let option else { return nil }
+        let trimmed = option.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.unicodeScalars.count <= 200,
             !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
         else {
-            throw UserError(description: "the actor must be 1 to 100 printable characters (from --actor or DOSSIER_ACTOR)")
+            throw UserError(description: "--on-behalf-of must be 1 to 200 printable characters")
         }
         return trimmed
     }

@@ -274,3 +274,15 @@ public final class PostgresConnection {
         return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? "unknown libpq error"
     }
 }
+
+extension PostgresConnection {
+    /// The SCRAM-SHA-256 verifier of `password` for the role `user`, computed here by libpq
+    /// (`PQencryptPasswordConn`), so the password itself never travels to the server or its logs.
+    public func scramVerifier(password: String, user: String) throws -> String {
+        guard let encrypted = PQencryptPasswordConn(handle, password, user, "scram-sha-256") else {
+            throw connectionError(context: "computing a password verifier")
+        }
+        defer { PQfreemem(encrypted) }
+        return String(cString: encrypted)
+    }
+}

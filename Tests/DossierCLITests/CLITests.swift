@@ -43,13 +43,15 @@ struct CLITests {
         for key in ["position", "eventId", "decision", "effective", "recordedAt", "recordedBy", "authority", "reference", "corrected", "rescinded", "excused", "overturned"] {
             #expect(first[key] != nil, "trace --json lacks \(key)")
         }
-        #expect(first["recordedBy"] == .string("cli-test"))
+        // Who recorded comes from the database session (the test's login), not from the client.
+        #expect(first["recordedBy"] == .string("dossier_super"))
         #expect(list[2].objectValue?["authority"] == .string("'); DROP TABLE dossier.events; --"))
-        // --actor wins over DOSSIER_ACTOR.
+        // --actor is gone: a client cannot name the recorder; --on-behalf-of is only a note.
         let other = #"{"decision":"training","worker":"W-001","kind":"special","hours":2,"effective":"2013-06-01","authority":"a","reference":"R2"}"#
-        #expect(try dossier.run(["record", "-", "--actor", "王审核员"], input: other).status == 0)
+        #expect(try dossier.run(["record", "-", "--actor", "王审核员"], input: other).status != 0)
+        #expect(try dossier.run(["record", "-", "--on-behalf-of", "王审核员"], input: other).status == 0)
         let last = try JSONParser.parse(try dossier.run(["trace", "W-001", "--json"]).stdout)
-        if case .array(let all) = last { #expect(all.last?.objectValue?["recordedBy"] == .string("王审核员")) }
+        if case .array(let all) = last { #expect(all.last?.objectValue?["recordedBy"] == .string("dossier_super")) }
     }
 
     @Test("malformed input anywhere in the file: nothing recorded, the line named, exit 1")

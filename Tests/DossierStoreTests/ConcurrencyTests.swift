@@ -39,7 +39,7 @@ struct ConcurrencyTests {
                                 let version = try await store.readStream(stream).last?.version ?? 0
                                 _ = try await store.append(
                                     to: stream, expected: version == 0 ? .noStream : .exactly(version),
-                                    events: [event(), event()], recordedBy: "writer-\(writer)")
+                                    events: [event(), event()])
                                 break
                             } catch StoreError.wrongExpectedVersion {
                                 continue
@@ -87,14 +87,14 @@ struct ConcurrencyTests {
     func lateCommitIsNotSkipped() async throws {
         let configuration = try TestDatabase.create()
         let store = EventStore(configuration)
-        _ = try await store.append(to: .worker("a"), expected: .any, events: [event()], recordedBy: "t")
+        _ = try await store.append(to: .worker("a"), expected: .any, events: [event()])
 
         // A slow writer takes position 2 inside an open transaction...
         let slow = try adminConnection(configuration)
         try slow.execute("BEGIN")
-        _ = try EventLog.append(slow, to: .worker("slow"), expected: .any, events: [event()], recordedBy: "slow")
+        _ = try EventLog.append(slow, to: .worker("slow"), expected: .any, events: [event()])
         // ...a fast writer to another stream has to wait for it to commit.
-        let fast = Task { try await EventStore(configuration).append(to: .worker("fast"), expected: .any, events: [event()], recordedBy: "fast") }
+        let fast = Task { try await EventStore(configuration).append(to: .worker("fast"), expected: .any, events: [event()]) }
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await store.readAll(after: 0, limit: 100).map(\.position) == [1])
 
@@ -109,14 +109,14 @@ struct ConcurrencyTests {
     @Test("concurrent retries of the same decision store it once")
     func concurrentIdempotentRetries() async throws {
         let configuration = try TestDatabase.create()
-        let decision = event("assessment", reference: "R-1")
+        let decision = event("assessment", reference: "R-1", payload: JSONObject([("year", .integer(2024)), ("grade", .string("competent"))]))
         let outcomes = try await withThrowingTaskGroup(of: EventLog.AppendOutcome.self) { group in
             for _ in 0..<8 {
                 group.addTask {
                     var copy = decision
                     copy.eventID = UUID()
                     return try await EventStore(configuration).append(
-                        to: .worker("w"), expected: .any, events: [copy], recordedBy: "t")
+                        to: .worker("w"), expected: .any, events: [copy])
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }

@@ -5,7 +5,7 @@ import Foundation
 import PostgresClient
 
 func event(
-    _ type: String = "training", reference: String = UUID().uuidString, payload: JSONObject = JSONObject([("hours", .integer(8))]),
+    _ type: String = "training", reference: String = UUID().uuidString, payload: JSONObject = JSONObject([("kind", .string("special")), ("hours", .integer(8))]),
     effective: String = "2025-03-01", authority: String = "Huangpu District HR"
 ) -> NewEvent {
     NewEvent(
@@ -21,6 +21,18 @@ func connection(_ configuration: DatabaseConfiguration, user: String) throws -> 
         connectionString: TestDatabase.connectionString(database: TestDatabase.name(of: configuration), user: user))
 }
 
+/// The events of decision streams (the `access` stream's changes to people are left out).
 func count(_ configuration: DatabaseConfiguration) throws -> Int64 {
-    try adminConnection(configuration).query("SELECT count(*) FROM dossier.events").scalar(Int64.self) ?? -1
+    try adminConnection(configuration).query("SELECT count(*) FROM dossier.events WHERE stream <> 'access'").scalar(Int64.self) ?? -1
+}
+
+/// A hire into a district of 上海, as the event store holds it.
+func hireEvent(district: String, city: String = "上海", reference: String = UUID().uuidString) -> NewEvent {
+    event(
+        "hire", reference: reference,
+        payload: JSONObject([
+            ("community", .string("桥二居民区")), ("street", .string("五里桥街道")), ("district", .string(district)),
+            ("city", .string(city)), ("post", .string("staff")), ("role", .string("staff")), ("level", .integer(3)),
+            ("education", .string("bachelor")),
+        ]), effective: "2020-01-01")
 }

@@ -45,7 +45,7 @@ struct Scenario {
     mutating func record(_ kind: String, _ worker: String = "W1", _ effective: String, _ fields: [String: JSONValue] = [:], override: String? = nil) async throws -> Ledger.Recorded {
         var decision = decision(kind, worker, effective, fields)
         decision.override = override
-        return try await ledger.record(decision, actor: "tester")
+        return try await ledger.record(decision)
     }
 
     @discardableResult
@@ -63,7 +63,7 @@ struct Scenario {
         var decision = decision(kind, worker, effective, fields)
         decision.override = override
         do {
-            _ = try await ledger.record(decision, actor: "tester")
+            _ = try await ledger.record(decision)
             Issue.record("expected a refusal under \(rule.rawValue), but it was recorded", sourceLocation: sourceLocation)
         } catch LedgerError.refused(_, let violations) {
             #expect(violations.contains { $0.rule == rule }, "got \(violations)", sourceLocation: sourceLocation)

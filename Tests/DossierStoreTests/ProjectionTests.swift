@@ -25,7 +25,7 @@ struct ProjectionTests {
         _ = try await scenario.record("policy", "上海/黄浦区", "2016-01-01", ["parameters": .object(JSONObject([("levelUpMinServiceYears", .integer(1))]))])
         for step in 0..<120 {
             let decision = PropertyTests.randomDecisions(&random, scenario: &scenario, recorded: recorded)
-            if let outcome = try? await scenario.ledger.record(decision, actor: "p") {
+            if let outcome = try? await scenario.ledger.record(decision) {
                 recorded[outcome.eventID] = (decision.subject, decision.kind.rawValue)
                 times.append(outcome.recordedAt)
             }

@@ -62,7 +62,7 @@ struct PropertyTests {
         var accepted = 0
         for _ in 0..<150 {
             let decision = Self.randomDecisions(&random, scenario: &scenario, recorded: recorded)
-            guard let outcome = try? await scenario.ledger.record(decision, actor: "property") else { continue }
+            guard let outcome = try? await scenario.ledger.record(decision) else { continue }
             accepted += 1
             recorded[outcome.eventID] = (decision.subject, decision.kind.rawValue)
             var stored = outcome.decision
@@ -71,7 +71,7 @@ struct PropertyTests {
                 event: RecordedEvent(
                     position: outcome.position, stream: decision.stream, version: outcome.version, eventID: outcome.eventID,
                     type: decision.kind.rawValue, schemaVersion: 1, payload: DecisionCodec.payload(of: decision),
-                    effective: decision.effective, recordedAt: outcome.recordedAt, recordedBy: "property",
+                    effective: decision.effective, recordedAt: outcome.recordedAt, recordedBy: "dossier_super",
                     authority: decision.authority, reference: decision.reference),
                 decision: stored))
         }

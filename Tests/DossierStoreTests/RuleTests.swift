@@ -283,13 +283,13 @@ struct HistoryTests {
     func idempotentRecording() async throws {
         var s = try Scenario()
         let hire = s.decision("hire", "W1", "2015-01-01", Scenario.hireFields())
-        let first = try await s.ledger.record(hire, actor: "a")
-        let again = try await s.ledger.record(hire, actor: "b")
+        let first = try await s.ledger.record(hire)
+        let again = try await s.ledger.record(hire)
         #expect(again.duplicate)
         #expect(again.eventID == first.eventID)
         var renamed = hire
         renamed.personal = PersonalData(fields: JSONObject([("name", .string("李娜"))]))
-        await #expect(throws: StoreError.self) { try await s.ledger.record(renamed, actor: "a") }
+        await #expect(throws: StoreError.self) { try await s.ledger.record(renamed) }
         #expect(try s.eventCount() == 1)
         #expect(try await s.show().personal?.name == "张伟")
     }

@@ -15,7 +15,6 @@ public struct CommandRunner {
     public init(database: DatabaseConfiguration?) {
         var environment = ProcessInfo.processInfo.environment
         environment["DOSSIER_DATABASE_URL"] = database?.connectionString
-        environment["DOSSIER_ACTOR"] = "cli-test"
         self.environment = environment
     }
 

@@ -58,6 +58,21 @@ public enum TestDatabase {
     public static let readerUser = "dossier_test_reader"
     public static let outsiderUser = "dossier_test_outsider"
 
+    /// Registers an existing login role of the cluster as a Dossier person of this database (the
+    /// superuser's way: `dossier.add_person` with no password adopts a role).
+    public static func register(
+        _ configuration: DatabaseConfiguration, user: String, role: String, jurisdictions: [String] = []
+    ) throws {
+        let connection = try PostgresConnection(connectionString: configuration.connectionString)
+        try connection.query(
+            "SELECT dossier.add_person(\(user), \(role), \(PostgresArray(jurisdictions)), NULL, 'tests', \("register:" + user))")
+    }
+
+    /// Creates a login role with a password for a test (unique per call: roles are cluster-wide).
+    public static func uniqueName(_ prefix: String) -> String {
+        prefix + "_" + UUID().uuidString.prefix(8).lowercased()
+    }
+
     static func ensureLoginRoles(_ connection: PostgresConnection) throws {
         try connection.executeScript(
             """

@@ -4,10 +4,20 @@ import Foundation
 public struct PersonalRecord: Sendable, Equatable {
     public var name: String?
     public var erased: Bool
+    /// The reader's role may not see personal data (auditors): the fields were withheld.
+    public var withheld: Bool
 
-    public init(name: String?, erased: Bool) {
+    public init(name: String?, erased: Bool, withheld: Bool = false) {
         self.name = name
         self.erased = erased
+        self.withheld = withheld
+    }
+
+    /// The name as shown to a person: the name, or why there is none.
+    public var displayName: String {
+        if erased { return "(personal data erased)" }
+        if withheld { return "(withheld: this role does not read personal data)" }
+        return name ?? "—"
     }
 }
 

@@ -267,12 +267,18 @@ public enum Integrity {
         }
         result.uncovered = frontier.size - largest
         // Personal data against its commitments (when this role may read it).
+        // Only admins read every record's personal data (through the owner's function, which logs it).
         let mayReadPersonal = try connection.query(
-            "SELECT has_table_privilege('dossier.personal_data', 'SELECT')").scalar(Bool.self) ?? false
+            """
+            SELECT EXISTS (SELECT FROM dossier.people
+                            WHERE name = CASE WHEN current_setting('role') = 'none' THEN session_user::text
+                                              ELSE current_setting('role') END
+                              AND role = 'admin' AND disabled_at IS NULL)
+            """).scalar(Bool.self) ?? false
         for row in try !mayReadPersonal ? [] : connection.query(
             """
-            SELECT e.position, e.event_id, e.payload->>'personal', p.fields, p.salt FROM dossier.personal_data p
-              JOIN dossier.events e ON e.event_id = p.event_id WHERE p.erased_at IS NULL ORDER BY e.position
+            SELECT e.position, e.event_id, e.payload->>'personal', p.fields, p.salt FROM dossier.personal_commitments() p
+              JOIN dossier.events e ON e.event_id = p.event_id WHERE NOT p.erased ORDER BY e.position
             """
         ).rows {
             let seal = try row.decodeIfPresent(String.self, at: 2)
@@ -371,7 +377,8 @@ public enum Integrity {
         }
         let openings = try connection.query(
             """
-            SELECT event_id, fields, salt FROM dossier.personal_data WHERE stream = \(stream.rawValue) AND erased_at IS NULL
+            SELECT event_id, fields, salt FROM dossier.personal_data_of(\(PostgresArray([stream.rawValue])), 'export')
+             WHERE NOT erased AND NOT withheld
             """
         ).rows.compactMap { row -> EvidenceBundle.Opening? in
             guard let fields = try row.decodeIfPresent(PostgresJSONB.self, at: 1).flatMap({ try? JSONParser.parse($0.text) })?.objectValue,

@@ -62,7 +62,7 @@ public final class Importer: Sendable {
 
     /// Imports lines from `chunks`, called until it returns nil, in order.
     public func run(
-        chunks: @escaping @Sendable () throws -> [Line]?, actor: String, skipInvalid: Bool,
+        chunks: @escaping @Sendable () throws -> [Line]?, onBehalfOf: String? = nil, skipInvalid: Bool,
         progress: (@Sendable (Progress) -> Void)? = nil
     ) async throws -> Report {
         try await session.run { connection in
@@ -72,7 +72,7 @@ public final class Importer: Sendable {
             try connection.executeScript(
                 "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off")
             do {
-                var run = try Run(connection: connection, actor: actor, progress: progress)
+                var run = try Run(connection: connection, onBehalfOf: onBehalfOf, progress: progress)
                 let report = try run.all(chunks: chunks, skipInvalid: skipInvalid)
                 if report.committed {
                     try connection.executeScript("COMMIT")
@@ -112,7 +112,7 @@ public final class Importer: Sendable {
     /// One import, chunk by chunk, inside the caller's transaction.
     struct Run {
         let connection: PostgresConnection
-        let actor: String
+        let onBehalfOf: String?
         let progress: (@Sendable (Progress) -> Void)?
         var books: [StreamID: StreamBook] = [:]
         var references: ReferenceData
@@ -127,12 +127,12 @@ public final class Importer: Sendable {
         var written = 0
         var firstPosition: Int64?
 
-        init(connection: PostgresConnection, actor: String, progress: (@Sendable (Progress) -> Void)?) throws {
+        init(connection: PostgresConnection, onBehalfOf: String?, progress: (@Sendable (Progress) -> Void)?) throws {
             self.connection = connection
-            self.actor = actor
+            self.onBehalfOf = onBehalfOf
             self.progress = progress
             // No single append may run beside the import: what is judged here stays true.
-            try connection.query("SELECT pg_advisory_xact_lock(1149, 0)")
+            try connection.query("SELECT dossier.take_import_barrier()")
             references = try ReferenceData.read(connection)
         }
 
@@ -326,32 +326,24 @@ public final class Importer: Sendable {
         mutating func stage(_ staged: [(stream: StreamID, prepared: PreparedEvent, version: Int)]) throws {
             guard !staged.isEmpty else { return }
             let outcome = try EventLog.appendBatch(
-                connection, staged.lazy.map { EventLog.StagedEvent(stream: $0.stream, version: $0.version, event: $0.prepared.event) },
-                recordedBy: actor)
+                connection,
+                staged.lazy.map {
+                    EventLog.StagedEvent(stream: $0.stream, version: $0.version, event: $0.prepared.event, personal: $0.prepared.personal)
+                },
+                onBehalfOf: onBehalfOf)
             written += outcome.count
             if firstPosition == nil { firstPosition = outcome.firstPosition }
-            guard staged.contains(where: { $0.prepared.personal != nil }) else { return }
-            try connection.copyFrom("COPY dossier.personal_data (event_id, stream, fields, salt) FROM STDIN") { writer in
-                for item in staged {
-                    guard let personal = item.prepared.personal else { continue }
-                    writer.field(item.prepared.event.eventID)
-                    writer.field(item.stream.rawValue)
-                    writer.field(JSONValue.object(personal.fields).canonicalText)
-                    writer.field(PostgresBytea(personal.salt))
-                    try writer.endRow()
-                }
-            }
         }
 
         /// Replaces the placement spans of every worker whose placements the import changed.
         func writePlacements() throws {
             guard !touchedWorkers.isEmpty else { return }
-            try connection.query("DELETE FROM dossier.placements WHERE worker = ANY(\(PostgresArray(Array(touchedWorkers))))")
             try connection.copyFrom(Ledger.copyPlacements) { writer in
                 for worker in touchedWorkers {
                     try Ledger.copySpans(worker: worker, headcount.spans(of: worker), into: &writer)
                 }
             }
+            try connection.query("SELECT dossier.apply_staged_placements(\(PostgresArray(Array(touchedWorkers))))")
         }
     }
 }

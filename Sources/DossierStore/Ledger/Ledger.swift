@@ -4,14 +4,16 @@ import PostgresClient
 
 /// Records decisions and answers questions about one worker: the ledger's service layer.
 ///
-/// Each `Ledger` owns one connection (acting as `dossier_writer`) on a thread of its own.
+/// Each `Ledger` owns one connection, acting as its login (or as the person given), on a thread
+/// of its own. The database, not this code, decides who may record what: it takes the actor from
+/// the session and refuses decisions outside the person's jurisdictions.
 public final class Ledger: Sendable {
     public let session: PostgresSession
     public let configuration: DatabaseConfiguration
 
-    public init(_ configuration: DatabaseConfiguration) {
+    public init(_ configuration: DatabaseConfiguration, role: AccessRole = .person) {
         self.configuration = configuration
-        self.session = PostgresSession.open(configuration, role: .writer, label: "dossier.ledger")
+        self.session = PostgresSession.open(configuration, role: role, label: "dossier.ledger")
     }
 
     /// What recording a decision did.
@@ -32,19 +34,20 @@ public final class Ledger: Sendable {
     ///
     /// - Throws: `LedgerError.refused` naming every rule broken (nothing is written);
     ///   `StoreError.idempotencyConflict` when another decision holds the same key.
-    public func record(_ decision: Decision, actor: String) async throws -> Recorded {
+    /// `onBehalfOf` is a note of whom the recorder acts for; who recorded is the session's person.
+    public func record(_ decision: Decision, onBehalfOf: String? = nil) async throws -> Recorded {
         try await session.run { connection in
-            try Self.record(decision, actor: actor, on: connection)
+            try Self.record(decision, onBehalfOf: onBehalfOf, on: connection)
         }
     }
 
     /// The same, on a connection the caller owns.
-    public static func record(_ decision: Decision, actor: String, on connection: PostgresConnection) throws -> Recorded {
+    public static func record(_ decision: Decision, onBehalfOf: String? = nil, on connection: PostgresConnection) throws -> Recorded {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try recordOnce(decision, actor: actor, on: connection)
+                return try recordOnce(decision, onBehalfOf: onBehalfOf, on: connection)
             } catch StoreError.wrongExpectedVersion where attempt < 5 {
                 // Someone recorded a decision for the same subject meanwhile: judge again.
                 continue
@@ -58,7 +61,7 @@ public final class Ledger: Sendable {
         }
     }
 
-    static func recordOnce(_ decision: Decision, actor: String, on connection: PostgresConnection) throws -> Recorded {
+    static func recordOnce(_ decision: Decision, onBehalfOf: String?, on connection: PostgresConnection) throws -> Recorded {
         // The stream as last seen by this process, when it has seen it: the append's expected
         // version makes a stale copy fail safely (and the retry reads the stream afresh).
         // Two plain round trips: on a Unix socket, pipelining these two measured no faster.
@@ -98,8 +101,7 @@ public final class Ledger: Sendable {
         statements.append(
             EventLog.appendStatement(
                 stream: decision.stream, expected: stored.isEmpty ? .noStream : .exactly(stored.last!.event.version),
-                events: [prepared.event], recordedBy: actor))
-        if let personal = prepared.personalRow(stream: decision.stream) { statements.append(personal) }
+                events: [prepared.event], personal: prepared.personal.map { [$0] }, onBehalfOf: onBehalfOf))
         if decision.kind.subject == .worker, !decision.kind.leavesPlacementsAlone {
             let before = spans(of: stored, worker: decision.subject)
             let after = spans(of: stored + [prepared.stored(version: (stored.last?.event.version ?? 0) + 1)], worker: decision.subject)
@@ -120,7 +122,7 @@ public final class Ledger: Sendable {
             var recorded = prepared.stored(version: appended.version)
             recorded.event.position = appended.position
             recorded.event.recordedAt = appended.recordedAt
-            recorded.event.recordedBy = actor
+            recorded.event.recordedBy = appended.recordedBy
             if outcome.duplicate {
                 StreamCache.shared.forget(decision.stream, on: connection)
             } else {
@@ -142,7 +144,10 @@ public final class Ledger: Sendable {
         var same = saysTheSame(decision, as: existing)
         if same, let personal = decision.personal {
             let stored = try connection.query(
-                "SELECT fields FROM dossier.personal_data WHERE event_id = \(existing.eventID)"
+                """
+                SELECT fields FROM dossier.personal_data_of(\(PostgresArray([decision.stream.rawValue])), 'retry check')
+                 WHERE event_id = \(existing.eventID)
+                """
             ).scalar(PostgresJSONB.self)
             let fields = stored.flatMap { try? JSONParser.parse($0.text) }?.objectValue
             same = fields == personal.fields
@@ -193,7 +198,7 @@ public final class Ledger: Sendable {
 
     /// Reads and decodes a stream's decisions.
     public static func readDecisions(_ connection: PostgresConnection, _ stream: StreamID) throws -> [StoredDecision] {
-        try EventLog.readStream(connection, stream).map(decision(of:))
+        try EventLog.readStream(connection, stream).filter { !EventLog.nonDecisionTypes.contains($0.type) }.map(decision(of:))
     }
 
     /// An event with its decision decoded; one this program cannot read is
@@ -208,7 +213,7 @@ public final class Ledger: Sendable {
 
     /// The statement `copySpans` writes rows for.
     static let copyPlacements: PostgresQuery =
-        "COPY dossier.placements (worker, span, city, district, street, community, from_date, until_date) FROM STDIN"
+        "COPY dossier.staged_placements (worker, span, city, district, street, community, from_date, until_date) FROM STDIN"
 
     /// Writes a worker's placement spans as `dossier.placements` rows (numbered from 1).
     static func copySpans(worker: String, _ spans: [WorkerState.PlacementSpan], into writer: inout CopyWriter) throws {
@@ -251,12 +256,13 @@ public final class Ledger: Sendable {
         Replay.fold(worker: worker, Replay.history(stored)).state.spans
     }
 
+    /// Statements that replace one worker's placement spans (through the owner's function).
     static func replaceSpans(worker: String, _ spans: [WorkerState.PlacementSpan]) -> [PostgresQuery] {
-        var statements: [PostgresQuery] = ["DELETE FROM dossier.placements WHERE worker = \(worker)"]
+        var statements: [PostgresQuery] = []
         if !spans.isEmpty {
             statements.append(
                 """
-                INSERT INTO dossier.placements (worker, span, city, district, street, community, from_date, until_date)
+                INSERT INTO dossier.staged_placements (worker, span, city, district, street, community, from_date, until_date)
                 SELECT \(worker), s.ord, s.city, s.district, s.street, s.community, s.from_date, s.until_date
                   FROM unnest(\(PostgresArray(spans.map(\.placement.city))), \(PostgresArray(spans.map(\.placement.district))),
                               \(PostgresArray(spans.map(\.placement.street))), \(PostgresArray(spans.map(\.placement.community))),
@@ -265,7 +271,18 @@ public final class Ledger: Sendable {
                        WITH ORDINALITY AS s(city, district, street, community, from_date, until_date, ord)
                 """)
         }
+        statements.append("SELECT dossier.apply_staged_placements(\(PostgresArray([worker])))")
         return statements
+    }
+
+    /// The person the database takes this connection to act as, with their Dossier role.
+    public static func currentActor(_ connection: PostgresConnection) throws -> (name: String, role: String) {
+        do {
+            let row = try connection.query("SELECT name, role FROM dossier.actor()")[0]
+            return (try row.decode(String.self, at: 0), try row.decode(String.self, at: 1))
+        } catch let error as PostgresError {
+            throw StoreError.from(error)
+        }
     }
 
     // MARK: Questions
@@ -273,7 +290,7 @@ public final class Ledger: Sendable {
     /// A worker's record on `asOf` (today when nil) as known at `knownAt` (now when nil).
     public func show(worker: String, asOf: CalendarDate? = nil, knownAt: Timestamp? = nil) async throws -> WorkerReport {
         try await session.run { connection in
-            let subject = try Self.readSubject(connection, [.worker(worker)], knownAt: knownAt)
+            let subject = try Self.readSubject(connection, [.worker(worker)], knownAt: knownAt, purpose: "show")
             let stored = subject.stored
             guard !stored.isEmpty else { throw LedgerError.noRecord("worker \(worker)") }
             let references = subject.references
@@ -293,7 +310,7 @@ public final class Ledger: Sendable {
     /// did to it.
     public func trace(subject: String) async throws -> (stream: StreamID, entries: [TraceEntry], personal: PersonalRecord?) {
         try await session.run { connection in
-            let read = try Self.readSubject(connection, [.worker(subject), .cadre(subject)], knownAt: nil)
+            let read = try Self.readSubject(connection, [.worker(subject), .cadre(subject)], knownAt: nil, purpose: "trace")
             let stored = read.stored
             guard let stream = stored.first?.event.stream else { throw LedgerError.noRecord(subject) }
             let personal = try Self.personalRecord(read.personal, history: Replay.history(stored))
@@ -304,19 +321,23 @@ public final class Ledger: Sendable {
     /// One subject's decisions (from the first of `streams` that has any), the reference data
     /// and the subject's personal-data rows, read from one snapshot in one round trip (the
     /// reference streams are read again only when they changed since this process last read them).
-    static func readSubject(_ connection: PostgresConnection, _ streams: [StreamID], knownAt: Timestamp?) throws
+    ///
+    /// Personal data is read through the database's logged function: the read is recorded in the
+    /// access log, and withheld from roles that may not see it.
+    static func readSubject(_ connection: PostgresConnection, _ streams: [StreamID], knownAt: Timestamp?, purpose: String) throws
         -> (stored: [StoredDecision], references: ReferenceData, personal: [Row])
     {
         let names = streams.map(\.rawValue)
         let results = try connection.pipeline([
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            "BEGIN ISOLATION LEVEL REPEATABLE READ",
             streamQuery(names),
             ReferenceData.versionQuery,
             """
-            SELECT p.event_id, p.fields, p.erased_at IS NOT NULL, p.stream FROM dossier.personal_data p
+            SELECT p.event_id, p.fields, p.erased, p.stream, p.withheld
+              FROM dossier.personal_data_of(\(PostgresArray(names)), \(purpose)) p
               JOIN dossier.events e ON e.event_id = p.event_id
-             WHERE p.stream = ANY(\(PostgresArray(names))) AND (\(knownAt.map(PostgresTimestamp.init))::timestamptz IS NULL
-                   OR e.recorded_at <= \(knownAt.map(PostgresTimestamp.init)))
+             WHERE \(knownAt.map(PostgresTimestamp.init))::timestamptz IS NULL
+                   OR e.recorded_at <= \(knownAt.map(PostgresTimestamp.init))
              ORDER BY e.position
             """,
             "COMMIT",
@@ -342,6 +363,7 @@ public final class Ledger: Sendable {
         for row in result.rows {
             let event = try EventLog.decodeEvent(row)
             if let first = stored.first, first.event.stream != event.stream { break }
+            if EventLog.nonDecisionTypes.contains(event.type) { continue }
             stored.append(try decision(of: event))
         }
         return stored
@@ -357,6 +379,10 @@ public final class Ledger: Sendable {
             let erased = try row.decode(Bool.self, at: 2)
             if erased {
                 record = PersonalRecord(name: nil, erased: true)
+                continue
+            }
+            if try row.decode(Bool.self, at: 4) {
+                record = PersonalRecord(name: nil, erased: false, withheld: true)
                 continue
             }
             let fields = try row.decodeIfPresent(PostgresJSONB.self, at: 1).flatMap { try? JSONParser.parse($0.text) }?.objectValue
@@ -443,16 +469,6 @@ struct PreparedEvent {
         self.event = NewEvent(
             eventID: eventID, type: decision.kind.rawValue, schemaVersion: DecisionCodec.currentSchemaVersion(of: decision.kind),
             payload: payload, effective: decision.effective, authority: decision.authority, reference: decision.reference)
-    }
-
-    func personalRow(stream: StreamID) -> PostgresQuery? {
-        guard let personal else { return nil }
-        return """
-            INSERT INTO dossier.personal_data (event_id, stream, fields, salt)
-            VALUES (\(event.eventID), \(stream.rawValue), \(PostgresJSONB(JSONValue.object(personal.fields).canonicalText)),
-                    \(PostgresBytea(personal.salt)))
-            ON CONFLICT (event_id) DO NOTHING
-            """
     }
 
     /// The event as it will read back from the log (position and time are placeholders).

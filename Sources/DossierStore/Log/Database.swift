@@ -1,3 +1,4 @@
+import Foundation
 import DossierDomain
 import PostgresClient
 
@@ -30,32 +31,46 @@ public struct DatabaseConfiguration: Sendable {
     }
 }
 
-/// The Dossier role a connection acts as, whatever user it logged in as.
-public enum AccessRole: String, Sendable {
-    /// Appends events and maintains projections.
-    case writer = "dossier_writer"
-    /// Reads only (auditors).
-    case reader = "dossier_reader"
-    /// The login user's own rights, for `dossier init` and administration.
-    case admin
+extension DatabaseConfiguration {
+    /// How long a command waits for a lock before it fails with a clear message
+    /// (`DOSSIER_LOCK_TIMEOUT`, PostgreSQL units; default 30s).
+    public static var lockTimeout: String { setting("DOSSIER_LOCK_TIMEOUT", default: "30s") }
+    /// How long one statement may run (`DOSSIER_STATEMENT_TIMEOUT`; default 10min, enough for
+    /// the largest import chunk or rebuild step).
+    public static var statementTimeout: String { setting("DOSSIER_STATEMENT_TIMEOUT", default: "10min") }
 
-    /// Sets the role on a new connection; explains what to do when that is not allowed.
+    static func setting(_ name: String, default value: String) -> String {
+        guard let text = ProcessInfo.processInfo.environment[name],
+            text.range(of: #"^[0-9]{1,9}\s*(ms|s|min|h)?$"#, options: .regularExpression) != nil
+        else { return value }
+        return text
+    }
+}
+
+/// How a connection is set up: it acts as its login (the database reads the person from the
+/// session), with every lock wait and statement bounded.
+public enum AccessRole: Sendable {
+    /// The login's own rights (what its Dossier group roles grant).
+    case person
+    /// A person a trusted login acts for (`SET ROLE`): the server's way in.
+    case actingFor(String)
+
+    /// The default for every command.
+    public static let writer = AccessRole.person
+    public static let reader = AccessRole.person
+    public static let admin = AccessRole.person
+
     func apply(to connection: PostgresConnection) throws {
-        guard self != .admin else { return }
         do {
-            switch self {
-            case .writer: try connection.execute("SET ROLE dossier_writer")
-            case .reader: try connection.execute("SET ROLE dossier_reader")
-            case .admin: break
+            try connection.query("SELECT set_config('lock_timeout', \(DatabaseConfiguration.lockTimeout), false)")
+            try connection.query(
+                "SELECT set_config('statement_timeout', \(DatabaseConfiguration.statementTimeout), false)")
+            if case .actingFor(let person) = self {
+                try connection.query("SELECT set_config('role', \(person), false)")
             }
         } catch let error as PostgresError {
-            if error.sqlState == .insufficientPrivilege {
-                throw StoreError.permissionDenied(
-                    "this database user may not act as \(rawValue); an administrator can run "
-                        + "GRANT \(rawValue) TO <user>")
-            }
-            if error.sqlState?.code == "22023" {
-                throw StoreError.notInitialized
+            if error.sqlState == .insufficientPrivilege || error.sqlState?.code == "22023" {
+                throw StoreError.notAllowed("this login may not act as that person")
             }
             throw StoreError.from(error)
         }

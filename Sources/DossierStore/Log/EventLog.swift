@@ -12,6 +12,12 @@ public enum EventLog {
         "position", "stream", "version", "event_id", "event_type", "schema_version", "payload", "effective",
         "recorded_at", "recorded_by", "authority", "reference",
     ]
+
+    /// Event types in decision streams that are not decisions: the `access` stream's changes to
+    /// people and scopes, and the erasure of a worker's personal data. Folds skip them.
+    public static let nonDecisionTypes: Set<String> = [
+        "erasure", "person-added", "scope-granted", "scope-revoked", "person-disabled",
+    ]
     static let columns = PostgresQuery(unsafeSQL: columnNames.joined(separator: ", "))
 
     /// The same columns of `dossier.events` aliased as `e`, for joins.
@@ -30,11 +36,17 @@ public enum EventLog {
         public var version: Int
         public var eventID: UUID
         public var recordedAt: Timestamp
+        /// The person the database recorded as having appended it.
+        public var recordedBy: String
     }
 
     /// The statement that appends `events` to `stream`; for use on its own or in a pipeline.
+    ///
+    /// The database records who appends from the session; `onBehalfOf` is only a note.
+    /// `personal` holds each event's personal data and salt (nil where it has none).
     public static func appendStatement(
-        stream: StreamID, expected: ExpectedVersion, events: [NewEvent], recordedBy: String
+        stream: StreamID, expected: ExpectedVersion, events: [NewEvent],
+        personal: [(fields: JSONObject, salt: [UInt8])?]? = nil, onBehalfOf: String? = nil
     ) -> PostgresQuery {
         let ids = PostgresArray(events.map(\.eventID))
         let types = PostgresArray(events.map(\.type))
@@ -43,10 +55,15 @@ public enum EventLog {
         let effective = PostgresArray(events.map { PostgresDate($0.effective) })
         let authorities = PostgresArray(events.map(\.authority))
         let references = PostgresArray(events.map(\.reference))
+        let fields = personal.map { list in
+            PostgresArray(list.map { $0.map { PostgresJSONB(JSONValue.object($0.fields).canonicalText) } })
+        }
+        let salts = personal.map { list in PostgresArray(list.map { $0.map { PostgresBytea($0.salt) } }) }
         return """
-            SELECT o_position, o_version, o_event_id, o_recorded_at, o_duplicate
+            SELECT o_position, o_version, o_event_id, o_recorded_at, o_duplicate, o_recorded_by
               FROM dossier.append_to_stream(\(stream.rawValue), \(expected.sqlValue), \(ids), \(types), \
-            \(schemaVersions)::smallint[], \(payloads), \(effective), \(recordedBy), \(authorities), \(references))
+            \(schemaVersions)::smallint[], \(payloads), \(effective), \(authorities), \(references), \
+            \(fields)::jsonb[], \(salts)::bytea[], \(onBehalfOf)::text)
             """
     }
 
@@ -60,7 +77,8 @@ public enum EventLog {
                     position: try row.decode(Int64.self, at: 0),
                     version: Int(try row.decode(Int32.self, at: 1)),
                     eventID: try row.decode(UUID.self, at: 2),
-                    recordedAt: Timestamp(try row.decode(PostgresTimestamp.self, at: 3))))
+                    recordedAt: Timestamp(try row.decode(PostgresTimestamp.self, at: 3)),
+                    recordedBy: try row.decode(String.self, at: 5)))
             duplicate = try row.decode(Bool.self, at: 4)
         }
         return AppendOutcome(events: appended, duplicate: duplicate)
@@ -72,12 +90,12 @@ public enum EventLog {
     ///   `StoreError.idempotencyConflict`, or the database's error.
     public static func append(
         _ connection: PostgresConnection, to stream: StreamID, expected: ExpectedVersion,
-        events: [NewEvent], recordedBy: String
+        events: [NewEvent], onBehalfOf: String? = nil
     ) throws -> AppendOutcome {
         guard !events.isEmpty else { throw StoreError.invalidArgument("an append needs at least one event") }
         do {
             let result = try connection.query(
-                appendStatement(stream: stream, expected: expected, events: events, recordedBy: recordedBy))
+                appendStatement(stream: stream, expected: expected, events: events, onBehalfOf: onBehalfOf))
             return try decodeAppend(result)
         } catch let error as PostgresError {
             throw StoreError.from(error, stream: stream, expected: expected)
@@ -169,11 +187,14 @@ public enum EventLog {
         public var stream: StreamID
         public var version: Int
         public var event: NewEvent
+        /// The event's personal data and salt, kept beside the log.
+        public var personal: (fields: JSONObject, salt: [UInt8])?
 
-        public init(stream: StreamID, version: Int, event: NewEvent) {
+        public init(stream: StreamID, version: Int, event: NewEvent, personal: (fields: JSONObject, salt: [UInt8])? = nil) {
             self.stream = stream
             self.version = version
             self.event = event
+            self.personal = personal
         }
     }
 
@@ -190,22 +211,15 @@ public enum EventLog {
     ///
     /// `events` is consumed in order and can be produced lazily, so memory stays flat.
     public static func appendBatch<Events: Sequence<StagedEvent>>(
-        _ connection: PostgresConnection, _ events: Events, recordedBy: String
+        _ connection: PostgresConnection, _ events: Events, onBehalfOf: String? = nil
     ) throws -> BatchOutcome {
         do {
-            try connection.execute(
-                """
-                CREATE TEMPORARY TABLE IF NOT EXISTS dossier_staged_events (
-                    ord bigint NOT NULL, stream text NOT NULL, version integer NOT NULL, event_id uuid NOT NULL,
-                    event_type text NOT NULL, schema_version smallint NOT NULL, payload jsonb NOT NULL,
-                    effective date NOT NULL, authority text NOT NULL, reference text NOT NULL
-                ) ON COMMIT DELETE ROWS
-                """)
-            try connection.execute("TRUNCATE pg_temp.dossier_staged_events")
+            // Staged rows belong to this transaction (the table's CHECK ties them to it); the
+            // append function consumes them.
             try connection.copyFrom(
                 """
-                COPY pg_temp.dossier_staged_events (ord, stream, version, event_id, event_type, schema_version, \
-                payload, effective, authority, reference) FROM STDIN
+                COPY dossier.staged_events (ord, stream, version, event_id, event_type, schema_version, \
+                payload, effective, authority, reference, personal, salt) FROM STDIN
                 """
             ) { writer in
                 var ordinal: Int64 = 0
@@ -221,11 +235,13 @@ public enum EventLog {
                     writer.field(PostgresDate(staged.event.effective))
                     writer.field(staged.event.authority)
                     writer.field(staged.event.reference)
+                    writer.field(staged.personal.map { JSONValue.object($0.fields).canonicalText })
+                    writer.field(staged.personal.map { PostgresBytea($0.salt) })
                     try writer.endRow()
                 }
             }
             let result = try connection.query(
-                "SELECT o_first_position, o_count, o_recorded_at FROM dossier.append_batch(\(recordedBy))")
+                "SELECT o_first_position, o_count, o_recorded_at FROM dossier.append_batch(\(onBehalfOf)::text)")
             let row = result[0]
             return BatchOutcome(
                 firstPosition: try row.decodeIfPresent(Int64.self, at: 0),

@@ -20,7 +20,7 @@ public final class EventStore: Sendable {
     ///   not at `expected`; `StoreError.idempotencyConflict` when a different decision holds one of
     ///   the idempotency keys. Nothing is written when it throws.
     public func append(
-        to stream: StreamID, expected: ExpectedVersion, events: [NewEvent], recordedBy: String
+        to stream: StreamID, expected: ExpectedVersion, events: [NewEvent], onBehalfOf: String? = nil
     ) async throws -> EventLog.AppendOutcome {
         guard !events.isEmpty else { throw StoreError.invalidArgument("an append needs at least one event") }
         return try await session.run { connection in
@@ -30,7 +30,7 @@ public final class EventStore: Sendable {
                 let results = try connection.pipeline(
                     [
                         EventLog.appendStatement(
-                            stream: stream, expected: expected, events: events, recordedBy: recordedBy),
+                            stream: stream, expected: expected, events: events, onBehalfOf: onBehalfOf),
                         "SELECT pg_notify(\(Self.notificationChannel), '')",
                     ], separateTransactions: true)
                 return try EventLog.decodeAppend(results[0])
@@ -51,12 +51,12 @@ public final class EventStore: Sendable {
     }
 
     /// Appends events across many streams in one transaction (imports).
-    public func appendBatch(_ events: [EventLog.StagedEvent], recordedBy: String) async throws
+    public func appendBatch(_ events: [EventLog.StagedEvent], onBehalfOf: String? = nil) async throws
         -> EventLog.BatchOutcome
     {
         try await session.run { connection in
             let outcome = try connection.transaction { connection in
-                try EventLog.appendBatch(connection, events, recordedBy: recordedBy)
+                try EventLog.appendBatch(connection, events, onBehalfOf: onBehalfOf)
             }
             try connection.notify(Self.notificationChannel)
             return outcome

@@ -18,6 +18,14 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case corruptEvent(position: Int64, reason: String)
     /// A stored payload or argument is invalid.
     case invalidArgument(String)
+    /// The database refused the caller: not a Dossier user, disabled, or a role that may not do this.
+    case notAllowed(String)
+    /// The database refused a decision outside the caller's jurisdictions.
+    case outOfScope(String)
+    /// The database refused what was to be stored (its shape), or a person or record is unknown.
+    case refused(String)
+    /// A lock or statement did not finish within its timeout.
+    case timedOut(String)
 
     public var description: String {
         switch self {
@@ -38,6 +46,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "the event at position \(position) cannot be read: \(reason)"
         case .invalidArgument(let reason):
             reason
+        case .notAllowed(let reason), .outOfScope(let reason), .refused(let reason):
+            reason
+        case .timedOut(let what):
+            what
         }
     }
 }
@@ -83,6 +95,21 @@ extension StoreError {
             return StoreError.notInitialized
         case "42501":
             return StoreError.permissionDenied(error.description)
+        case "DS010":
+            return StoreError.notAllowed(error.serverMessage ?? "not allowed")
+        case "DS013":
+            return StoreError.outOfScope(error.serverMessage ?? "outside your jurisdictions")
+        case "DS011", "DS012":
+            return StoreError.refused(error.serverMessage ?? "refused by the database")
+        case "55P03":
+            return StoreError.timedOut(
+                "another session holds a lock this command needs and did not release it within lock_timeout "
+                    + "(\(DatabaseConfiguration.lockTimeout)); try again later, or ask an administrator who holds it "
+                    + "(pg_stat_activity)")
+        case "57014":
+            return StoreError.timedOut(
+                "the statement did not finish within statement_timeout (\(DatabaseConfiguration.statementTimeout)); "
+                    + "set DOSSIER_STATEMENT_TIMEOUT to allow longer")
         default:
             if error.kind == .connectionFailed || error.kind == .connectionLost {
                 return StoreError.unavailable(error.context ?? error.kind.rawValue)

@@ -195,6 +195,7 @@ public enum Projector {
                 """)
         for row in result.rows {
             let event = try EventLog.decodeEvent(row)
+            if EventLog.nonDecisionTypes.contains(event.type) { continue }
             stored[event.stream, default: []].append(try Ledger.decision(of: event))
         }
         return stored

@@ -8,17 +8,32 @@ import PostgresClient
 public final class ReadModel: Sendable {
     public let session: PostgresSession
 
+    private let lag = NSLock()
+    nonisolated(unsafe) private var eventsBehind: Int64 = 0
+
     public init(_ configuration: DatabaseConfiguration, role: AccessRole = .writer) {
         session = PostgresSession.open(configuration, role: role, label: "dossier.read")
     }
 
-    /// Catches up when it can; returns the position the answers reflect.
-    static func refresh(_ connection: PostgresConnection) throws -> Int64 {
-        do {
-            return try Projector.catchUp(connection, wait: false).position
-        } catch StoreError.permissionDenied {
-            return try Projector.checkpoint(connection)
-        }
+    /// How many events of the log the last answer did not reflect (0 when caught up): a login
+    /// that may not keep the projections (auditors, reviewers, hr) reads them as they are.
+    public var behind: Int64 {
+        lag.lock()
+        defer { lag.unlock() }
+        return eventsBehind
+    }
+
+    /// Catches up when this login may keep the projections; returns the position the answers reflect.
+    func refresh(_ connection: PostgresConnection) throws -> Int64 {
+        let mayProject = try connection.query(
+            "SELECT has_table_privilege('dossier_read.checkpoints', 'UPDATE')").scalar(Bool.self) ?? false
+        let position = mayProject
+            ? try Projector.catchUp(connection, wait: false).position : try Projector.checkpoint(connection)
+        let last = try EventLog.lastPosition(connection)
+        lag.lock()
+        eventsBehind = max(0, last - position)
+        lag.unlock()
+        return position
     }
 
     /// A worker on a roster.
@@ -91,7 +106,7 @@ public final class ReadModel: Sendable {
     /// The workers on the roster on `date`, as known at `knownAt`.
     public func roster(place: Place, asOf date: CalendarDate, knownAt: Timestamp? = nil) async throws -> [RosterEntry] {
         try await session.run { connection in
-            _ = try Self.refresh(connection)
+            _ = try self.refresh(connection)
             return try Self.entries(
                 connection.query(
                     """
@@ -115,7 +130,7 @@ public final class ReadModel: Sendable {
             case .exitReview: "exit_review"
             }
         return try await session.run { connection in
-            _ = try Self.refresh(connection)
+            _ = try self.refresh(connection)
             return try Self.entries(
                 connection.query(
                     """
@@ -151,7 +166,7 @@ public final class ReadModel: Sendable {
     /// Quota compliance per district and city on `date` (one jurisdiction when given).
     public func quota(jurisdiction: String? = nil, asOf date: CalendarDate) async throws -> [QuotaLine] {
         try await session.run { connection in
-            _ = try Self.refresh(connection)
+            _ = try self.refresh(connection)
             let result = try connection.query(
                 """
                 WITH roster AS (
@@ -192,7 +207,7 @@ public final class ReadModel: Sendable {
     /// Every policy exception, in log order.
     public func exceptions() async throws -> [Exception] {
         try await session.run { connection in
-            _ = try Self.refresh(connection)
+            _ = try self.refresh(connection)
             return try connection.query(
                 """
                 SELECT position, event_id, stream, decision, effective, recorded_at, recorded_by, authority, reference, override,
@@ -236,7 +251,7 @@ public final class ReadModel: Sendable {
 
     public func history(worker: String, field: Field) async throws -> History {
         try await session.run { connection in
-            _ = try Self.refresh(connection)
+            _ = try self.refresh(connection)
             let rows = try connection.query(
                 """
                 SELECT \(fragment: ProjectionName.timeline.columnList) FROM dossier_read.worker_timeline

@@ -29,20 +29,13 @@ extension Projector {
             ? try EventLog.lastPosition(connection)
             : try checkpoint(connection)
         let projections = ProjectionName.allCases.filter(only.contains)
-        for projection in projections {
-            try connection.query("DROP TABLE IF EXISTS \(fragment: projection.nextTable)")
-            try connection.query(
-                "CREATE TABLE \(fragment: projection.nextTable) (LIKE \(fragment: projection.qualifiedTable) INCLUDING ALL)")
-        }
+        // The tables and views belong to the owner: the owner's functions make the fresh tables
+        // and swap them in, so the projector only ever writes rows.
+        let tables = PostgresArray(projections.map(\.table))
+        try connection.query("SELECT dossier_read.prepare_next(\(tables))")
         let (events, streams) = try fill(projections, upTo: end, on: connection, progress: progress)
         try connection.transaction { connection in
-            try connection.execute("SELECT dossier_read.drop_views()")
-            for projection in projections {
-                try connection.query("DROP TABLE \(fragment: projection.qualifiedTable)")
-                try connection.query(
-                    "ALTER TABLE \(fragment: projection.nextTable) RENAME TO \(fragment: PostgresQuery(unsafeSQL: projection.table))")
-            }
-            try connection.execute("SELECT dossier_read.create_views()")
+            try connection.query("SELECT dossier_read.swap_next(\(tables))")
             try connection.query(
                 """
                 UPDATE dossier_read.checkpoints SET position = \(end), updated_at = now()
@@ -102,8 +95,7 @@ extension Projector {
     /// barrier (no decision is recorded meanwhile).
     public static func rebuildPlacements(_ connection: PostgresConnection, progress: Progress? = nil) throws -> Int {
         try connection.transaction { connection in
-            try connection.query("SELECT pg_advisory_xact_lock(1149, 0)")
-            try connection.execute("DELETE FROM dossier.placements")
+            try connection.query("SELECT dossier.take_import_barrier()")
             let workers = try connection.query(
                 "SELECT DISTINCT stream FROM dossier.events WHERE stream LIKE 'worker/%' ORDER BY stream"
             ).rows.map { StreamID(rawValue: try $0.decode(String.self, at: 0)) }
@@ -120,6 +112,7 @@ extension Projector {
                 }
                 progress?("placements", start + group.count, workers.count)
             }
+            try connection.query("SELECT dossier.apply_staged_placements('{}', true)")
             return spans
         }
     }
@@ -133,10 +126,8 @@ extension Projector {
         var differences: [ProjectionName: Int] = [:]
         try connection.query("SELECT pg_advisory_lock(\(lockKey), 0)")
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(lockKey), 0)") }
-        for projection in ProjectionName.allCases {
-            try connection.query("DROP TABLE IF EXISTS \(fragment: projection.nextTable)")
-            try connection.query("CREATE TABLE \(fragment: projection.nextTable) (LIKE \(fragment: projection.qualifiedTable))")
-        }
+        let tables = PostgresArray(ProjectionName.allCases.map(\.table))
+        try connection.query("SELECT dossier_read.prepare_next(\(tables))")
         _ = try fill(ProjectionName.allCases, upTo: position, on: connection, progress: nil)
         for projection in ProjectionName.allCases {
             let columns = projection.columnList
@@ -149,8 +140,8 @@ extension Projector {
                 """
             ).scalar(Int64.self) ?? -1
             differences[projection] = Int(count)
-            try connection.query("DROP TABLE \(fragment: projection.nextTable)")
         }
+        try connection.query("SELECT dossier_read.drop_next(\(tables))")
         return differences
     }
 }

@@ -1,0 +1,207 @@
+import DossierDomain
+import Foundation
+import PostgresClient
+
+/// People, their roles and scopes, personal-data access and erasure: thin calls to the owner's
+/// functions in PostgreSQL (schema/0006), which decide who may do what and record every change in
+/// the `access` stream. Nothing here grants or checks a right on its own.
+public enum People {
+    /// A Dossier role a person holds.
+    public enum Role: String, Sendable, CaseIterable {
+        case hr, reviewer, auditor, admin
+    }
+
+    /// A registered person.
+    public struct Person: Sendable, Equatable {
+        public var name: String
+        public var role: String
+        public var scopes: [String]
+        public var addedAt: Timestamp
+        public var addedBy: String
+        public var disabledAt: Timestamp?
+
+        public var json: JSONObject {
+            JSONObject([
+                ("name", .string(name)), ("role", .string(role)), ("scopes", .array(scopes.map(JSONValue.string))),
+                ("addedAt", .string(addedAt.description)), ("addedBy", .string(addedBy)),
+                ("disabled", .bool(disabledAt != nil)),
+                ("disabledAt", disabledAt.map { .string($0.description) } ?? .null),
+            ])
+        }
+    }
+
+    /// Registers the installing login as the first admin when it is a superuser not yet registered
+    /// (`dossier init` on a ledger another superuser installed, or after an upgrade).
+    public static func registerInstaller(_ connection: PostgresConnection) throws {
+        try call(connection) {
+            try connection.query(
+                """
+                SELECT dossier.add_person(session_user, 'admin', '{}', NULL, 'dossier init', 'installer:' || session_user)
+                  FROM pg_roles r
+                 WHERE r.rolname = session_user AND r.rolsuper AND current_setting('role') = 'none'
+                   AND NOT EXISTS (SELECT FROM dossier.people p WHERE p.name = session_user)
+                """)
+        }
+    }
+
+    /// A reference for an access event when the administrator gives none.
+    static func reference(_ what: String, _ name: String) -> String {
+        "\(what):\(name):\(Timestamp(microsecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000_000)).description)"
+    }
+
+    /// Creates a login role for a person with a password (SCRAM-SHA-256), grants it the role's
+    /// group and records the scopes.
+    public static func add(
+        _ connection: PostgresConnection, name: String, role: Role, jurisdictions: [String], password: String,
+        authority: String, reference: String?
+    ) throws {
+        try call(connection) {
+            let verifier = try connection.scramVerifier(password: password, user: name)
+            try connection.query(
+                """
+                SELECT dossier.add_person(\(name), \(role.rawValue), \(PostgresArray(jurisdictions)), \(verifier),
+                                          \(authority), \(reference ?? Self.reference("add", name)))
+                """)
+        }
+    }
+
+    public static func grant(_ connection: PostgresConnection, name: String, jurisdiction: String, authority: String, reference: String?) throws -> Bool {
+        try call(connection) {
+            try connection.query(
+                """
+                SELECT dossier.grant_scope(\(name), \(jurisdiction), \(authority), \(reference ?? Self.reference("grant", name))) IS NOT NULL
+                """
+            ).scalar(Bool.self) ?? false
+        }
+    }
+
+    public static func revoke(_ connection: PostgresConnection, name: String, jurisdiction: String, authority: String, reference: String?) throws {
+        try call(connection) {
+            try connection.query(
+                "SELECT dossier.revoke_scope(\(name), \(jurisdiction), \(authority), \(reference ?? Self.reference("revoke", name)))")
+        }
+    }
+
+    public static func disable(_ connection: PostgresConnection, name: String, authority: String, reference: String?) throws -> Bool {
+        try call(connection) {
+            try connection.query(
+                "SELECT dossier.disable_person(\(name), \(authority), \(reference ?? Self.reference("disable", name))) IS NOT NULL"
+            ).scalar(Bool.self) ?? false
+        }
+    }
+
+    /// Every registered person with their current scopes.
+    public static func list(_ connection: PostgresConnection) throws -> [Person] {
+        try call(connection) {
+            try connection.query(
+                """
+                SELECT p.name, p.role, array_to_string(dossier.scopes_of(p.name), E'\\n'), p.added_at, p.added_by, p.disabled_at
+                  FROM dossier.people p ORDER BY p.name
+                """
+            ).rows.map { row in
+                Person(
+                    name: try row.decode(String.self, at: 0), role: try row.decode(String.self, at: 1),
+                    scopes: try row.decode(String.self, at: 2).split(separator: "\n").map(String.init),
+                    addedAt: Timestamp(microsecondsSinceEpoch: try row.decode(PostgresTimestamp.self, at: 3).microsecondsSinceEpoch),
+                    addedBy: try row.decode(String.self, at: 4),
+                    disabledAt: try row.decodeIfPresent(PostgresTimestamp.self, at: 5).map {
+                        Timestamp(microsecondsSinceEpoch: $0.microsecondsSinceEpoch)
+                    })
+            }
+        }
+    }
+
+    /// Who could record for a jurisdiction at a time, and who gave them that right.
+    public static func whoCouldRecord(_ connection: PostgresConnection, jurisdiction: String, at time: Timestamp) throws -> [JSONObject] {
+        try call(connection) {
+            try connection.query(
+                """
+                SELECT person, role, scope, granted_at, granted_by, revoked_at
+                  FROM dossier.who_could_record(\(jurisdiction), \(PostgresTimestamp(microsecondsSinceEpoch: time.microsecondsSinceEpoch)))
+                """
+            ).rows.map { row in
+                JSONObject([
+                    ("person", .string(try row.decode(String.self, at: 0))), ("role", .string(try row.decode(String.self, at: 1))),
+                    ("scope", .string(try row.decode(String.self, at: 2))),
+                    ("grantedAt", .string(Timestamp(microsecondsSinceEpoch: try row.decode(PostgresTimestamp.self, at: 3).microsecondsSinceEpoch).description)),
+                    ("grantedBy", .string(try row.decode(String.self, at: 4))),
+                ])
+            }
+        }
+    }
+
+    /// What an erasure did.
+    public struct Erasure: Sendable {
+        public var eventID: UUID
+        public var erased: Int
+        public var duplicate: Bool
+    }
+
+    /// Erases a worker's personal data under a lawful request (recorded as an event).
+    public static func erase(_ connection: PostgresConnection, worker: String, authority: String, reference: String) throws -> Erasure {
+        try call(connection) {
+            let row = try connection.query(
+                "SELECT o_event_id, o_erased, o_duplicate FROM dossier.erase_personal_data(\(worker), \(authority), \(reference))")[0]
+            return Erasure(
+                eventID: try row.decode(UUID.self, at: 0), erased: Int(try row.decode(Int32.self, at: 1)),
+                duplicate: try row.decode(Bool.self, at: 2))
+        }
+    }
+
+    /// Workers whose name contains `text`, among those the caller may read (each read logged).
+    public static func find(_ connection: PostgresConnection, name text: String) throws -> [(worker: String, name: String)] {
+        try call(connection) {
+            try connection.query("SELECT stream, name FROM dossier.find_by_name(\(text))").rows.map { row in
+                let stream = try row.decode(String.self, at: 0)
+                return (StreamID(rawValue: stream).subject, try row.decode(String.self, at: 1))
+            }
+        }
+    }
+
+    /// One read of personal data.
+    public struct AccessEntry: Sendable {
+        public var at: Timestamp
+        public var reader: String
+        public var login: String
+        public var worker: String
+        public var what: String
+
+        public var json: JSONObject {
+            JSONObject([
+                ("at", .string(at.description)), ("reader", .string(reader)), ("login", .string(login)),
+                ("worker", .string(worker)), ("what", .string(what)),
+            ])
+        }
+    }
+
+    /// The access log, newest last, filtered.
+    public static func accessLog(
+        _ connection: PostgresConnection, worker: String?, reader: String?, since: Timestamp?, limit: Int = 10_000
+    ) throws -> [AccessEntry] {
+        let sinceValue = since.map { PostgresTimestamp(microsecondsSinceEpoch: $0.microsecondsSinceEpoch) }
+        return try call(connection) {
+            try connection.query(
+                """
+                SELECT at, reader, login, worker, what FROM dossier.access_log
+                 WHERE (\(worker)::text IS NULL OR worker = \(worker))
+                   AND (\(reader)::text IS NULL OR reader = \(reader))
+                   AND (\(sinceValue)::timestamptz IS NULL OR at >= \(sinceValue))
+                 ORDER BY id DESC LIMIT \(Int64(limit))
+                """
+            ).rows.reversed().map { row in
+                AccessEntry(
+                    at: Timestamp(microsecondsSinceEpoch: try row.decode(PostgresTimestamp.self, at: 0).microsecondsSinceEpoch),
+                    reader: try row.decode(String.self, at: 1), login: try row.decode(String.self, at: 2),
+                    worker: try row.decode(String.self, at: 3), what: try row.decode(String.self, at: 4))
+            }
+        }
+    }
+
+    static func call<T>(_ connection: PostgresConnection, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PostgresError {
+            throw StoreError.from(error)
+        }
+    }
+}
