@@ -994,8 +994,9 @@ DECLARE
     j text;
 BEGIN
     SELECT * INTO v_admin FROM dossier.require_admin();
-    IF p_name IS NULL OR p_name !~ '^[a-z][a-z0-9_.-]{1,62}$' OR p_name LIKE 'pg\_%'
-        OR (p_verifier IS NOT NULL AND p_name LIKE 'dossier\_%') THEN
+    -- New logins get plain names; an existing login (adopted by a superuser) keeps its own.
+    IF p_name IS NULL OR (p_verifier IS NOT NULL AND (p_name !~ '^[a-z][a-z0-9_.-]{1,62}$' OR p_name LIKE 'pg\_%'
+                                                     OR p_name LIKE 'dossier\_%')) THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011',
             MESSAGE = format('the user name "%s" must be 2 to 63 lowercase letters, digits, "_", "." or "-", starting with a letter, and not start with pg_ or dossier_', left(coalesce(p_name, ''), 70));
     END IF;

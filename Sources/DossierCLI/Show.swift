@@ -119,6 +119,7 @@ extension Dossier {
                 + (marks.isEmpty ? "" : "  [" + marks.joined(separator: ", ") + "]")
             text += "\n    \(JSONValue.object(details).canonicalText)"
             text += "\n    ref \(event.reference), by \(event.authority); recorded \(event.recordedAt) by \(event.recordedBy)"
+                + (event.onBehalfOf.map { " (on behalf of \($0), as the recorder noted)" } ?? "")
             text += "\n    event \(event.eventID.uuidString.lowercased())"
             func ids(_ label: String, _ list: [UUID]) {
                 if !list.isEmpty { text += "\n    \(label) " + list.map { $0.uuidString.lowercased() }.joined(separator: ", ") }

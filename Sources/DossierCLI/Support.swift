@@ -37,6 +37,24 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
+extension DatabaseOptions {
+    /// Where `dossier init` works: DOSSIER_DATABASE_URL as given, or the embedded cluster as its
+    /// superuser; and the login to make an admin there (the embedded default's operating-system user).
+    func administration() throws -> (configuration: DatabaseConfiguration, admin: String?) {
+        let environment = ProcessInfo.processInfo.environment
+        if let url = environment["DOSSIER_DATABASE_URL"], !url.isEmpty {
+            return (DatabaseConfiguration(connectionString: url, label: "DOSSIER_DATABASE_URL"), nil)
+        }
+        do {
+            let cluster = EmbeddedCluster()
+            try cluster.start()
+            return (cluster.superuserConfiguration, EmbeddedCluster.operatingSystemUser)
+        } catch let failure as EmbeddedCluster.Failure {
+            throw UserError(description: failure.description, exit: Exit.database)
+        }
+    }
+}
+
 enum CLI {
     /// Runs a command body, turning every error into one clear line on stderr and an exit status.
     static func run(_ body: () async throws -> Void) async throws {

@@ -150,6 +150,7 @@ struct AccessTests {
         let error = await #expect(throws: (any Error).self) {
             _ = try await Importer(try p.configuration(as: clerk)).run(chunks: { chunks.next() }, skipInvalid: false)
         }
+        #expect("\(error.map { String(describing: $0) } ?? "")".contains("line 2: "))
         #expect("\(error.map { String(describing: $0) } ?? "")".contains("I-2"))
         #expect(try p.snapshot() == before)
     }

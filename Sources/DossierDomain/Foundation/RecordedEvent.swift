@@ -36,6 +36,9 @@ public struct NewEvent: Sendable, Equatable {
     public var effective: CalendarDate
     public var authority: String
     public var reference: String
+    /// A note the recorder gave of whom they recorded for; not an identity, and not part of the
+    /// canonical encoding (the recorder, `recordedBy`, is).
+    public var onBehalfOf: String?
 
     public init(
         eventID: UUID = UUID(), type: String, schemaVersion: Int = 1, payload: JSONObject,
@@ -70,6 +73,9 @@ public struct RecordedEvent: Sendable, Equatable {
     public var recordedBy: String
     public var authority: String
     public var reference: String
+    /// A note the recorder gave of whom they recorded for; not an identity, and not part of the
+    /// canonical encoding (the recorder, `recordedBy`, is).
+    public var onBehalfOf: String?
 
     public init(
         position: Int64, stream: StreamID, version: Int, eventID: UUID, type: String, schemaVersion: Int,

@@ -6,6 +6,8 @@ public struct PersonalRecord: Sendable, Equatable {
     public var erased: Bool
     /// The reader's role may not see personal data (auditors): the fields were withheld.
     public var withheld: Bool
+    /// When, by whom and under which reference the data was erased.
+    public var erasure: String?
 
     public init(name: String?, erased: Bool, withheld: Bool = false) {
         self.name = name
@@ -15,7 +17,7 @@ public struct PersonalRecord: Sendable, Equatable {
 
     /// The name as shown to a person: the name, or why there is none.
     public var displayName: String {
-        if erased { return "(personal data erased)" }
+        if erased { return "(personal data erased" + (erasure.map { " " + $0 } ?? "") + ")" }
         if withheld { return "(withheld: this role does not read personal data)" }
         return name ?? "—"
     }
@@ -136,6 +138,7 @@ public struct TraceEntry: Sendable {
         object["effective"] = .string(event.effective.description)
         object["recordedAt"] = .string(event.recordedAt.description)
         object["recordedBy"] = .string(event.recordedBy)
+        object["onBehalfOf"] = event.onBehalfOf.map(JSONValue.string) ?? .null
         object["authority"] = .string(event.authority)
         object["reference"] = .string(event.reference)
         object["corrected"] = .bool(!status.correctedBy.isEmpty)

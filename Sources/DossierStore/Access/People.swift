@@ -44,6 +44,18 @@ public enum People {
         }
     }
 
+    /// Registers an existing login role as an admin unless it is registered already (`dossier init`
+    /// on the embedded default: the operating-system user). Needs a superuser session.
+    public static func registerAdmin(_ connection: PostgresConnection, login: String) throws {
+        try call(connection) {
+            try connection.query(
+                """
+                SELECT dossier.add_person(\(login), 'admin', '{}', NULL, 'dossier init', 'installer:' || \(login))
+                 WHERE NOT EXISTS (SELECT FROM dossier.people p WHERE p.name = \(login))
+                """)
+        }
+    }
+
     /// A reference for an access event when the administrator gives none.
     static func reference(_ what: String, _ name: String) -> String {
         "\(what):\(name):\(Timestamp(microsecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000_000)).description)"

@@ -80,17 +80,33 @@ public struct EmbeddedCluster: Sendable {
         return nil
     }
 
-    /// A libpq connection string for the cluster's database.
-    public var connectionString: String {
+    /// The operating-system user running `dossier`: on the embedded cluster, also its login role
+    /// (PostgreSQL checks it by peer authentication on the Unix socket; no password).
+    public static var operatingSystemUser: String {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return ProcessInfo.processInfo.environment["USER"] ?? "nobody"
+    }
+
+    /// A libpq connection string for the cluster's database, as `user` (the operating-system
+    /// user by default).
+    public func connectionString(user: String = EmbeddedCluster.operatingSystemUser) -> String {
         func quoted(_ value: String) -> String {
             "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
         }
-        return "host=\(quoted(socketDirectory.path)) port=5432 dbname=\(Self.databaseName) user=\(Self.superuser)"
+        return "host=\(quoted(socketDirectory.path)) port=5432 dbname=\(Self.databaseName) user=\(quoted(user))"
             + " connect_timeout=10"
     }
 
+    /// The cluster's database as the operating-system user: every everyday command.
     public var configuration: DatabaseConfiguration {
-        DatabaseConfiguration(connectionString: connectionString, label: "the embedded database in \(home.path)")
+        DatabaseConfiguration(connectionString: connectionString(), label: "the embedded database in \(home.path)")
+    }
+
+    /// The cluster's database as its superuser (reached by the same operating-system user through
+    /// the ident map): `dossier init`, which creates roles and schemas.
+    public var superuserConfiguration: DatabaseConfiguration {
+        DatabaseConfiguration(
+            connectionString: connectionString(user: Self.superuser), label: "the embedded database in \(home.path)")
     }
 
     // MARK: Status, start, stop
@@ -115,8 +131,13 @@ public struct EmbeddedCluster: Sendable {
     public func start() throws -> DatabaseConfiguration {
         try withLock {
             if status() == .notCreated { try create() }
+            let changed = try writeAuthentication()
             if case .running = status() {
-                // Running already: nothing to do but make sure the socket answers.
+                // Running already: read the authentication files again if they changed.
+                if changed {
+                    try run("pg_ctl", ["-D", dataDirectory.path, "-s", "reload"], failure: "the embedded PostgreSQL did not reload its settings")
+                    Thread.sleep(forTimeInterval: 0.2)
+                }
             } else {
                 try run(
                     "pg_ctl",
@@ -160,7 +181,7 @@ public struct EmbeddedCluster: Sendable {
             "initdb",
             [
                 "-D", dataDirectory.path, "-U", Self.superuser, "-E", "UTF8", "--locale=C.UTF-8",
-                "--auth-local=trust", "--auth-host=reject",
+                "--auth-local=peer", "--auth-host=reject",
             ],
             failure: "initdb could not create the embedded cluster in \(dataDirectory.path)")
         // Unix socket only, in our own directory; sensible settings for a ledger on one machine.
@@ -184,10 +205,53 @@ public struct EmbeddedCluster: Sendable {
         try handle.close()
     }
 
+    /// Writes the cluster's authentication: Unix socket only, peer authentication, each
+    /// operating-system user logging in as the role of the same name, and the user who owns the
+    /// ledger also as its superuser. Returns whether anything changed.
+    func writeAuthentication() throws -> Bool {
+        let owner = Self.operatingSystemUser
+        let hba = """
+            # Written by dossier: Unix socket only; PostgreSQL asks the kernel who connects (peer).
+            local all all peer map=dossier
+
+            """
+        let ident = """
+            # Written by dossier. MAPNAME SYSTEM-USER DATABASE-ROLE
+            dossier \(owner) \(Self.superuser)
+            dossier /^(.*)$ \\1
+
+            """
+        var changed = false
+        for (name, text) in [("pg_hba.conf", hba), ("pg_ident.conf", ident)] {
+            let url = dataDirectory.appending(path: name)
+            if (try? String(contentsOf: url, encoding: .utf8)) == text { continue }
+            try Data(text.utf8).write(to: url)
+            if let serverUser { try FileManager.default.setAttributes([.ownerAccountName: serverUser], ofItemAtPath: url.path) }
+            changed = true
+        }
+        return changed
+    }
+
     func createDatabaseIfMissing() throws {
-        let admin = connectionString.replacingOccurrences(
-            of: "dbname=\(Self.databaseName)", with: "dbname=postgres")
-        let connection = try PostgresConnection(connectionString: admin)
+        let connection = try PostgresConnection(connectionString: connectionString(user: Self.superuser).replacingOccurrences(
+            of: "dbname=\(Self.databaseName)", with: "dbname=postgres"))
+        // The operating-system user's login role (registered as an admin by `dossier init`).
+        try connection.query(
+            """
+            SELECT set_config('dossier.login', \(Self.operatingSystemUser), false)
+            """)
+        try connection.executeScript(
+            """
+            DO $login$
+            BEGIN
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = current_setting('dossier.login')) THEN
+                    EXECUTE format('CREATE ROLE %I LOGIN', current_setting('dossier.login'));
+                END IF;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;
+            END
+            $login$
+            """)
         let exists = try connection.query(
             "SELECT 1 FROM pg_database WHERE datname = \(Self.databaseName)"
         ).rowCount > 0

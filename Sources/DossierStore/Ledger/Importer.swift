@@ -173,6 +173,7 @@ public final class Importer: Sendable {
                     "SELECT event_id FROM dossier.events WHERE event_id = ANY(\(PostgresArray(decisions.compactMap(\.decision.eventID))))"
                 ).rows.map { try $0.decode(UUID.self, at: 0) })
             var staged: [(stream: StreamID, prepared: PreparedEvent, version: Int)] = []
+            var stagedLines: [Int] = []
 
             for (line, decision) in decisions {
                 let book = books[decision.stream]!
@@ -229,6 +230,7 @@ public final class Importer: Sendable {
                 recorded[key] = stored
                 seenKeys.insert(Self.keyText(decision.stream, decision.kind.rawValue, decision.reference))
                 staged.append((decision.stream, prepared, book.version))
+                stagedLines.append(line.number)
                 book.lastEffective = max(book.lastEffective ?? decision.effective, decision.effective)
                 book.hasHire = book.hasHire || decision.kind == .hire
                 switch decision.body {
@@ -249,7 +251,15 @@ public final class Importer: Sendable {
                     book.state = state
                 }
             }
-            try stage(staged)
+            do {
+                try stage(staged)
+            } catch StoreError.outOfScope(let message) {
+                // The database names the stream and reference it refused: name the line too.
+                let index = staged.firstIndex {
+                    message.contains(" \($0.prepared.event.reference) for \($0.stream.rawValue):")
+                }
+                throw StoreError.outOfScope(index.map { "line \(stagedLines[$0]): " } .map { $0 + message } ?? message)
+            }
             for item in staged {
                 books[item.stream]?.pending = []
                 books[item.stream]?.history = nil

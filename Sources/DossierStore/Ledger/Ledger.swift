@@ -333,7 +333,7 @@ public final class Ledger: Sendable {
             streamQuery(names),
             ReferenceData.versionQuery,
             """
-            SELECT p.event_id, p.fields, p.erased, p.stream, p.withheld
+            SELECT p.event_id, p.fields, p.erased, p.stream, p.withheld, p.erased_at, p.erased_by, p.erasure_reference
               FROM dossier.personal_data_of(\(PostgresArray(names)), \(purpose)) p
               JOIN dossier.events e ON e.event_id = p.event_id
              WHERE \(knownAt.map(PostgresTimestamp.init))::timestamptz IS NULL
@@ -379,6 +379,11 @@ public final class Ledger: Sendable {
             let erased = try row.decode(Bool.self, at: 2)
             if erased {
                 record = PersonalRecord(name: nil, erased: true)
+                if let at = try row.decodeIfPresent(PostgresTimestamp.self, at: 5) {
+                    let by = try row.decodeIfPresent(String.self, at: 6) ?? "?"
+                    let reference = try row.decodeIfPresent(String.self, at: 7) ?? "?"
+                    record?.erasure = "on \(Timestamp(at).date.map(\.description) ?? "?") by \(by) under \(reference)"
+                }
                 continue
             }
             if try row.decode(Bool.self, at: 4) {

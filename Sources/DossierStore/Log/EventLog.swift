@@ -10,7 +10,7 @@ public enum EventLog {
     /// The columns of `dossier.events` in the order `decodeEvent` reads them.
     static let columnNames = [
         "position", "stream", "version", "event_id", "event_type", "schema_version", "payload", "effective",
-        "recorded_at", "recorded_by", "authority", "reference",
+        "recorded_at", "recorded_by", "authority", "reference", "on_behalf_of",
     ]
 
     /// Event types in decision streams that are not decisions: the `access` stream's changes to
@@ -113,7 +113,7 @@ public enum EventLog {
         guard let effective = CalendarDate(year: date.year, month: date.month, day: date.day) else {
             throw StoreError.corruptEvent(position: position, reason: "the effective date \(date) is out of range")
         }
-        return RecordedEvent(
+        var event = RecordedEvent(
             position: position,
             stream: StreamID(rawValue: try row.decode(String.self, at: offset + 1)),
             version: Int(try row.decode(Int32.self, at: offset + 2)),
@@ -126,6 +126,8 @@ public enum EventLog {
             recordedBy: try row.decode(String.self, at: offset + 9),
             authority: try row.decode(String.self, at: offset + 10),
             reference: try row.decode(String.self, at: offset + 11))
+        event.onBehalfOf = try row.decodeIfPresent(String.self, at: offset + 12)
+        return event
     }
 
     /// Reads one stream from a version on, in version order.
