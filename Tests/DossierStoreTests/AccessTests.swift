@@ -261,6 +261,9 @@ struct AccessTests {
         _ = try await p.scenario.ledger.record(try p.hire("E-1"))
         let key = SigningKey(name: "test-ledger")
         _ = try await PostgresSession.open(p.configuration, role: .admin).run { try Integrity.checkpoint($0, key: key) }
+        let before = try await PostgresSession.open(p.configuration, role: .admin).run {
+            try Integrity.exportBundle($0, subject: "E-1", key: key.verifying)
+        }
         let first = try People.erase(p.admin, worker: "E-1", authority: "黄浦区人民法院", reference: "ER-1")
         #expect(!first.duplicate && first.erased == 1)
         let again = try People.erase(p.admin, worker: "E-1", authority: "黄浦区人民法院", reference: "ER-1")
@@ -273,6 +276,16 @@ struct AccessTests {
         #expect(report.mismatch == nil)
         let kinds = try await EventStore(p.configuration).readStream(.worker("E-1")).map(\.type)
         #expect(kinds == ["hire", "erasure"])
+        // The bundle exported before still verifies; a new one carries the erasure and no names.
+        let old = try EvidenceBundle.verify(Array(JSONValue.object(before).canonicalText.utf8), trustedKey: key.verifying)
+        #expect(old.personalVerified == 1)
+        let after = try await PostgresSession.open(p.configuration, role: .admin).run {
+            try Integrity.exportBundle($0, subject: "E-1", key: key.verifying)
+        }
+        let verified = try EvidenceBundle.verify(Array(JSONValue.object(after).canonicalText.utf8), trustedKey: key.verifying)
+        #expect(verified.events.map(\.type) == ["hire", "erasure"])
+        #expect(verified.personalVerified == 0)
+        #expect(!JSONValue.object(after).canonicalText.contains("张伟"))
     }
 }
 
