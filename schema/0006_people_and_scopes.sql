@@ -346,17 +346,27 @@ ALTER FUNCTION dossier.is_date(text) OWNER TO dossier_owner;
 -- a payload of exactly the type's fields with values of their kind.
 CREATE FUNCTION dossier.event_problem(
     p_streams text[], p_types text[], p_payloads jsonb[], p_effective date[], p_authorities text[],
-    p_references text[])
+    p_references text[], p_schema_versions smallint[], p_internal boolean DEFAULT false)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
     WITH e AS (
-        SELECT * FROM unnest(p_streams, p_types, p_payloads, p_effective, p_authorities, p_references)
-            WITH ORDINALITY AS e(stream, event_type, payload, effective, authority, reference, ord)
+        SELECT * FROM unnest(p_streams, p_types, p_payloads, p_effective, p_authorities, p_references, p_schema_versions)
+            WITH ORDINALITY AS e(stream, event_type, payload, effective, authority, reference, schema_version, ord)
     ),
     problems AS (
-        SELECT e.ord, format('event %s: the event type "%s" is unknown', e.ord, left(e.event_type, 40)) AS problem
+        SELECT e.ord, format('event %s: schema version %s of %s is not one this dossier writes', e.ord,
+                             e.schema_version, e.event_type) AS problem
+          FROM e WHERE e.schema_version IS NULL OR e.schema_version < 1
+                    OR e.schema_version > CASE WHEN e.event_type = 'level-change' THEN 2 ELSE 1 END
+        UNION ALL
+        SELECT e.ord, format('event %s: %s events are recorded only by the dossier user and erase functions', e.ord,
+                             e.event_type)
+          FROM e JOIN dossier.event_types t USING (event_type)
+         WHERE NOT p_internal AND (t.stream_kind = 'access' OR t.event_type = 'erasure')
+        UNION ALL
+        SELECT e.ord, format('event %s: the event type "%s" is unknown', e.ord, left(e.event_type, 40))
           FROM e LEFT JOIN dossier.event_types t USING (event_type) WHERE t.event_type IS NULL
         UNION ALL
         SELECT e.ord, format('event %s: the stream "%s" is not a %s stream (written %s/ID)', e.ord,
@@ -424,7 +434,28 @@ AS $fn$
     )
     SELECT problem FROM problems ORDER BY ord LIMIT 1
 $fn$;
-ALTER FUNCTION dossier.event_problem(text[], text[], jsonb[], date[], text[], text[]) OWNER TO dossier_owner;
+ALTER FUNCTION dossier.event_problem(text[], text[], jsonb[], date[], text[], text[], smallint[], boolean)
+    OWNER TO dossier_owner;
+
+-- Takes n consecutive global positions under the position lock, held until commit (so positions
+-- become visible in the order they were taken). Returns the first.
+CREATE FUNCTION dossier.take_positions(n bigint) RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_base bigint;
+BEGIN
+    PERFORM 1 FROM dossier.append_locks WHERE name = 'position' FOR UPDATE;
+    v_base := nextval('dossier.event_position');
+    IF n > 1 THEN
+        PERFORM setval('dossier.event_position', v_base + n - 1);
+    END IF;
+    RETURN v_base;
+END
+$fn$;
+ALTER FUNCTION dossier.take_positions(bigint) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.take_positions(bigint) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
 -- The actor: the person the session acts as. PostgreSQL lets a session set `role` only to a role
@@ -650,15 +681,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'on behalf of: at most 200 characters';
     END IF;
     v_problem := dossier.event_problem(array_fill(p_stream, ARRAY[n]), p_types, p_payloads, p_effective,
-                                       p_authorities, p_references);
-    IF v_problem IS NULL AND EXISTS (
-        SELECT FROM unnest(p_types, p_schema_versions) k(t, v)
-         WHERE v < 1 OR v > CASE WHEN t = 'level-change' THEN 2 ELSE 1 END) THEN
-        v_problem := 'an event carries a schema version this dossier does not write';
-    END IF;
-    IF v_problem IS NULL AND EXISTS (SELECT FROM unnest(p_types) t WHERE t LIKE 'person-%' OR t LIKE 'scope-%' OR t = 'erasure') THEN
-        v_problem := 'access and erasure events are recorded by the dossier user and erase functions only';
-    END IF;
+                                       p_authorities, p_references, p_schema_versions);
     IF v_problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
     END IF;
@@ -702,12 +725,7 @@ BEGIN
             DETAIL = v_current::text;
     END IF;
 
-    -- Positions are taken under one lock held until commit, so they become visible in order.
-    PERFORM 1 FROM dossier.append_locks WHERE name = 'position' FOR UPDATE;
-    v_base := nextval('dossier.event_position');
-    IF n > 1 THEN
-        PERFORM setval('dossier.event_position', v_base + n - 1);
-    END IF;
+    v_base := dossier.take_positions(n);
     v_now := clock_timestamp();
     INSERT INTO dossier.events (position, stream, version, event_id, event_type, schema_version,
                                 payload, effective, recorded_at, recorded_by, authority, reference,
@@ -790,20 +808,9 @@ BEGIN
 
     SELECT dossier.event_problem(array_agg(s.stream ORDER BY s.ord), array_agg(s.event_type ORDER BY s.ord),
                                  array_agg(s.payload ORDER BY s.ord), array_agg(s.effective ORDER BY s.ord),
-                                 array_agg(s.authority ORDER BY s.ord), array_agg(s.reference ORDER BY s.ord))
+                                 array_agg(s.authority ORDER BY s.ord), array_agg(s.reference ORDER BY s.ord),
+                                 array_agg(s.schema_version ORDER BY s.ord))
       INTO v_problem FROM dossier.staged_events s WHERE s.txid = v_tx;
-    IF v_problem IS NULL AND EXISTS (
-        SELECT FROM dossier.staged_events s
-         WHERE s.txid = v_tx AND (s.schema_version < 1 OR s.schema_version > CASE WHEN s.event_type = 'level-change' THEN 2 ELSE 1 END))
-    THEN
-        v_problem := 'an event carries a schema version this dossier does not write';
-    END IF;
-    IF v_problem IS NULL AND EXISTS (
-        SELECT FROM dossier.staged_events s
-         WHERE s.txid = v_tx AND (s.event_type LIKE 'person-%' OR s.event_type LIKE 'scope-%' OR s.event_type = 'erasure'))
-    THEN
-        v_problem := 'access and erasure events are recorded by the dossier user and erase functions only';
-    END IF;
     IF v_problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
     END IF;
@@ -835,11 +842,7 @@ BEGIN
             HINT = v_bad.stream;
     END IF;
 
-    PERFORM 1 FROM dossier.append_locks WHERE name = 'position' FOR UPDATE;
-    v_base := nextval('dossier.event_position');
-    IF v_count > 1 THEN
-        PERFORM setval('dossier.event_position', v_base + v_count - 1);
-    END IF;
+    v_base := dossier.take_positions(v_count);
     SELECT b.recorded_at INTO v_now FROM dossier.batch_clock b WHERE b.txid = v_tx;
     IF v_now IS NULL THEN
         v_now := clock_timestamp();
@@ -922,7 +925,7 @@ DECLARE
     v_problem text;
 BEGIN
     v_problem := dossier.event_problem(ARRAY['access'], ARRAY[p_type], ARRAY[p_payload], ARRAY[current_date],
-                                       ARRAY[p_authority], ARRAY[p_reference]);
+                                       ARRAY[p_authority], ARRAY[p_reference], ARRAY[1::smallint], true);
     IF v_problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
     END IF;
@@ -932,8 +935,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'DS003', MESSAGE = format('the reference %s is already used for %s', p_reference, p_type);
     END IF;
     SELECT coalesce(max(e.version), 0) + 1 INTO v_version FROM dossier.events e WHERE e.stream = 'access';
-    PERFORM 1 FROM dossier.append_locks WHERE name = 'position' FOR UPDATE;
-    v_base := nextval('dossier.event_position');
+    v_base := dossier.take_positions(1);
     INSERT INTO dossier.events (position, stream, version, event_id, event_type, schema_version, payload, effective,
                                 recorded_at, recorded_by, authority, reference, recorded_login)
     VALUES (v_base, 'access', v_version, v_id, p_type, 1, p_payload, current_date, clock_timestamp(), p_actor,
@@ -1272,13 +1274,12 @@ BEGIN
     END IF;
     SELECT count(*) INTO v_count FROM dossier.personal_data pd WHERE pd.stream = v_stream AND pd.erased_at IS NULL;
     v_problem := dossier.event_problem(ARRAY[v_stream], ARRAY['erasure'], ARRAY[jsonb_build_object('erased', v_count)],
-                                       ARRAY[current_date], ARRAY[p_authority], ARRAY[p_reference]);
+                                       ARRAY[current_date], ARRAY[p_authority], ARRAY[p_reference], ARRAY[1::smallint], true);
     IF v_problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
     END IF;
     SELECT coalesce(max(e.version), 0) + 1 INTO v_version FROM dossier.events e WHERE e.stream = v_stream;
-    PERFORM 1 FROM dossier.append_locks WHERE name = 'position' FOR UPDATE;
-    v_base := nextval('dossier.event_position');
+    v_base := dossier.take_positions(1);
     v_now := clock_timestamp();
     INSERT INTO dossier.events (position, stream, version, event_id, event_type, schema_version, payload, effective,
                                 recorded_at, recorded_by, authority, reference, recorded_login)
