@@ -94,7 +94,10 @@ extension StoreError {
         case "42P01", "3F000", "42883":
             return StoreError.notInitialized
         case "42501":
-            return StoreError.permissionDenied(error.description)
+            return StoreError.permissionDenied(
+                (error.serverMessage ?? "not allowed")
+                    + ": this login holds no Dossier role that allows it (an admin adds people with `dossier user add`; "
+                    + "on the embedded default, `dossier init` makes the operating-system user an admin)")
         case "DS010":
             return StoreError.notAllowed(error.serverMessage ?? "not allowed")
         case "DS013":
