@@ -121,6 +121,28 @@ CREATE TABLE dossier.append_locks (name text PRIMARY KEY);
 ALTER TABLE dossier.append_locks OWNER TO dossier_owner;
 INSERT INTO dossier.append_locks VALUES ('barrier'), ('position');
 
+-- The same for the locks of one stream ('stream:<name>', replacing advisory key 1147) and of one
+-- jurisdiction's quota ('quota:<jurisdiction>', replacing 1150): a row per key, made on first use.
+CREATE TABLE dossier.lock_rows (key text PRIMARY KEY);
+ALTER TABLE dossier.lock_rows OWNER TO dossier_owner;
+
+-- Locks a key's row until the end of the transaction (creating it the first time; a concurrent
+-- creator waits on the unique index, then locks the row the other made).
+CREATE FUNCTION dossier.lock_key(p_key text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM 1 FROM dossier.lock_rows WHERE key = p_key FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO dossier.lock_rows (key) VALUES (p_key) ON CONFLICT DO NOTHING;
+        PERFORM 1 FROM dossier.lock_rows WHERE key = p_key FOR UPDATE;
+    END IF;
+END
+$fn$;
+ALTER FUNCTION dossier.lock_key(text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.lock_key(text) FROM PUBLIC;
+
 -- ---------------------------------------------------------------------------------------------
 -- People and scopes: a projection of the `access` stream, written in the same transaction.
 CREATE TABLE dossier.people (
@@ -176,6 +198,7 @@ ALTER TABLE dossier.batch_clock OWNER TO dossier_owner;
 -- them (the CHECK ties each row to it), consumed and deleted by dossier.append_batch.
 CREATE UNLOGGED TABLE dossier.staged_events (
     txid            xid8        NOT NULL DEFAULT pg_current_xact_id() CHECK (txid = pg_current_xact_id()),
+    chunk           integer     NOT NULL DEFAULT 0,
     ord             bigint      NOT NULL,
     stream          text        NOT NULL,
     version         integer     NOT NULL,
@@ -190,7 +213,9 @@ CREATE UNLOGGED TABLE dossier.staged_events (
     salt            bytea
 );
 ALTER TABLE dossier.staged_events OWNER TO dossier_owner;
-CREATE INDEX staged_events_txid ON dossier.staged_events (txid, ord);
+-- By chunk: an import's earlier chunks, deleted but not yet vacuumable while it runs, are not
+-- visited again by the next chunk's lookups.
+CREATE INDEX staged_events_txid ON dossier.staged_events (txid, chunk, ord);
 GRANT INSERT ON dossier.staged_events TO dossier_writer;
 
 CREATE UNLOGGED TABLE dossier.staged_placements (
@@ -687,7 +712,7 @@ BEGIN
     END IF;
 
     PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR SHARE;
-    PERFORM pg_advisory_xact_lock(1147, hashtext(p_stream));
+    PERFORM dossier.lock_key('stream:' || p_stream);
 
     -- Idempotency: same key and same content is a retry; same key, other content a conflict.
     FOR i IN 1..n LOOP
@@ -754,6 +779,26 @@ REVOKE ALL ON FUNCTION dossier.append_to_stream(text, integer, uuid[], text[], s
 GRANT EXECUTE ON FUNCTION dossier.append_to_stream(text, integer, uuid[], text[], smallint[], jsonb[], date[], text[],
     text[], jsonb[], bytea[], text) TO dossier_writer;
 
+-- Locks a jurisdiction's quota for the rest of the transaction (hires and transfers judge the
+-- headcount under it).
+CREATE FUNCTION dossier.lock_jurisdiction(p_jurisdiction text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_actor record;
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF v_actor.role NOT IN ('hr', 'admin') THEN
+        PERFORM dossier.check_scope(v_actor.name, v_actor.role, 0, -1);
+    END IF;
+    PERFORM dossier.lock_key('quota:' || p_jurisdiction);
+END
+$fn$;
+ALTER FUNCTION dossier.lock_jurisdiction(text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.lock_jurisdiction(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.lock_jurisdiction(text) TO dossier_writer;
+
 -- Takes the bulk-import barrier for the rest of the transaction: no single append runs beside it.
 CREATE FUNCTION dossier.take_import_barrier() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
@@ -767,6 +812,10 @@ BEGIN
         PERFORM dossier.check_scope(v_actor.name, v_actor.role, 0, -1);
     END IF;
     PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR UPDATE;
+    -- Rows a session staged and committed without appending them are refuse: cleared here, once
+    -- per import (under the barrier nobody else stages).
+    DELETE FROM dossier.staged_events WHERE pg_xact_status(txid) IS DISTINCT FROM 'in progress';
+    DELETE FROM dossier.staged_placements WHERE pg_xact_status(txid) IS DISTINCT FROM 'in progress';
 END
 $fn$;
 ALTER FUNCTION dossier.take_import_barrier() OWNER TO dossier_owner;
@@ -777,7 +826,7 @@ GRANT EXECUTE ON FUNCTION dossier.take_import_barrier() TO dossier_writer;
 -- across many streams, under the import barrier; versions must continue each stream exactly and
 -- no idempotency key may be taken already. Every event of the transaction gets the recorded time
 -- of its first batch. Returns the first position and the number of events appended.
-CREATE FUNCTION dossier.append_batch(p_on_behalf_of text DEFAULT NULL)
+CREATE FUNCTION dossier.append_batch(p_on_behalf_of text DEFAULT NULL, p_chunk integer DEFAULT 0)
 RETURNS TABLE (o_first_position bigint, o_count bigint, o_recorded_at timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -800,7 +849,7 @@ BEGIN
         PERFORM dossier.check_scope(v_actor.name, v_actor.role, 0, -1);
     END IF;
     PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR UPDATE;
-    SELECT count(*) INTO v_count FROM dossier.staged_events WHERE txid = v_tx;
+    SELECT count(*) INTO v_count FROM dossier.staged_events WHERE txid = v_tx AND chunk = p_chunk;
     IF v_count = 0 THEN
         RETURN QUERY SELECT NULL::bigint, 0::bigint, NULL::timestamptz;
         RETURN;
@@ -810,7 +859,7 @@ BEGIN
                                  array_agg(s.payload ORDER BY s.ord), array_agg(s.effective ORDER BY s.ord),
                                  array_agg(s.authority ORDER BY s.ord), array_agg(s.reference ORDER BY s.ord),
                                  array_agg(s.schema_version ORDER BY s.ord))
-      INTO v_problem FROM dossier.staged_events s WHERE s.txid = v_tx;
+      INTO v_problem FROM dossier.staged_events s WHERE s.txid = v_tx AND s.chunk = p_chunk;
     IF v_problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
     END IF;
@@ -819,7 +868,7 @@ BEGIN
       INTO v_bad
       FROM dossier.staged_events s
       LEFT JOIN LATERAL (SELECT max(e.version) AS current FROM dossier.events e WHERE e.stream = s.stream) c ON true
-     WHERE s.txid = v_tx
+     WHERE s.txid = v_tx AND s.chunk = p_chunk
      GROUP BY s.stream, c.current
     HAVING min(s.version) <> coalesce(c.current, 0) + 1 OR max(s.version) - min(s.version) + 1 <> count(*)
      LIMIT 1;
@@ -833,7 +882,7 @@ BEGIN
     SELECT s.stream, e.event_id INTO v_bad
       FROM dossier.staged_events s
       JOIN dossier.events e ON e.stream = s.stream AND e.event_type = s.event_type AND e.reference = s.reference
-     WHERE s.txid = v_tx
+     WHERE s.txid = v_tx AND s.chunk = p_chunk
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'DS003',
@@ -855,19 +904,19 @@ BEGIN
            s.schema_version, s.payload, s.effective, v_now, v_actor.name, s.authority, s.reference,
            nullif(v_actor.login, v_actor.name), nullif(btrim(p_on_behalf_of), '')
       FROM dossier.staged_events s
-     WHERE s.txid = v_tx
+     WHERE s.txid = v_tx AND s.chunk = p_chunk
      ORDER BY s.ord;
     INSERT INTO dossier.personal_data (event_id, stream, fields, salt)
     SELECT s.event_id, s.stream, s.personal, s.salt
-      FROM dossier.staged_events s WHERE s.txid = v_tx AND s.personal IS NOT NULL;
-    DELETE FROM dossier.staged_events WHERE txid = v_tx;
+      FROM dossier.staged_events s WHERE s.txid = v_tx AND s.chunk = p_chunk AND s.personal IS NOT NULL;
+    DELETE FROM dossier.staged_events WHERE txid = v_tx AND chunk = p_chunk;
     PERFORM dossier.check_scope(v_actor.name, v_actor.role, v_base, v_base + v_count - 1);
     RETURN QUERY SELECT v_base, v_count, v_now;
 END
 $fn$;
-ALTER FUNCTION dossier.append_batch(text) OWNER TO dossier_owner;
-REVOKE ALL ON FUNCTION dossier.append_batch(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dossier.append_batch(text) TO dossier_writer;
+ALTER FUNCTION dossier.append_batch(text, integer) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.append_batch(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.append_batch(text, integer) TO dossier_writer;
 
 -- Replaces the placement spans (the cache quota checks read) of the workers this transaction
 -- staged in dossier.staged_placements; with p_all, of every worker. Only for workers with a stream.
@@ -930,7 +979,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
     END IF;
     PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR SHARE;
-    PERFORM pg_advisory_xact_lock(1147, hashtext('access'));
+    PERFORM dossier.lock_key('stream:access');
     IF EXISTS (SELECT FROM dossier.events e WHERE e.stream = 'access' AND e.event_type = p_type AND e.reference = p_reference) THEN
         RAISE EXCEPTION USING ERRCODE = 'DS003', MESSAGE = format('the reference %s is already used for %s', p_reference, p_type);
     END IF;
@@ -1265,7 +1314,7 @@ BEGIN
             MESSAGE = format('"%s" is a %s: only an admin or hr in scope erases personal data', v_actor.name, v_actor.role);
     END IF;
     PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR SHARE;
-    PERFORM pg_advisory_xact_lock(1147, hashtext(v_stream));
+    PERFORM dossier.lock_key('stream:' || v_stream);
     SELECT e.event_id INTO v_existing FROM dossier.events e
      WHERE e.stream = v_stream AND e.event_type = 'erasure' AND e.reference = p_reference;
     IF FOUND THEN

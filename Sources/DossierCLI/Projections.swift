@@ -95,11 +95,13 @@ extension Dossier {
 
     static func table(_ entries: [ReadModel.RosterEntry], reason: Bool) -> String {
         guard !entries.isEmpty else { return "(none)" }
+        let named = entries.contains { $0.name != nil }
         let rows = entries.map { entry in
-            [entry.worker, entry.status, entry.post.map { "\($0) (\(entry.role ?? "—"))" } ?? "—", entry.level.map(String.init) ?? "—",
-             "\(entry.community), \(entry.street), \(entry.district)"] + (reason ? [entry.reason ?? ""] : [])
+            [entry.worker] + (named ? [entry.name ?? "—"] : [])
+                + [entry.status, entry.post.map { "\($0) (\(entry.role ?? "—"))" } ?? "—", entry.level.map(String.init) ?? "—",
+                   "\(entry.community), \(entry.street), \(entry.district)"] + (reason ? [entry.reason ?? ""] : [])
         }
-        let header = ["worker", "status", "post", "level", "community"] + (reason ? ["reason"] : [])
+        let header = ["worker"] + (named ? ["name"] : []) + ["status", "post", "level", "community"] + (reason ? ["reason"] : [])
         let widths = (0..<header.count).map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         return ([header] + rows).map { row in
             row.enumerated().map { $0.offset == row.count - 1 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined()
@@ -113,6 +115,10 @@ extension Dossier {
         @OptionGroup var place: PlaceOptions
         @Option(name: .customLong("as-of"), help: "The date (default today).") var asOf: String?
         @Option(name: .customLong("known-at"), help: "Only what was recorded by then (YYYY-MM-DD or ISO 8601).") var knownAt: String?
+        @Option(help: ArgumentHelp(
+            "Only workers whose name contains this text (names are read only by roles that may; each read is logged).",
+            valueName: "TEXT"))
+        var name: String?
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var database: DatabaseOptions
 
@@ -120,9 +126,21 @@ extension Dossier {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
                 let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
+                if let name, name.trimmingCharacters(in: .whitespaces).isEmpty {
+                    throw UserError(description: "--name needs part of a name")
+                }
                 let model = ReadModel(try database.configuration())
                 defer { CLI.noteLag(model) }
-                let entries = try await model.roster(place: place.place, asOf: date, knownAt: time)
+                var entries = try await model.roster(place: place.place, asOf: date, knownAt: time)
+                // Names for the roles that may read them (hr in scope, reviewers, admins).
+                let names = try await model.names(of: entries.map(\.worker), purpose: "roster")
+                for index in entries.indices { entries[index].name = names[entries[index].worker] }
+                if let name {
+                    if names.isEmpty && !entries.isEmpty {
+                        throw UserError(description: "--name: this login may not read names")
+                    }
+                    entries = entries.filter { $0.name?.contains(name) == true }
+                }
                 CLI.print(json ? JSONValue.array(entries.map { .object($0.json) }).prettyText() : Dossier.table(entries, reason: false))
             }
         }

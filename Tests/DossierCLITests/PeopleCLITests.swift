@@ -77,6 +77,14 @@ struct PeopleCLITests {
         #expect(traced.stdout.contains("朱虹"))
         let found = try asReviewer.run(["find", "朱"])
         #expect(found.stdout.contains("W-001\t朱虹"))
+        // Rosters show names to those who may read them, and can be searched by name.
+        #expect(try admin.run(["project"]).status == 0)
+        #expect(try asReviewer.run(["roster", "--district", "黄浦区"]).stdout.contains("朱虹"))
+        #expect(try asClerk.run(["roster", "--name", "朱"]).stdout.contains("W-001"))
+        #expect(try asClerk.run(["roster", "--name", "王"]).stdout.contains("(none)"))
+        let auditorRoster = try asAuditor.run(["roster", "--district", "黄浦区"])
+        #expect(auditorRoster.stdout.contains("W-001") && !auditorRoster.stdout.contains("朱虹"))
+        #expect(try asAuditor.run(["roster", "--name", "朱"]).status == 1)
         let log = try asAuditor.run(["access-log", "--worker", "W-001", "--json"])
         #expect(log.status == 0)
         let readers = array(try JSONParser.parse(log.stdout)).compactMap { $0["reader"]?.stringValue }

@@ -159,6 +159,7 @@ struct AccessTests {
     func hostileWriter() async throws {
         let p = try People3()
         _ = try await p.scenario.ledger.record(try p.hire("H-1"))
+        _ = try await p.scenario.ledger.record(try p.hire("XH-9", district: "徐汇区"))
         let clerk = try p.add("clerk", .hr, ["上海/黄浦区"])
         let psql = try p.connection(as: clerk)
         let before = try p.snapshot()
@@ -185,6 +186,18 @@ struct AccessTests {
             "SELECT * FROM dossier.personal_data",
             "ALTER TABLE dossier.events DISABLE TRIGGER ALL",
             "SELECT dossier_read.swap_next(ARRAY['audit_trail'])",
+            "CREATE FUNCTION dossier_read.planted() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+            "CREATE FUNCTION dossier.planted() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+            "CREATE TABLE public.planted (x int)",
+            "SELECT * FROM dossier.append_locks FOR UPDATE",
+            "SELECT * FROM dossier.lock_rows FOR UPDATE",
+            "SELECT dossier.take_positions(5)",
+            "UPDATE dossier.people SET role = 'admin'",
+            "INSERT INTO dossier.scopes SELECT current_user, '上海', now(), 'me', gen_random_uuid()",
+            "INSERT INTO dossier.access_log (reader, login, worker, what) VALUES ('x', 'x', 'x', 'x')",
+            "SELECT dossier.personal_commitments()",
+            "SELECT dossier.erase_personal_data('XH-9', 'a', 'out-of-scope-erasure')",
+            "SELECT dossier_read.prepare_next(ARRAY['audit_trail'])",
         ]
         for attack in attacks {
             do {
@@ -205,7 +218,37 @@ struct AccessTests {
         #expect(try row.decode(String.self, at: 1) == "alice")
     }
 
-    @Test("a reader holding locks cannot stall appends: global order uses rows it cannot lock; stream locks time out clearly")
+    @Test("hostile auditor and reviewer from psql: no append, no erasure, no personal data read directly")
+    func hostileReaders() async throws {
+        let p = try People3()
+        _ = try await p.scenario.ledger.record(try p.hire("H-1"))
+        let auditor = try p.add("auditor", .auditor)
+        let reviewer = try p.add("reviewer", .reviewer)
+        let before = try p.snapshot()
+        for person in [auditor, reviewer] {
+            let psql = try p.connection(as: person)
+            for attack: PostgresQuery in [
+                "SELECT * FROM dossier.append_to_stream('worker/H-1', -1, ARRAY[gen_random_uuid()], ARRAY['training'], ARRAY[1]::smallint[], ARRAY['{\"kind\":\"special\",\"hours\":2}'::jsonb], ARRAY['2020-01-01'::date], ARRAY['a'], ARRAY['x'])",
+                "SELECT dossier.take_import_barrier()",
+                "SELECT dossier.erase_personal_data('H-1', 'a', 'r')",
+                "SELECT * FROM dossier.personal_data",
+                "INSERT INTO dossier.staged_events (ord, stream, version, event_id, event_type, schema_version, payload, effective, authority, reference) VALUES (1, 'worker/H-1', 2, gen_random_uuid(), 'training', 1, '{}', '2020-01-01', 'a', 'r')",
+                "SELECT dossier.lock_jurisdiction('上海')",
+                "UPDATE dossier_read.checkpoints SET position = 0",
+                "SELECT dossier.add_person('mole', 'admin', '{}', 'SCRAM-SHA-256$4096:a$b:c', 'a', 'r')",
+            ] {
+                #expect(throws: PostgresError.self, "\(person): \(attack)") { try psql.query(attack) }
+            }
+            // What they may read, they read; auditors see no fields.
+            let fields = try psql.query(
+                "SELECT count(*) FILTER (WHERE fields IS NOT NULL) FROM dossier.personal_data_of(ARRAY['worker/H-1'], 'test')"
+            ).scalar(Int64.self)
+            #expect(fields == (person == auditor ? 0 : 1))
+        }
+        #expect(try p.snapshot() == before)
+    }
+
+    @Test("a reader holding the old advisory keys cannot stall appends: the order is kept by rows it cannot lock; a held lock times out clearly")
     func readerLocks() async throws {
         let p = try People3()
         let auditor = try p.add("auditor", .auditor)
@@ -216,12 +259,20 @@ struct AccessTests {
         }
         #expect(refused?.sqlState == .insufficientPrivilege)
         _ = try await p.scenario.ledger.record(try p.hire("L-1"))
-        _ = try reader.query("SELECT pg_advisory_lock(1147, hashtext('worker/L-1'))")
+        // The old stream key does not stall the stream either: stream locks are rows too.
+        _ = try reader.query("SELECT pg_advisory_lock(1147, hashtext('worker/L-1')), pg_advisory_lock(1150, hashtext('上海'))")
+        _ = try await p.scenario.ledger.record(try p.training("L-1", on: "2016-01-01"))
+        _ = try await p.scenario.ledger.record(try p.hire("L-2"))
+        // A writer that holds a stream's lock too long makes the next one fail clearly, not hang.
+        let holder = try adminConnection(p.configuration)
+        try holder.executeScript("BEGIN")
+        _ = try EventLog.append(holder, to: .worker("L-1"), expected: .any, events: [event()])
         let writer = try adminConnection(p.configuration)
         try writer.execute("SET lock_timeout = '300ms'")
         let error = #expect(throws: StoreError.self) {
             try EventLog.append(writer, to: .worker("L-1"), expected: .any, events: [event()])
         }
+        try holder.executeScript("ROLLBACK")
         #expect(error?.description.contains("lock_timeout") == true)
     }
 

@@ -126,6 +126,8 @@ public final class Importer: Sendable {
         var lines = 0
         var written = 0
         var firstPosition: Int64?
+        /// Batches appended so far in this import's transaction.
+        var batchesAppended = 0
 
         init(connection: PostgresConnection, onBehalfOf: String?, progress: (@Sendable (Progress) -> Void)?) throws {
             self.connection = connection
@@ -340,7 +342,8 @@ public final class Importer: Sendable {
                 staged.lazy.map {
                     EventLog.StagedEvent(stream: $0.stream, version: $0.version, event: $0.prepared.event, personal: $0.prepared.personal)
                 },
-                onBehalfOf: onBehalfOf)
+                onBehalfOf: onBehalfOf, chunk: batchesAppended)
+            batchesAppended += 1
             written += outcome.count
             if firstPosition == nil { firstPosition = outcome.firstPosition }
         }

@@ -83,7 +83,7 @@ public final class Ledger: Sendable {
             do {
                 let target = try quotaJurisdictions(decision, stored)
                 for key in [target.city, target.districtJurisdiction] {
-                    try connection.query("SELECT pg_advisory_xact_lock(1150, hashtext(\(key)))")
+                    try connection.query("SELECT dossier.lock_jurisdiction(\(key))")
                 }
                 context.headcount = HeadcountIndex(spans: try readSpans(connection, city: target.city))
             } catch {

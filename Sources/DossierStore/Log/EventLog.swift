@@ -212,21 +212,23 @@ public enum EventLog {
     /// each stream exactly; any idempotency key already taken fails the whole batch.
     ///
     /// `events` is consumed in order and can be produced lazily, so memory stays flat.
+    /// Several batches in one transaction (an import's chunks) each take their own `chunk` number.
     public static func appendBatch<Events: Sequence<StagedEvent>>(
-        _ connection: PostgresConnection, _ events: Events, onBehalfOf: String? = nil
+        _ connection: PostgresConnection, _ events: Events, onBehalfOf: String? = nil, chunk: Int = 0
     ) throws -> BatchOutcome {
         do {
             // Staged rows belong to this transaction (the table's CHECK ties them to it); the
             // append function consumes them.
             try connection.copyFrom(
                 """
-                COPY dossier.staged_events (ord, stream, version, event_id, event_type, schema_version, \
+                COPY dossier.staged_events (chunk, ord, stream, version, event_id, event_type, schema_version, \
                 payload, effective, authority, reference, personal, salt) FROM STDIN
                 """
             ) { writer in
                 var ordinal: Int64 = 0
                 for staged in events {
                     ordinal += 1
+                    writer.field(Int32(chunk))
                     writer.field(ordinal)
                     writer.field(staged.stream.rawValue)
                     writer.field(Int32(staged.version))
@@ -243,7 +245,7 @@ public enum EventLog {
                 }
             }
             let result = try connection.query(
-                "SELECT o_first_position, o_count, o_recorded_at FROM dossier.append_batch(\(onBehalfOf)::text)")
+                "SELECT o_first_position, o_count, o_recorded_at FROM dossier.append_batch(\(onBehalfOf)::text, \(Int32(chunk)))")
             let row = result[0]
             return BatchOutcome(
                 firstPosition: try row.decodeIfPresent(Int64.self, at: 0),

@@ -49,6 +49,8 @@ public final class ReadModel: Sendable {
         public var city: String
         /// The reason, for eligibility lists.
         public var reason: String?
+        /// The worker's name, when the reader's role may read it (see `names(of:purpose:)`).
+        public var name: String?
 
         public var json: JSONObject {
             var object = JSONObject([
@@ -58,6 +60,7 @@ public final class ReadModel: Sendable {
                 ("city", .string(city)),
             ])
             if let reason { object["reason"] = .string(reason) }
+            if let name { object["name"] = .string(name) }
             return object
         }
     }
@@ -100,6 +103,29 @@ public final class ReadModel: Sendable {
                 community: try row.decodeIfPresent(String.self, at: 5) ?? "", street: try row.decodeIfPresent(String.self, at: 6) ?? "",
                 district: try row.decodeIfPresent(String.self, at: 7) ?? "", city: try row.decodeIfPresent(String.self, at: 8) ?? "",
                 reason: row.result.columnCount > 9 ? try row.decodeIfPresent(String.self, at: 9) : nil)
+        }
+    }
+
+    /// The current names of `workers`, for a role that may read them (hr in scope, reviewers,
+    /// admins), through the database's logged function: each read lands in the access log. Workers
+    /// whose data is withheld or erased are absent; auditors get an empty answer.
+    public func names(of workers: [String], purpose: String) async throws -> [String: String] {
+        guard !workers.isEmpty else { return [:] }
+        return try await session.run { connection in
+            let role = try? connection.query("SELECT role FROM dossier.actor()").scalar(String.self)
+            guard let role, role != "auditor" else { return [:] }
+            var names: [String: String] = [:]
+            for row in try connection.query(
+                """
+                SELECT p.stream, p.fields ->> 'name' FROM dossier.personal_data_of(\(PostgresArray(workers.map { "worker/" + $0 })), \(purpose)) p
+                  JOIN dossier.events e ON e.event_id = p.event_id
+                 WHERE NOT p.withheld AND NOT p.erased AND p.fields ? 'name'
+                 ORDER BY e.position
+                """
+            ).rows {
+                names[StreamID(rawValue: try row.decode(String.self, at: 0)).subject] = try row.decode(String.self, at: 1)
+            }
+            return names
         }
     }
 
