@@ -76,6 +76,16 @@ REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON dossier.merkle_leaves, dossier.merkle
 GRANT INSERT ON dossier.merkle_leaves, dossier.merkle_nodes, dossier.checkpoints, dossier.signing_keys
     TO dossier_admin;
 REVOKE CREATE ON SCHEMA dossier_read FROM dossier_writer;
+-- Only registered people connect to this ledger (group roles are cluster-wide: without this, a
+-- person of another ledger on the same cluster could read this one). The owner grants CONNECT
+-- when it adds a person and takes it back when it disables one.
+DO $connect$
+BEGIN
+    EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO dossier_owner WITH GRANT OPTION', current_database());
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), session_user);
+END
+$connect$;
 REVOKE CREATE ON SCHEMA dossier FROM PUBLIC;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 ALTER DEFAULT PRIVILEGES FOR ROLE dossier_writer IN SCHEMA dossier_read REVOKE SELECT ON TABLES FROM dossier_reader;
@@ -400,7 +410,7 @@ AS $fn$
          WHERE CASE t.stream_kind
                    WHEN 'worker' THEN e.stream !~ '^worker/[^/[:space:][:cntrl:]]{1,64}$'
                    WHEN 'cadre' THEN e.stream !~ '^cadre/[^/[:space:][:cntrl:]]{1,64}$'
-                   WHEN 'jurisdiction' THEN e.stream !~ '^jurisdiction/[^/[:cntrl:]]{1,100}(/[^/[:cntrl:]]{1,100})?$'
+                   WHEN 'jurisdiction' THEN e.stream !~ '^jurisdiction/[^/[:space:][:cntrl:]]{1,100}(/[^/[:space:][:cntrl:]]{1,100})?$'
                    WHEN 'policy' THEN e.stream <> 'policy'
                    ELSE e.stream <> 'access' END
         UNION ALL
@@ -444,6 +454,39 @@ AS $fn$
                    WHEN 'object' THEN jsonb_typeof(x.v) = 'object'
                    ELSE jsonb_typeof(x.v) = 'array' END
         UNION ALL
+        -- What the decoder checks beyond single fields: an assessment's year, an end after the start,
+        -- a new sanction only with a mitigated ruling, a correction that corrects something, places
+        -- without slashes, a policy's jurisdiction and parameters.
+        SELECT e.ord, format('event %s: an assessment of %s cannot take effect on %s, before that year', e.ord,
+                             e.payload ->> 'year', e.effective)
+          FROM e WHERE e.event_type = 'assessment' AND (e.payload ->> 'year') ~ '^\d{4}$'
+                   AND (e.payload ->> 'year')::int > extract(year FROM e.effective)
+        UNION ALL
+        SELECT e.ord, format('event %s: until must be after the effective date %s', e.ord, e.effective)
+          FROM e WHERE e.event_type IN ('secondment', 'temporary-post') AND dossier.is_date(e.payload ->> 'until')
+                   AND (e.payload ->> 'until')::date <= e.effective
+        UNION ALL
+        SELECT e.ord, format('event %s: only a mitigated ruling sets a new sanction', e.ord)
+          FROM e WHERE e.event_type = 'fault-tolerance' AND e.payload ? 'sanction'
+                   AND e.payload ->> 'ruling' IS DISTINCT FROM 'mitigated'
+        UNION ALL
+        SELECT e.ord, format('event %s: a correction must give at least one corrected field or correctedEffective', e.ord)
+          FROM e WHERE e.event_type = 'correction' AND jsonb_typeof(e.payload) = 'object'
+                   AND NOT EXISTS (SELECT FROM jsonb_object_keys(e.payload) k
+                                    WHERE k NOT IN ('corrects', 'override', 'exceptions'))
+        UNION ALL
+        SELECT e.ord, format('event %s: %s must not contain a slash', e.ord, k.key)
+          FROM e CROSS JOIN (VALUES ('city'), ('district')) k(key)
+         WHERE jsonb_typeof(e.payload) = 'object' AND position('/' IN coalesce(e.payload ->> k.key, '')) > 0
+        UNION ALL
+        SELECT e.ord, format('event %s: the policy jurisdiction must be "*", a city or "City/District"', e.ord)
+          FROM e WHERE e.event_type = 'policy' AND jsonb_typeof(e.payload) = 'object'
+                   AND coalesce(e.payload ->> 'jurisdiction', '') <> '*'
+                   AND coalesce(e.payload ->> 'jurisdiction', '') !~ '^[^/[:space:][:cntrl:]]{1,100}(/[^/[:space:][:cntrl:]]{1,100})?$'
+        UNION ALL
+        SELECT e.ord, format('event %s: a policy must set at least one parameter', e.ord)
+          FROM e WHERE e.event_type = 'policy' AND e.payload -> 'parameters' = '{}'::jsonb
+        UNION ALL
         SELECT e.ord, format('event %s: policy parameter "%s" is unknown or not of its kind', e.ord, left(kv.key, 40))
           FROM e CROSS JOIN LATERAL jsonb_each(CASE WHEN e.event_type = 'policy' AND jsonb_typeof(e.payload -> 'parameters') = 'object'
                                                     THEN e.payload -> 'parameters' ELSE '{}' END) kv
@@ -451,10 +494,41 @@ AS $fn$
                    WHEN kv.key IN ('quotaPerTenThousand', 'maxLevel', 'levelUpConsecutiveExcellent', 'levelUpMinServiceYears',
                                    'publicInstitutionServiceYears', 'secretaryTermYears', 'levelDownLookbackYears',
                                    'exitReviewLookbackYears')
-                        THEN jsonb_typeof(kv.value) = 'number'
-                   WHEN kv.key IN ('postRoles', 'certificateSubsidy') THEN jsonb_typeof(kv.value) = 'object'
-                   WHEN kv.key = 'secondmentForbiddenFrom' THEN jsonb_typeof(kv.value) = 'string'
-                   WHEN kv.key = 'secondmentApprovalRequired' THEN jsonb_typeof(kv.value) = 'array'
+                        THEN jsonb_typeof(kv.value) = 'number' AND CASE WHEN (kv.value #>> '{}') ~ '^\d{1,4}$' THEN
+                             (kv.value #>> '{}')::int BETWEEN
+                                 CASE kv.key WHEN 'quotaPerTenThousand' THEN 1 WHEN 'maxLevel' THEN 1
+                                             WHEN 'levelUpConsecutiveExcellent' THEN 1 WHEN 'secretaryTermYears' THEN 1 ELSE 0 END
+                             AND CASE kv.key WHEN 'quotaPerTenThousand' THEN 1000 WHEN 'maxLevel' THEN 18
+                                             WHEN 'levelUpConsecutiveExcellent' THEN 10 WHEN 'secretaryTermYears' THEN 20 ELSE 50 END
+                             ELSE false END
+                   WHEN kv.key = 'postRoles' THEN
+                        jsonb_typeof(kv.value) = 'object' AND kv.value <> '{}'::jsonb
+                        AND NOT EXISTS (
+                            SELECT FROM jsonb_each(CASE WHEN jsonb_typeof(kv.value) = 'object' THEN kv.value ELSE '{}' END) pr
+                             WHERE pr.key NOT IN ('principal', 'deputy', 'staff') OR jsonb_typeof(pr.value) <> 'array'
+                                OR pr.value = '[]'::jsonb
+                                OR EXISTS (SELECT FROM jsonb_array_elements(CASE WHEN jsonb_typeof(pr.value) = 'array'
+                                                                                 THEN pr.value ELSE '[]' END) r
+                                            WHERE jsonb_typeof(r) <> 'string'
+                                               OR (r #>> '{}') NOT IN ('party-secretary', 'committee-director',
+                                                   'secretary-director', 'deputy-secretary', 'deputy-director',
+                                                   'committee-member', 'staff', 'first-secretary')))
+                   WHEN kv.key = 'certificateSubsidy' THEN
+                        jsonb_typeof(kv.value) = 'object' AND kv.value <> '{}'::jsonb
+                        AND NOT EXISTS (
+                            SELECT FROM jsonb_each(CASE WHEN jsonb_typeof(kv.value) = 'object' THEN kv.value ELSE '{}' END) cs
+                             WHERE cs.key NOT IN ('assistant-social-worker', 'social-worker', 'senior-social-worker')
+                                OR jsonb_typeof(cs.value) <> 'number' OR (cs.value #>> '{}') !~ '^\d{1,6}$'
+                                OR (CASE WHEN (cs.value #>> '{}') ~ '^\d{1,6}$' THEN (cs.value #>> '{}')::int ELSE 0 END) > 100000)
+                   WHEN kv.key = 'secondmentForbiddenFrom' THEN
+                        jsonb_typeof(kv.value) = 'string'
+                        AND (kv.value #>> '{}') IN ('street', 'township', 'county', 'city', 'province', 'central')
+                   WHEN kv.key = 'secondmentApprovalRequired' THEN
+                        jsonb_typeof(kv.value) = 'array'
+                        AND NOT EXISTS (SELECT FROM jsonb_array_elements(CASE WHEN jsonb_typeof(kv.value) = 'array'
+                                                                              THEN kv.value ELSE '[]' END) l
+                                         WHERE jsonb_typeof(l) <> 'string'
+                                            OR (l #>> '{}') NOT IN ('street', 'township', 'county', 'city', 'province', 'central'))
                    ELSE false END
     )
     SELECT problem FROM problems ORDER BY ord LIMIT 1
@@ -532,119 +606,162 @@ AS $fn$
 $fn$;
 ALTER FUNCTION dossier.covers(text[], text, text) OWNER TO dossier_owner;
 
--- Where a worker served on a date according to the log itself (not to any projection): the
--- latest hire or transfer in force by then, with corrections of its place or date applied and
--- rescinded or overturned ones left out. Events at or after p_before (a position) are ignored.
--- A transfer that names no city stays in the city of the placement before it.
-CREATE FUNCTION dossier.placement_on(p_stream text, p_date date, p_before bigint DEFAULT NULL,
-                                     OUT city text, OUT district text)
+-- Every move of a worker (hire or transfer) in force according to the log itself, not to any
+-- projection, in date order: corrections of its place or date applied field by field in the order
+-- they were recorded; moves and corrections voided by a rescission, or by an overturning appeal
+-- ruling, left out (a voiding decision that is itself rescinded voids nothing). Events at or after
+-- p_before (a position) are ignored. A transfer that names no city stays in the city before it.
+CREATE FUNCTION dossier.moves_of(p_stream text, p_before bigint DEFAULT NULL)
+RETURNS TABLE (pos bigint, effective date, city text, district text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-    WITH moves AS (
-        SELECT m.position,
-               coalesce((c.payload ->> 'correctedEffective')::date, m.effective) AS effective,
-               coalesce(c.payload ->> 'city', m.payload ->> 'city') AS city,
-               coalesce(c.payload ->> 'district', m.payload ->> 'district') AS district
-          FROM dossier.events m
-          LEFT JOIN LATERAL (
-              SELECT x.payload FROM dossier.events x
-               WHERE x.stream = p_stream AND x.event_type = 'correction' AND x.payload ->> 'corrects' = m.event_id::text
-                 AND (p_before IS NULL OR x.position < p_before)
-               ORDER BY x.position DESC LIMIT 1) c ON true
-         WHERE m.stream = p_stream AND m.event_type IN ('hire', 'transfer')
-           AND (p_before IS NULL OR m.position < p_before)
-           AND NOT EXISTS (
-               SELECT FROM dossier.events v
-                WHERE v.stream = p_stream AND (p_before IS NULL OR v.position < p_before)
-                  AND ((v.event_type = 'rescission' AND v.payload ->> 'rescinds' = m.event_id::text)
-                    OR (v.event_type = 'appeal-ruling' AND v.payload ->> 'appealed' = m.event_id::text
-                        AND v.payload ->> 'outcome' = 'overturned')))
+    WITH ev AS (
+        SELECT e.position, e.event_id::text AS id, e.event_type, e.payload, e.effective
+          FROM dossier.events e
+         WHERE e.stream = p_stream AND (p_before IS NULL OR e.position < p_before)
     ),
-    placed AS (
-        SELECT position, effective, district,
-               coalesce(city, (SELECT c2.city FROM moves c2 WHERE c2.city IS NOT NULL AND c2.effective <= moves.effective
-                                ORDER BY c2.effective DESC, c2.position DESC LIMIT 1)) AS city
-          FROM moves
+    rescinded AS (
+        SELECT r.payload ->> 'rescinds' AS id FROM ev r WHERE r.event_type = 'rescission'
+    ),
+    voided AS (
+        SELECT v.payload ->> 'rescinds' AS id FROM ev v
+         WHERE v.event_type = 'rescission' AND v.id NOT IN (SELECT id FROM rescinded WHERE id IS NOT NULL)
+        UNION
+        SELECT a.payload ->> 'appealed' FROM ev a
+         WHERE a.event_type = 'appeal-ruling' AND a.payload ->> 'outcome' = 'overturned'
+           AND a.id NOT IN (SELECT id FROM rescinded WHERE id IS NOT NULL)
+    ),
+    corrections AS (
+        SELECT c.position, c.payload FROM ev c
+         WHERE c.event_type = 'correction' AND c.id NOT IN (SELECT id FROM voided WHERE id IS NOT NULL)
+    ),
+    moves AS (
+        SELECT m.position,
+               coalesce((SELECT (c.payload ->> 'correctedEffective')::date FROM corrections c
+                          WHERE c.payload ->> 'corrects' = m.id AND c.payload ? 'correctedEffective'
+                          ORDER BY c.position DESC LIMIT 1), m.effective) AS effective,
+               coalesce((SELECT c.payload ->> 'city' FROM corrections c
+                          WHERE c.payload ->> 'corrects' = m.id AND c.payload ? 'city'
+                          ORDER BY c.position DESC LIMIT 1), m.payload ->> 'city') AS city,
+               coalesce((SELECT c.payload ->> 'district' FROM corrections c
+                          WHERE c.payload ->> 'corrects' = m.id AND c.payload ? 'district'
+                          ORDER BY c.position DESC LIMIT 1), m.payload ->> 'district') AS district
+          FROM ev m
+         WHERE m.event_type IN ('hire', 'transfer') AND m.id NOT IN (SELECT id FROM voided WHERE id IS NOT NULL)
     )
-    SELECT p.city, p.district FROM placed p
-     WHERE p.effective <= p_date
-     ORDER BY p.effective DESC, p.position DESC
-     LIMIT 1
+    SELECT m.position, m.effective,
+           coalesce(m.city, (SELECT c2.city FROM moves c2
+                              WHERE c2.city IS NOT NULL AND (c2.effective, c2.position) < (m.effective, m.position)
+                              ORDER BY c2.effective DESC, c2.position DESC LIMIT 1)),
+           m.district
+      FROM moves m
+     ORDER BY m.effective, m.position
 $fn$;
-ALTER FUNCTION dossier.placement_on(text, date, bigint) OWNER TO dossier_owner;
+ALTER FUNCTION dossier.moves_of(text, bigint) OWNER TO dossier_owner;
 
--- Refuses, for an `hr` actor, the events appended in this transaction from position p_first on
--- that lie outside its scopes: a worker decision where the worker served on its effective date
--- (for a hire the new place; for a transfer, the place it leaves and the place it goes to); a
--- temporary post where the community lies (as placements know it); population and policy for
--- their jurisdiction.
-CREATE FUNCTION dossier.check_scope(p_actor text, p_role text, p_first bigint, p_last bigint) RETURNS void
+-- Where a worker served on a date (the move in force then); with p_earliest, on the first date on
+-- record when the date is before it.
+CREATE FUNCTION dossier.placement_on(p_stream text, p_date date, p_before bigint DEFAULT NULL,
+                                     p_earliest boolean DEFAULT false, OUT city text, OUT district text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT x.city, x.district FROM (
+        (SELECT m.city, m.district, 0 AS rank FROM dossier.moves_of(p_stream, p_before) m
+          WHERE m.effective <= p_date ORDER BY m.effective DESC, m.pos DESC LIMIT 1)
+        UNION ALL
+        (SELECT m.city, m.district, 1 FROM dossier.moves_of(p_stream, p_before) m
+          WHERE p_earliest ORDER BY m.effective, m.pos LIMIT 1)) x
+     ORDER BY x.rank LIMIT 1
+$fn$;
+ALTER FUNCTION dossier.placement_on(text, date, bigint, boolean) OWNER TO dossier_owner;
+
+-- Refuses, for an `hr` actor, the events at p_positions that lie outside its scopes:
+--   a hire of a new worker: the place it hires into;
+--   a transfer: where the worker was that day without it, and where it goes;
+--   a decision that can move a worker in time or place (a hire of a worker on record; a
+--     correction, rescission or appeal ruling of a move or of such a decision): every place the
+--     worker has on record, with the event and without it;
+--   any other worker decision: where the worker served on its effective date (or, before the
+--     first hire, where it was first placed);
+--   a temporary post: where the community lies (as placements know it);
+--   population and policy: their jurisdiction.
+CREATE FUNCTION dossier.check_scope(p_actor text, p_role text, p_positions bigint[]) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_scopes text[];
     e record;
-    v_before record;
-    v_after record;
-    v_place text;
+    v_place record;
+    v_target text;
+    v_places text;
     v_ok boolean;
 BEGIN
     IF p_role = 'admin' THEN RETURN; END IF;
-    IF p_role <> 'hr' THEN
+    IF p_role IS DISTINCT FROM 'hr' THEN
         RAISE EXCEPTION USING ERRCODE = 'DS010',
             MESSAGE = format('"%s" is %s and may not record decisions', p_actor,
                              CASE p_role WHEN 'auditor' THEN 'an auditor' ELSE 'a ' || p_role END);
     END IF;
     v_scopes := dossier.scopes_of(p_actor);
-    FOR e IN SELECT position, stream, event_type, payload, effective, reference
-               FROM dossier.events WHERE position BETWEEN p_first AND p_last ORDER BY position LOOP
+    FOR e IN SELECT ev.position, ev.stream, ev.event_type, ev.payload, ev.effective, ev.reference
+               FROM dossier.events ev WHERE ev.position = ANY (p_positions) ORDER BY ev.position LOOP
         v_ok := false;
-        v_place := NULL;
-        IF e.stream LIKE 'worker/%' AND e.event_type = 'hire' THEN
-            v_ok := dossier.covers(v_scopes, e.payload ->> 'city', e.payload ->> 'district');
-            v_place := concat_ws('/', e.payload ->> 'city', e.payload ->> 'district');
-        ELSIF e.stream LIKE 'worker/%' THEN
-            -- Where the worker is on the date with this event applied, and (for a transfer or a
-            -- correction, which can move a worker) where it was without it.
-            SELECT * INTO v_after FROM dossier.placement_on(e.stream, e.effective, e.position + 1);
-            IF v_after.city IS NULL THEN
-                -- Before the first hire: judged by the earliest place on record.
-                SELECT * INTO v_after FROM dossier.placement_on(e.stream, 'infinity'::date, e.position + 1);
+        v_places := NULL;
+        IF e.stream LIKE 'worker/%' THEN
+            v_target := NULL;
+            IF e.event_type IN ('correction', 'rescission', 'appeal-ruling') THEN
+                SELECT t.event_type INTO v_target FROM dossier.events t
+                 WHERE t.stream = e.stream
+                   AND t.event_id::text = coalesce(e.payload ->> 'corrects', e.payload ->> 'rescinds', e.payload ->> 'appealed');
             END IF;
-            IF e.event_type IN ('transfer', 'correction') THEN
-                SELECT * INTO v_before FROM dossier.placement_on(e.stream,
-                    CASE WHEN e.event_type = 'transfer' THEN e.effective - 1 ELSE e.effective END, e.position);
+            IF e.event_type = 'hire'
+                AND NOT EXISTS (SELECT FROM dossier.events b WHERE b.stream = e.stream AND b.position < e.position) THEN
+                v_places := concat_ws('/', e.payload ->> 'city', e.payload ->> 'district');
+                v_ok := dossier.covers(v_scopes, e.payload ->> 'city', e.payload ->> 'district');
+            ELSIF e.event_type = 'transfer' THEN
+                SELECT string_agg(DISTINCT concat_ws('/', p.city, p.district), ' -> '),
+                       coalesce(bool_and(dossier.covers(v_scopes, p.city, p.district)), false)
+                  INTO v_places, v_ok
+                  FROM (SELECT * FROM dossier.placement_on(e.stream, e.effective, e.position, true)
+                        UNION ALL
+                        SELECT * FROM dossier.placement_on(e.stream, e.effective, e.position + 1, true)) p;
+            ELSIF e.event_type = 'hire' OR v_target IN ('hire', 'transfer', 'correction', 'rescission', 'appeal-ruling') THEN
+                SELECT string_agg(DISTINCT concat_ws('/', p.city, p.district), ', '),
+                       coalesce(bool_and(dossier.covers(v_scopes, p.city, p.district)), false)
+                  INTO v_places, v_ok
+                  FROM (SELECT m.city, m.district FROM dossier.moves_of(e.stream, e.position) m
+                        UNION
+                        SELECT m.city, m.district FROM dossier.moves_of(e.stream, e.position + 1) m) p;
             ELSE
-                v_before := v_after;
+                SELECT * INTO v_place FROM dossier.placement_on(e.stream, e.effective, e.position + 1, true);
+                v_places := nullif(concat_ws('/', v_place.city, v_place.district), '');
+                v_ok := dossier.covers(v_scopes, v_place.city, v_place.district);
             END IF;
-            v_ok := v_after.city IS NOT NULL AND dossier.covers(v_scopes, v_after.city, v_after.district)
-                AND (v_before.city IS NULL OR dossier.covers(v_scopes, v_before.city, v_before.district));
-            v_place := concat_ws(' -> ',
-                CASE WHEN v_before IS DISTINCT FROM v_after THEN nullif(concat_ws('/', v_before.city, v_before.district), '') END,
-                nullif(concat_ws('/', v_after.city, v_after.district), ''));
         ELSIF e.stream LIKE 'cadre/%' THEN
             SELECT string_agg(DISTINCT p.city || '/' || p.district, ', '),
                    coalesce(bool_and(dossier.covers(v_scopes, p.city, p.district)), false)
-              INTO v_place, v_ok
+              INTO v_places, v_ok
               FROM dossier.placements p
              WHERE p.community = (SELECT t.payload ->> 'community' FROM dossier.events t
                                    WHERE t.stream = e.stream AND t.event_type = 'temporary-post'
-                                     AND t.position <= e.position ORDER BY t.position DESC LIMIT 1);
+                                     AND t.position <= e.position ORDER BY t.position DESC LIMIT 1)
+               AND p.from_date <= e.effective AND (p.until_date IS NULL OR p.until_date > e.effective);
         ELSIF e.stream LIKE 'jurisdiction/%' THEN
-            v_place := substr(e.stream, 14);
-            v_ok := dossier.covers(v_scopes, split_part(v_place, '/', 1), nullif(split_part(v_place, '/', 2), ''));
+            v_places := substr(e.stream, 14);
+            v_ok := dossier.covers(v_scopes, split_part(v_places, '/', 1), nullif(split_part(v_places, '/', 2), ''));
         ELSIF e.stream = 'policy' THEN
-            v_place := e.payload ->> 'jurisdiction';
-            v_ok := v_place <> '*'
-                AND dossier.covers(v_scopes, split_part(v_place, '/', 1), nullif(split_part(v_place, '/', 2), ''));
+            v_places := e.payload ->> 'jurisdiction';
+            v_ok := v_places <> '*'
+                AND dossier.covers(v_scopes, split_part(v_places, '/', 1), nullif(split_part(v_places, '/', 2), ''));
         END IF;
         IF NOT v_ok THEN
             RAISE EXCEPTION USING ERRCODE = 'DS013',
-                MESSAGE = format('%s may not record %s %s for %s: on %s it belongs to %s, outside the scopes of %s (%s)',
+                MESSAGE = format('%s (hr) may not record %s %s for %s: on %s it belongs to %s, outside the scopes of %s (%s)',
                                  p_actor, e.event_type, e.reference, e.stream, e.effective,
-                                 coalesce(nullif(v_place, ''), 'no known jurisdiction'), p_actor,
+                                 coalesce(nullif(v_places, ''), 'no known jurisdiction'), p_actor,
                                  coalesce(nullif(array_to_string(v_scopes, ', '), ''), 'none')),
                 DETAIL = e.stream,
                 HINT = 'An administrator can grant a scope: dossier user grant NAME --jurisdiction CITY/DISTRICT';
@@ -652,7 +769,7 @@ BEGIN
     END LOOP;
 END
 $fn$;
-ALTER FUNCTION dossier.check_scope(text, text, bigint, bigint) OWNER TO dossier_owner;
+ALTER FUNCTION dossier.check_scope(text, text, bigint[]) OWNER TO dossier_owner;
 
 -- Appends events to one stream atomically and returns one row per event (see 0001 for the
 -- contract). The actor comes from the session; p_on_behalf_of is a note, stored apart.
@@ -688,7 +805,7 @@ DECLARE
 BEGIN
     SELECT * INTO v_actor FROM dossier.actor();
     IF v_actor.role NOT IN ('hr', 'admin') THEN
-        PERFORM dossier.check_scope(v_actor.name, v_actor.role, 0, -1);
+        PERFORM dossier.check_scope(v_actor.name, v_actor.role, '{}');
     END IF;
     IF n IS NULL OR n = 0 THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'append_to_stream needs at least one event';
@@ -701,6 +818,10 @@ BEGIN
         OR p_expected IS NULL OR p_stream IS NULL OR array_position(p_event_ids, NULL) IS NOT NULL
         OR array_position(p_schema_versions, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'append_to_stream: arrays differ in length or hold NULLs';
+    END IF;
+    IF EXISTS (SELECT FROM unnest(p_personal) f WHERE f IS NOT NULL
+                AND (jsonb_typeof(f) <> 'object' OR length(f::text) > 4000)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: personal data must be an object of at most 4000 bytes';
     END IF;
     IF length(p_on_behalf_of) > 200 THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'on behalf of: at most 200 characters';
@@ -732,6 +853,10 @@ BEGIN
         END IF;
     END LOOP;
     IF v_duplicates = n THEN
+        -- A retry tells what is recorded: only to those who may record it.
+        PERFORM dossier.check_scope(v_actor.name, v_actor.role, ARRAY(
+            SELECT e.position FROM unnest(p_types, p_references) AS k(t, r)
+              JOIN dossier.events e ON e.stream = p_stream AND e.event_type = k.t AND e.reference = k.r));
         RETURN QUERY
             SELECT e.position, e.version, e.event_id, e.recorded_at, true, e.recorded_by
               FROM unnest(p_types, p_references) AS k(t, r)
@@ -765,7 +890,7 @@ BEGIN
           FROM unnest(p_event_ids, p_personal, p_salts) AS k(id, f, s)
          WHERE k.f IS NOT NULL;
     END IF;
-    PERFORM dossier.check_scope(v_actor.name, v_actor.role, v_base, v_base + n - 1);
+    PERFORM dossier.check_scope(v_actor.name, v_actor.role, ARRAY(SELECT generate_series(v_base, v_base + n - 1)));
 
     RETURN QUERY
         SELECT v_base + k.ord - 1, v_current + k.ord::integer, k.id, v_now, false, v_actor.name
@@ -790,7 +915,14 @@ DECLARE
 BEGIN
     SELECT * INTO v_actor FROM dossier.actor();
     IF v_actor.role NOT IN ('hr', 'admin') THEN
-        PERFORM dossier.check_scope(v_actor.name, v_actor.role, 0, -1);
+        PERFORM dossier.check_scope(v_actor.name, v_actor.role, '{}');
+    END IF;
+    -- hr locks only the quotas of its jurisdictions (and of the cities they lie in): another
+    -- quota is not locked at all, and the decision that wanted it is refused by the scope check.
+    IF v_actor.role = 'hr' AND NOT EXISTS (
+        SELECT FROM unnest(dossier.scopes_of(v_actor.name)) j
+         WHERE j = p_jurisdiction OR j = split_part(p_jurisdiction, '/', 1) OR split_part(j, '/', 1) = p_jurisdiction) THEN
+        RETURN;
     END IF;
     PERFORM dossier.lock_key('quota:' || p_jurisdiction);
 END
@@ -809,7 +941,7 @@ DECLARE
 BEGIN
     SELECT * INTO v_actor FROM dossier.actor();
     IF v_actor.role NOT IN ('hr', 'admin') THEN
-        PERFORM dossier.check_scope(v_actor.name, v_actor.role, 0, -1);
+        PERFORM dossier.check_scope(v_actor.name, v_actor.role, '{}');
     END IF;
     PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR UPDATE;
     -- Rows a session staged and committed without appending them are refuse: cleared here, once
@@ -846,7 +978,7 @@ DECLARE
 BEGIN
     SELECT * INTO v_actor FROM dossier.actor();
     IF v_actor.role NOT IN ('hr', 'admin') THEN
-        PERFORM dossier.check_scope(v_actor.name, v_actor.role, 0, -1);
+        PERFORM dossier.check_scope(v_actor.name, v_actor.role, '{}');
     END IF;
     PERFORM 1 FROM dossier.append_locks WHERE name = 'barrier' FOR UPDATE;
     SELECT count(*) INTO v_count FROM dossier.staged_events WHERE txid = v_tx AND chunk = p_chunk;
@@ -860,6 +992,12 @@ BEGIN
                                  array_agg(s.authority ORDER BY s.ord), array_agg(s.reference ORDER BY s.ord),
                                  array_agg(s.schema_version ORDER BY s.ord))
       INTO v_problem FROM dossier.staged_events s WHERE s.txid = v_tx AND s.chunk = p_chunk;
+    IF v_problem IS NULL AND EXISTS (
+        SELECT FROM dossier.staged_events s
+         WHERE s.txid = v_tx AND s.chunk = p_chunk AND s.personal IS NOT NULL
+           AND (jsonb_typeof(s.personal) <> 'object' OR length(s.personal::text) > 4000 OR s.salt IS NULL)) THEN
+        v_problem := 'personal data must be an object of at most 4000 bytes, with its salt';
+    END IF;
     IF v_problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
     END IF;
@@ -910,7 +1048,7 @@ BEGIN
     SELECT s.event_id, s.stream, s.personal, s.salt
       FROM dossier.staged_events s WHERE s.txid = v_tx AND s.chunk = p_chunk AND s.personal IS NOT NULL;
     DELETE FROM dossier.staged_events WHERE txid = v_tx AND chunk = p_chunk;
-    PERFORM dossier.check_scope(v_actor.name, v_actor.role, v_base, v_base + v_count - 1);
+    PERFORM dossier.check_scope(v_actor.name, v_actor.role, ARRAY(SELECT generate_series(v_base, v_base + v_count - 1)));
     RETURN QUERY SELECT v_base, v_count, v_now;
 END
 $fn$;
@@ -935,12 +1073,19 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'DS010',
             MESSAGE = format('"%s" may not maintain placements', v_actor.name);
     END IF;
-    SELECT s.worker INTO v_stray FROM dossier.staged_placements s
-     WHERE s.txid = v_tx AND (NOT EXISTS (SELECT FROM dossier.events e WHERE e.stream = 'worker/' || s.worker)
-                              OR NOT (p_all OR s.worker = ANY (p_workers)))
+    -- hr keeps the spans only of workers it appended to in this very transaction (so within its
+    -- scopes); an admin those of any worker on record.
+    SELECT w INTO v_stray
+      FROM (SELECT s.worker AS w FROM dossier.staged_placements s WHERE s.txid = v_tx
+            UNION SELECT unnest(p_workers)) x
+     WHERE NOT (p_all OR x.w = ANY (p_workers))
+        OR NOT EXISTS (SELECT FROM dossier.events e
+                        WHERE e.stream = 'worker/' || x.w
+                          AND (v_actor.role = 'admin' OR e.xmin = pg_current_xact_id()::xid))
      LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = format('placements staged for unknown worker %s', v_stray);
+        RAISE EXCEPTION USING ERRCODE = 'DS011',
+            MESSAGE = format('placements of worker %s may be kept only with a decision for that worker in the same transaction', v_stray);
     END IF;
     IF p_all THEN
         DELETE FROM dossier.placements;
@@ -1085,6 +1230,7 @@ BEGIN
     v_group := CASE p_role WHEN 'hr' THEN 'dossier_writer' WHEN 'reviewer' THEN 'dossier_reviewer'
                            WHEN 'auditor' THEN 'dossier_reader' ELSE 'dossier_admin' END;
     EXECUTE format('GRANT %I TO %I', v_group, p_name);
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), p_name);
     v_id := dossier.append_access('person-added',
         jsonb_build_object('person', p_name, 'role', p_role, 'jurisdictions', to_jsonb(coalesce(p_jurisdictions, '{}'))),
         p_authority, p_reference, v_admin.name, v_admin.login);
@@ -1149,7 +1295,7 @@ ALTER FUNCTION dossier.revoke_scope(text, text, text, text) OWNER TO dossier_own
 REVOKE ALL ON FUNCTION dossier.revoke_scope(text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dossier.revoke_scope(text, text, text, text) TO dossier_admin;
 
--- Disables a person: their role can no longer log in and the ledger refuses them as an actor.
+-- Disables a person: they can no longer connect to this ledger and it refuses them as an actor.
 -- Nothing about them is deleted.
 CREATE FUNCTION dossier.disable_person(p_name text, p_authority text, p_reference text) RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER
@@ -1172,9 +1318,8 @@ BEGIN
     v_id := dossier.append_access('person-disabled', jsonb_build_object('person', p_name), p_authority, p_reference,
                                   v_admin.name, v_admin.login);
     UPDATE dossier.people SET disabled_at = clock_timestamp(), disabled_by = v_admin.name WHERE name = p_name;
-    IF EXISTS (SELECT FROM pg_roles r WHERE r.rolname = p_name AND NOT r.rolsuper) THEN
-        EXECUTE format('ALTER ROLE %I NOLOGIN', p_name);
-    END IF;
+    -- This ledger only: the login may still be a person of another ledger on the cluster.
+    EXECUTE format('REVOKE CONNECT ON DATABASE %I FROM %I', current_database(), p_name);
     RETURN v_id;
 END
 $fn$;
@@ -1199,12 +1344,73 @@ AS $fn$
      ORDER BY 1, 3
 $fn$;
 ALTER FUNCTION dossier.who_could_record(text, timestamptz) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.who_could_record(text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dossier.who_could_record(text, timestamptz) TO dossier_reader;
 
 -- ---------------------------------------------------------------------------------------------
--- Personal data: read through this function only, and every read is logged. Auditors get the
--- rows with the fields withheld (and nothing is logged); hr reads workers placed in its scopes.
-CREATE FUNCTION dossier.personal_data_of(p_streams text[], p_what text)
+-- Personal data is read in two steps, so that no read escapes the access log: the reader first
+-- asks (dossier.request_personal_access, in a transaction of its own that commits the log rows),
+-- then reads (dossier.personal_data_of), which serves only what a committed request of the same
+-- person asked for in the last five minutes. Rolling back the read cannot roll back its record.
+
+-- The worker streams among p_streams whose personal data the actor may read: admins and
+-- reviewers all; hr those of workers who served in its jurisdictions at some time (as the log says).
+CREATE FUNCTION dossier.readable_streams(p_actor text, p_role text, p_streams text[]) RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_scopes text[];
+    v_allowed text[] := '{}';
+    s text;
+BEGIN
+    IF p_role IN ('admin', 'reviewer') THEN
+        RETURN coalesce(p_streams, '{}');
+    ELSIF p_role = 'hr' THEN
+        v_scopes := dossier.scopes_of(p_actor);
+        FOREACH s IN ARRAY coalesce(p_streams, '{}') LOOP
+            IF EXISTS (SELECT FROM dossier.moves_of(s) m WHERE dossier.covers(v_scopes, m.city, m.district)) THEN
+                v_allowed := v_allowed || s;
+            END IF;
+        END LOOP;
+    END IF;
+    RETURN v_allowed;
+END
+$fn$;
+ALTER FUNCTION dossier.readable_streams(text, text, text[]) OWNER TO dossier_owner;
+
+-- Step 1: records in the access log the reads the actor is about to make (of the streams it may
+-- read) and returns how many it recorded. Call it outside the reading transaction.
+CREATE FUNCTION dossier.request_personal_access(p_streams text[], p_what text) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_actor record;
+    v_count integer;
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF cardinality(p_streams) > 100000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'at most 100000 records at a time';
+    END IF;
+    INSERT INTO dossier.access_log (reader, login, worker, what)
+    SELECT DISTINCT v_actor.name, v_actor.login, regexp_replace(pd.stream, '^[a-z]+/', ''),
+           left(coalesce(nullif(btrim(p_what), ''), 'read'), 100)
+      FROM dossier.personal_data pd
+     WHERE pd.stream = ANY (dossier.readable_streams(v_actor.name, v_actor.role, p_streams));
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RAISE LOG 'dossier: % (login %) requested personal data of % records (%)', v_actor.name, v_actor.login, v_count, p_what;
+    RETURN v_count;
+END
+$fn$;
+ALTER FUNCTION dossier.request_personal_access(text[], text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.request_personal_access(text[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.request_personal_access(text[], text) TO dossier_reader;
+
+-- Step 2: the personal-data rows of p_streams. Fields and salts come only for streams the actor
+-- may read and whose read a committed request of the actor logged in the last five minutes;
+-- the rest come withheld (auditors always).
+CREATE FUNCTION dossier.personal_data_of(p_streams text[])
 RETURNS TABLE (event_id uuid, stream text, fields jsonb, erased boolean, erased_at timestamptz, erased_by text,
                erasure_reference text, withheld boolean, salt bytea)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -1212,31 +1418,15 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_actor record;
-    v_scopes text[];
     v_allowed text[];
-    s text;
-    v_place record;
 BEGIN
     SELECT * INTO v_actor FROM dossier.actor();
-    IF v_actor.role IN ('admin', 'reviewer') THEN
-        v_allowed := p_streams;
-    ELSIF v_actor.role = 'hr' THEN
-        v_scopes := dossier.scopes_of(v_actor.name);
-        v_allowed := '{}';
-        FOREACH s IN ARRAY coalesce(p_streams, '{}') LOOP
-            SELECT * INTO v_place FROM dossier.placement_on(s, 'infinity'::date);
-            IF dossier.covers(v_scopes, v_place.city, v_place.district)
-                OR EXISTS (SELECT FROM dossier.placements p WHERE 'worker/' || p.worker = s
-                              AND dossier.covers(v_scopes, p.city, p.district)) THEN
-                v_allowed := v_allowed || s;
-            END IF;
-        END LOOP;
-    ELSE
-        v_allowed := '{}';
-    END IF;
-    INSERT INTO dossier.access_log (reader, login, worker, what)
-    SELECT DISTINCT v_actor.name, v_actor.login, regexp_replace(pd.stream, '^[a-z]+/', ''), left(coalesce(p_what, 'read'), 100)
-      FROM dossier.personal_data pd WHERE pd.stream = ANY (v_allowed);
+    SELECT coalesce(array_agg(s), '{}') INTO v_allowed
+      FROM unnest(dossier.readable_streams(v_actor.name, v_actor.role, p_streams)) s
+     WHERE EXISTS (SELECT FROM dossier.access_log l
+                    WHERE l.worker = regexp_replace(s, '^[a-z]+/', '') AND l.reader = v_actor.name
+                      AND l.at > clock_timestamp() - interval '5 minutes'
+                      AND l.xmin <> pg_current_xact_id()::xid);
     RETURN QUERY
         SELECT pd.event_id, pd.stream, CASE WHEN pd.stream = ANY (v_allowed) THEN pd.fields END, pd.erased_at IS NOT NULL,
                pd.erased_at, pd.erased_by, pd.erasure_reference, NOT (pd.stream = ANY (v_allowed)),
@@ -1245,10 +1435,13 @@ BEGIN
          WHERE pd.stream = ANY (p_streams);
 END
 $fn$;
-ALTER FUNCTION dossier.personal_data_of(text[], text) OWNER TO dossier_owner;
-GRANT EXECUTE ON FUNCTION dossier.personal_data_of(text[], text) TO dossier_reader;
+ALTER FUNCTION dossier.personal_data_of(text[]) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.personal_data_of(text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.personal_data_of(text[]) TO dossier_reader;
 
--- Finds workers by name (a substring), among those the caller may read; every match is logged.
+-- Finds workers by name (a substring) among those the caller may read. The search itself must
+-- have been requested and committed first (dossier.request_personal_access(ARRAY['name:' || p_name],
+-- 'find')), so the access log holds every search; each worker found is logged as well.
 CREATE FUNCTION dossier.find_by_name(p_name text)
 RETURNS TABLE (stream text, name text)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -1256,7 +1449,7 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_actor record;
-    v_streams text[];
+    v_pattern text := '%' || replace(replace(replace(p_name, '\', '\\'), '%', '\%'), '_', '\_') || '%';
 BEGIN
     SELECT * INTO v_actor FROM dossier.actor();
     IF v_actor.role = 'auditor' THEN
@@ -1265,17 +1458,48 @@ BEGIN
     IF coalesce(length(btrim(p_name)), 0) = 0 THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'give part of a name to search for';
     END IF;
-    SELECT array_agg(DISTINCT pd.stream) INTO v_streams FROM dossier.personal_data pd
-     WHERE pd.fields ->> 'name' LIKE '%' || replace(replace(replace(p_name, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+    IF NOT EXISTS (SELECT FROM dossier.access_log l
+                    WHERE l.worker = 'name:' || encode(sha256(convert_to(p_name, 'UTF8')), 'hex') AND l.reader = v_actor.name
+                      AND l.at > clock_timestamp() - interval '5 minutes' AND l.xmin <> pg_current_xact_id()::xid) THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS010',
+            MESSAGE = 'a search by name must be logged first: dossier.request_name_search(NAME), committed';
+    END IF;
     RETURN QUERY
-        SELECT DISTINCT r.stream, r.fields ->> 'name'
-          FROM dossier.personal_data_of(coalesce(v_streams, '{}'), 'find by name') r
-         WHERE NOT r.withheld AND r.fields ->> 'name' LIKE '%' || replace(replace(replace(p_name, '\', '\\'), '%', '\%'), '_', '\_') || '%'
+        SELECT DISTINCT pd.stream, pd.fields ->> 'name'
+          FROM dossier.personal_data pd
+         WHERE pd.fields ->> 'name' LIKE v_pattern
+           AND pd.stream = ANY (dossier.readable_streams(v_actor.name, v_actor.role,
+                                    ARRAY(SELECT DISTINCT p2.stream FROM dossier.personal_data p2 WHERE p2.fields ->> 'name' LIKE v_pattern)))
          ORDER BY 1;
 END
 $fn$;
 ALTER FUNCTION dossier.find_by_name(text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.find_by_name(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dossier.find_by_name(text) TO dossier_reader;
+
+-- Logs a search by name (step 1 of dossier.find_by_name); call it in a transaction of its own.
+CREATE FUNCTION dossier.request_name_search(p_name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_actor record;
+BEGIN
+    SELECT * INTO v_actor FROM dossier.actor();
+    IF v_actor.role = 'auditor' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS010', MESSAGE = 'auditors do not read personal data, names included';
+    END IF;
+    IF coalesce(length(btrim(p_name)), 0) = 0 OR length(p_name) > 100 THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'give part of a name (at most 100 characters) to search for';
+    END IF;
+    INSERT INTO dossier.access_log (reader, login, worker, what)
+    -- The name searched for is itself personal data: the log keeps its hash (auditors read the log).
+    VALUES (v_actor.name, v_actor.login, 'name:' || encode(sha256(convert_to(p_name, 'UTF8')), 'hex'), 'find by name');
+END
+$fn$;
+ALTER FUNCTION dossier.request_name_search(text) OWNER TO dossier_owner;
+REVOKE ALL ON FUNCTION dossier.request_name_search(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dossier.request_name_search(text) TO dossier_reader;
 
 -- Erases a worker's personal data under a lawful request: clears the fields and salts (the events
 -- and every proof stay intact) and records an `erasure` event in the worker's stream. An admin, or
@@ -1302,11 +1526,14 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'DS012', MESSAGE = format('no record of worker %s', left(coalesce(p_worker, ''), 70));
     END IF;
     IF v_actor.role = 'hr' THEN
-        SELECT * INTO v_place FROM dossier.placement_on(v_stream, 'infinity'::date);
-        IF NOT dossier.covers(dossier.scopes_of(v_actor.name), v_place.city, v_place.district) THEN
+        -- Irreversible: hr erases only workers who never served outside its jurisdictions.
+        SELECT string_agg(DISTINCT concat_ws('/', m.city, m.district), ', ') AS places,
+               coalesce(bool_and(dossier.covers(dossier.scopes_of(v_actor.name), m.city, m.district)), false) AS ok
+          INTO v_place FROM dossier.moves_of(v_stream) m;
+        IF NOT v_place.ok THEN
             RAISE EXCEPTION USING ERRCODE = 'DS013',
-                MESSAGE = format('%s may not erase the personal data of %s: the worker belongs to %s, outside the scopes of %s (%s)',
-                                 v_actor.name, p_worker, concat_ws('/', v_place.city, v_place.district), v_actor.name,
+                MESSAGE = format('%s (hr) may not erase the personal data of %s: the worker served in %s, outside the scopes of %s (%s)',
+                                 v_actor.name, p_worker, coalesce(v_place.places, 'no known jurisdiction'), v_actor.name,
                                  array_to_string(dossier.scopes_of(v_actor.name), ', '));
         END IF;
     ELSIF v_actor.role <> 'admin' THEN

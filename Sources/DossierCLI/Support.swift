@@ -88,6 +88,12 @@ enum CLI {
         case let error as MigrationError:
             return (error.description, Exit.database)
         case let error as PostgresError:
+            if error.kind == .connectionFailed, (error.context ?? "").contains("permission denied for database") {
+                return (
+                    "this login may not connect to the ledger: only its people may (an admin adds them with "
+                        + "`dossier user add`; on the embedded default `dossier init` makes the operating-system user an admin)",
+                    Exit.database)
+            }
             if error.kind == .connectionFailed || error.kind == .connectionLost {
                 return ("the database cannot be reached: \(error.context ?? error.kind.rawValue)", Exit.database)
             }

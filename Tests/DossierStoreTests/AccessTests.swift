@@ -218,6 +218,58 @@ struct AccessTests {
         #expect(try row.decode(String.self, at: 1) == "alice")
     }
 
+    @Test("hostile hr cannot pull a worker of another district into its own: second hire, same-day transfer, corrections, rescissions, appeals, placements")
+    func noPullingWorkers() async throws {
+        let p = try People3()
+        let admin = p.scenario.ledger
+        _ = try await admin.record(try p.hire("X-1", district: "徐汇区", on: "2018-03-01"))
+        _ = try await admin.record(try p.hire("X-2", on: "2015-01-01"))
+        let out = try await admin.record(try p.decision(
+            "transfer", "X-2", "2020-01-01", ["community": .string("天平居民区"), "street": .string("天平路街道"), "district": .string("徐汇区")]))
+        let x1Hire = try p.admin.query("SELECT event_id FROM dossier.events WHERE stream = 'worker/X-1'").scalar(UUID.self)!
+        let clerk = try p.add("clerk", .hr, ["上海/黄浦区"])
+        let psql = try p.connection(as: clerk)
+        let before = try p.snapshot()
+        func append(_ stream: String, _ type: String, _ payload: String, _ effective: String) -> PostgresQuery {
+            """
+            SELECT * FROM dossier.append_to_stream(\(stream), -1, ARRAY[gen_random_uuid()], ARRAY[\(type)], ARRAY[1]::smallint[],
+                   ARRAY[\(payload)::jsonb], ARRAY[\(effective)::date], ARRAY['a'], ARRAY[gen_random_uuid()::text])
+            """
+        }
+        let move = #"{"community":"c","street":"s","district":"黄浦区"}"#
+        let hire = #"{"community":"c","street":"s","district":"黄浦区","city":"上海","post":"staff","role":"staff","level":3,"education":"bachelor"}"#
+        let attacks: [PostgresQuery] = [
+            append("worker/X-1", "hire", hire, "2021-01-01"),
+            append("worker/X-1", "transfer", move, "2018-03-01"),
+            append("worker/X-2", "transfer", move, "2020-01-01"),
+            append("worker/X-1", "correction", #"{"corrects":"\#(x1Hire.uuidString.lowercased())","district":"黄浦区"}"#, "1900-01-01"),
+            append("worker/X-1", "correction", #"{"corrects":"\#(x1Hire.uuidString.lowercased())","district":"黄浦区","hours":1}"#, "2019-01-01"),
+            append("worker/X-2", "rescission", #"{"rescinds":"\#(out.eventID.uuidString.lowercased())","grounds":"x"}"#, "2016-01-01"),
+            append("worker/X-2", "appeal-ruling", #"{"appealed":"\#(out.eventID.uuidString.lowercased())","outcome":"overturned"}"#, "2016-01-01"),
+            append("worker/X-2", "dismissal", #"{"grounds":"x"}"#, "2021-01-01"),
+            // Payloads the database would store but Dossier could not read.
+            append("policy", "policy", #"{"jurisdiction":"上海/黄浦区","parameters":{"quotaPerTenThousand":999999999999999}}"#, "2021-01-01"),
+            append("policy", "policy", #"{"jurisdiction":"上海/黄浦区","parameters":{"postRoles":{"staff":[]}}}"#, "2021-01-01"),
+            append("policy", "policy", #"{"jurisdiction":"上海/黄浦区/x","parameters":{"maxLevel":12}}"#, "2021-01-01"),
+            append("worker/X-2", "assessment", #"{"year":2199,"grade":"excellent"}"#, "2016-12-31"),
+            append("worker/X-2", "fault-tolerance", #"{"misconduct":"\#(out.eventID.uuidString.lowercased())","ruling":"excused","sanction":"none"}"#, "2016-12-31"),
+            "BEGIN; INSERT INTO dossier.staged_placements (worker, span, city, district, street, community, from_date) VALUES ('X-1', 1, '上海', '黄浦区', 's', 'c', '2015-01-01'); SELECT dossier.apply_staged_placements(ARRAY['X-1'])",
+            "SELECT dossier.apply_staged_placements(ARRAY['X-2'])",
+        ]
+        for attack in attacks {
+            do {
+                _ = try psql.query(attack)
+                Issue.record("not refused: \(attack.sql)")
+            } catch let error as PostgresError {
+                #expect(error.sqlState != nil, "\(attack.sql): \(error)")
+            }
+            _ = try? psql.executeScript("ROLLBACK")
+        }
+        #expect(try p.snapshot() == before)
+        // What the clerk may do still works: the time X-2 served in 黄浦区.
+        _ = try psql.query(append("worker/X-2", "training", #"{"kind":"special","hours":2}"#, "2019-06-01"))
+    }
+
     @Test("hostile auditor and reviewer from psql: no append, no erasure, no personal data read directly")
     func hostileReaders() async throws {
         let p = try People3()
@@ -225,6 +277,7 @@ struct AccessTests {
         let auditor = try p.add("auditor", .auditor)
         let reviewer = try p.add("reviewer", .reviewer)
         let before = try p.snapshot()
+        let logBefore = try p.admin.query("SELECT count(*) FROM dossier.access_log").scalar(Int64.self)
         for person in [auditor, reviewer] {
             let psql = try p.connection(as: person)
             for attack: PostgresQuery in [
@@ -240,12 +293,27 @@ struct AccessTests {
                 #expect(throws: PostgresError.self, "\(person): \(attack)") { try psql.query(attack) }
             }
             // What they may read, they read; auditors see no fields.
+            // A read in the same transaction as its request is refused (it could be rolled back with
+            // its record); after a committed request it is served, and the log keeps it.
+            try psql.executeScript("BEGIN")
+            _ = try psql.query("SELECT dossier.request_personal_access(ARRAY['worker/H-1'], 'test')")
+            let early = try psql.query(
+                "SELECT count(*) FILTER (WHERE fields IS NOT NULL) FROM dossier.personal_data_of(ARRAY['worker/H-1'])"
+            ).scalar(Int64.self)
+            #expect(early == 0)
+            try psql.executeScript("ROLLBACK")
+            _ = try psql.query("SELECT dossier.request_personal_access(ARRAY['worker/H-1'], 'test')")
             let fields = try psql.query(
-                "SELECT count(*) FILTER (WHERE fields IS NOT NULL) FROM dossier.personal_data_of(ARRAY['worker/H-1'], 'test')"
+                "SELECT count(*) FILTER (WHERE fields IS NOT NULL) FROM dossier.personal_data_of(ARRAY['worker/H-1'])"
             ).scalar(Int64.self)
             #expect(fields == (person == auditor ? 0 : 1))
+            let logged = try psql.query("SELECT count(*) FROM dossier.access_log WHERE reader = \(person) AND worker = 'H-1'")
+                .scalar(Int64.self)
+            #expect(logged == (person == auditor ? 0 : 1))
+            #expect(throws: PostgresError.self) { try psql.query("SELECT * FROM dossier.find_by_name('张')") }
         }
         #expect(try p.snapshot() == before)
+        #expect(try p.admin.query("SELECT count(*) FROM dossier.access_log").scalar(Int64.self) == logBefore.map { $0 + 1 })
     }
 
     @Test("a reader holding the old advisory keys cannot stall appends: the order is kept by rows it cannot lock; a held lock times out clearly")

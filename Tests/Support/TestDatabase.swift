@@ -74,6 +74,16 @@ public enum TestDatabase {
     }
 
     static func ensureLoginRoles(_ connection: PostgresConnection) throws {
+        defer {
+            // The test writer and reader may connect (only registered people may, once 0006 ran);
+            // the outsider may not.
+            _ = try? connection.executeScript(
+                """
+                DO $$ BEGIN
+                    EXECUTE format('GRANT CONNECT ON DATABASE %I TO dossier_test_writer, dossier_test_reader', current_database());
+                END $$
+                """)
+        }
         try connection.executeScript(
             """
             DO $$

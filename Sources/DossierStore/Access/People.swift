@@ -163,7 +163,9 @@ public enum People {
     /// Workers whose name contains `text`, among those the caller may read (each read logged).
     public static func find(_ connection: PostgresConnection, name text: String) throws -> [(worker: String, name: String)] {
         try call(connection) {
-            try connection.query("SELECT stream, name FROM dossier.find_by_name(\(text))").rows.map { row in
+            // The search is logged and committed before it runs.
+            try connection.query("SELECT dossier.request_name_search(\(text))")
+            return try connection.query("SELECT stream, name FROM dossier.find_by_name(\(text))").rows.map { row in
                 let stream = try row.decode(String.self, at: 0)
                 return (StreamID(rawValue: stream).subject, try row.decode(String.self, at: 1))
             }

@@ -375,9 +375,10 @@ public enum Integrity {
                 event: event, leafIndex: Int(index),
                 proof: try Merkle.inclusionProof(index: Int(index), size: checkpoint.size, subtree: reader.subtree)))
         }
+        try connection.query("SELECT dossier.request_personal_access(\(PostgresArray([stream.rawValue])), 'export')")
         let openings = try connection.query(
             """
-            SELECT event_id, fields, salt FROM dossier.personal_data_of(\(PostgresArray([stream.rawValue])), 'export')
+            SELECT event_id, fields, salt FROM dossier.personal_data_of(\(PostgresArray([stream.rawValue])))
              WHERE NOT erased AND NOT withheld
             """
         ).rows.compactMap { row -> EvidenceBundle.Opening? in

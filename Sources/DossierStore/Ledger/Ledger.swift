@@ -143,9 +143,10 @@ public final class Ledger: Sendable {
     static func sameDecision(_ decision: Decision, _ existing: StoredDecision, _ connection: PostgresConnection) throws -> Recorded {
         var same = saysTheSame(decision, as: existing)
         if same, let personal = decision.personal {
+            try connection.query("SELECT dossier.request_personal_access(\(PostgresArray([decision.stream.rawValue])), 'retry check')")
             let stored = try connection.query(
                 """
-                SELECT fields FROM dossier.personal_data_of(\(PostgresArray([decision.stream.rawValue])), 'retry check')
+                SELECT fields FROM dossier.personal_data_of(\(PostgresArray([decision.stream.rawValue])))
                  WHERE event_id = \(existing.eventID)
                 """
             ).scalar(PostgresJSONB.self)
@@ -328,24 +329,27 @@ public final class Ledger: Sendable {
         -> (stored: [StoredDecision], references: ReferenceData, personal: [Row])
     {
         let names = streams.map(\.rawValue)
+        // The read is logged and committed first, then made (dossier.personal_data_of serves only
+        // reads a committed request logged).
         let results = try connection.pipeline([
+            "SELECT dossier.request_personal_access(\(PostgresArray(names)), \(purpose))",
             "BEGIN ISOLATION LEVEL REPEATABLE READ",
             streamQuery(names),
             ReferenceData.versionQuery,
             """
             SELECT p.event_id, p.fields, p.erased, p.stream, p.withheld, p.erased_at, p.erased_by, p.erasure_reference
-              FROM dossier.personal_data_of(\(PostgresArray(names)), \(purpose)) p
+              FROM dossier.personal_data_of(\(PostgresArray(names))) p
               JOIN dossier.events e ON e.event_id = p.event_id
              WHERE \(knownAt.map(PostgresTimestamp.init))::timestamptz IS NULL
                    OR e.recorded_at <= \(knownAt.map(PostgresTimestamp.init))
              ORDER BY e.position
             """,
             "COMMIT",
-        ])
-        let stored = try decodeStream(results[1])
-        let references = try ReferenceData.current(connection, version: results[2], knownAt: knownAt)
+        ], separateTransactions: true)
+        let stored = try decodeStream(results[2])
+        let references = try ReferenceData.current(connection, version: results[3], knownAt: knownAt)
         let stream = stored.first?.event.stream.rawValue
-        return (stored, references, try results[3].rows.filter { try $0.decode(String.self, at: 3) == stream })
+        return (stored, references, try results[4].rows.filter { try $0.decode(String.self, at: 3) == stream })
     }
 
     /// The events of the first of `names` that has any, in version order.

@@ -115,9 +115,11 @@ public final class ReadModel: Sendable {
             let role = try? connection.query("SELECT role FROM dossier.actor()").scalar(String.self)
             guard let role, role != "auditor" else { return [:] }
             var names: [String: String] = [:]
+            let streams = PostgresArray(workers.map { "worker/" + $0 })
+            try connection.query("SELECT dossier.request_personal_access(\(streams), \(purpose))")
             for row in try connection.query(
                 """
-                SELECT p.stream, p.fields ->> 'name' FROM dossier.personal_data_of(\(PostgresArray(workers.map { "worker/" + $0 })), \(purpose)) p
+                SELECT p.stream, p.fields ->> 'name' FROM dossier.personal_data_of(\(streams)) p
                   JOIN dossier.events e ON e.event_id = p.event_id
                  WHERE NOT p.withheld AND NOT p.erased AND p.fields ? 'name'
                  ORDER BY e.position
