@@ -188,7 +188,10 @@ CREATE TABLE dossier.access_log (
     reader      text        NOT NULL,
     login       text        NOT NULL,
     worker      text        NOT NULL,
-    what        text        NOT NULL
+    what        text        NOT NULL,
+    -- The top-level transaction that wrote the row (even inside a savepoint): a read is served
+    -- only when this transaction has committed.
+    txid        xid8        NOT NULL DEFAULT pg_current_xact_id()
 );
 ALTER TABLE dossier.access_log OWNER TO dossier_owner;
 CREATE INDEX access_log_worker ON dossier.access_log (worker, at);
@@ -368,7 +371,7 @@ LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    IF p !~ '^\d{4}-\d{2}-\d{2}$' THEN RETURN false; END IF;
+    IF p !~ '^(19|20|21)\d{2}-\d{2}-\d{2}$' THEN RETURN false; END IF;
     RETURN to_char(p::date, 'YYYY-MM-DD') = p;
 EXCEPTION WHEN others THEN
     RETURN false;
@@ -408,9 +411,9 @@ AS $fn$
                              left(e.stream, 80), t.stream_kind, t.stream_kind)
           FROM e JOIN dossier.event_types t USING (event_type)
          WHERE CASE t.stream_kind
-                   WHEN 'worker' THEN e.stream !~ '^worker/[^/[:space:][:cntrl:]]{1,64}$'
-                   WHEN 'cadre' THEN e.stream !~ '^cadre/[^/[:space:][:cntrl:]]{1,64}$'
-                   WHEN 'jurisdiction' THEN e.stream !~ '^jurisdiction/[^/[:space:][:cntrl:]]{1,100}(/[^/[:space:][:cntrl:]]{1,100})?$'
+                   WHEN 'worker' THEN e.stream !~ '^worker/[^/[:space:][:cntrl:]   -     　﻿]{1,64}$'
+                   WHEN 'cadre' THEN e.stream !~ '^cadre/[^/[:space:][:cntrl:]   -     　﻿]{1,64}$'
+                   WHEN 'jurisdiction' THEN e.stream !~ '^jurisdiction/[^/[:space:][:cntrl:]   -     　﻿]{1,100}(/[^/[:space:][:cntrl:]   -     　﻿]{1,100})?$'
                    WHEN 'policy' THEN e.stream <> 'policy'
                    ELSE e.stream <> 'access' END
         UNION ALL
@@ -482,7 +485,17 @@ AS $fn$
         SELECT e.ord, format('event %s: the policy jurisdiction must be "*", a city or "City/District"', e.ord)
           FROM e WHERE e.event_type = 'policy' AND jsonb_typeof(e.payload) = 'object'
                    AND coalesce(e.payload ->> 'jurisdiction', '') <> '*'
-                   AND coalesce(e.payload ->> 'jurisdiction', '') !~ '^[^/[:space:][:cntrl:]]{1,100}(/[^/[:space:][:cntrl:]]{1,100})?$'
+                   AND coalesce(e.payload ->> 'jurisdiction', '') !~ '^[^/[:space:][:cntrl:]   -     　﻿]{1,100}(/[^/[:space:][:cntrl:]   -     　﻿]{1,100})?$'
+        UNION ALL
+        SELECT e.ord, format('event %s: a level change (schema version 2) needs its grounds', e.ord)
+          FROM e WHERE e.event_type = 'level-change' AND e.schema_version = 2 AND jsonb_typeof(e.payload) = 'object'
+                   AND NOT e.payload ? 'grounds'
+        UNION ALL
+        SELECT e.ord, format('event %s: exceptions must be an array of at most 50 rule names', e.ord)
+          FROM e WHERE jsonb_typeof(e.payload -> 'exceptions') = 'array'
+                   AND (jsonb_array_length(e.payload -> 'exceptions') > 50
+                        OR EXISTS (SELECT FROM jsonb_array_elements(e.payload -> 'exceptions') x
+                                    WHERE jsonb_typeof(x) <> 'string' OR (x #>> '{}') !~ '^[a-z][a-z0-9-]{0,60}$'))
         UNION ALL
         SELECT e.ord, format('event %s: a policy must set at least one parameter', e.ord)
           FROM e WHERE e.event_type = 'policy' AND e.payload -> 'parameters' = '{}'::jsonb
@@ -609,7 +622,7 @@ ALTER FUNCTION dossier.covers(text[], text, text) OWNER TO dossier_owner;
 -- Every move of a worker (hire or transfer) in force according to the log itself, not to any
 -- projection, in date order: corrections of its place or date applied field by field in the order
 -- they were recorded; moves and corrections voided by a rescission, or by an overturning appeal
--- ruling, left out (a voiding decision that is itself rescinded voids nothing). Events at or after
+-- ruling that is not itself rescinded, left out (as Dossier's replay does). Events at or after
 -- p_before (a position) are ignored. A transfer that names no city stays in the city before it.
 CREATE FUNCTION dossier.moves_of(p_stream text, p_before bigint DEFAULT NULL)
 RETURNS TABLE (pos bigint, effective date, city text, district text)
@@ -625,8 +638,7 @@ AS $fn$
         SELECT r.payload ->> 'rescinds' AS id FROM ev r WHERE r.event_type = 'rescission'
     ),
     voided AS (
-        SELECT v.payload ->> 'rescinds' AS id FROM ev v
-         WHERE v.event_type = 'rescission' AND v.id NOT IN (SELECT id FROM rescinded WHERE id IS NOT NULL)
+        SELECT id FROM rescinded
         UNION
         SELECT a.payload ->> 'appealed' FROM ev a
          WHERE a.event_type = 'appeal-ruling' AND a.payload ->> 'outcome' = 'overturned'
@@ -677,6 +689,91 @@ AS $fn$
 $fn$;
 ALTER FUNCTION dossier.placement_on(text, date, bigint, boolean) OWNER TO dossier_owner;
 
+-- The structural rules of decisions that point at another (Dossier's Evaluator refuses the
+-- same, and no override bends them): the target is an earlier event of the same record; a
+-- fault-tolerance ruling rules on a misconduct; an appeal ruling or a correction points at a
+-- decision that is not itself a correction, rescission or appeal ruling, and is not void; a
+-- correction carries only fields of its target's kind; a rescission does not rescind a
+-- rescission, nor a void decision. The first problem among the events at p_positions, or NULL.
+CREATE FUNCTION dossier.structural_problem(p_positions bigint[]) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    e record;
+    t record;
+    v_target text;
+    v_void boolean;
+    v_field text;
+BEGIN
+    FOR e IN SELECT ev.position, ev.stream, ev.event_type, ev.payload
+               FROM dossier.events ev
+              WHERE ev.position = ANY (p_positions)
+                AND ev.event_type IN ('correction', 'rescission', 'appeal-ruling', 'fault-tolerance')
+              ORDER BY ev.position LOOP
+        v_target := coalesce(e.payload ->> 'corrects', e.payload ->> 'rescinds', e.payload ->> 'appealed',
+                             e.payload ->> 'misconduct');
+        SELECT x.event_id, x.event_type INTO t FROM dossier.events x
+         WHERE x.stream = e.stream AND x.event_id::text = v_target AND x.position < e.position;
+        IF NOT FOUND THEN
+            RETURN format('%s at position %s: event %s is not an earlier decision of %s', e.event_type, e.position,
+                          v_target, e.stream);
+        END IF;
+        SELECT EXISTS (SELECT FROM dossier.events r
+                        WHERE r.stream = e.stream AND r.position < e.position
+                          AND ((r.event_type = 'rescission' AND r.payload ->> 'rescinds' = v_target)
+                            OR (r.event_type = 'appeal-ruling' AND r.payload ->> 'appealed' = v_target
+                                AND r.payload ->> 'outcome' = 'overturned'
+                                AND NOT EXISTS (SELECT FROM dossier.events q
+                                                 WHERE q.stream = e.stream AND q.position < e.position
+                                                   AND q.event_type = 'rescission'
+                                                   AND q.payload ->> 'rescinds' = r.event_id::text))))
+          INTO v_void;
+        IF e.event_type = 'fault-tolerance' AND t.event_type <> 'misconduct' THEN
+            RETURN format('fault-tolerance at position %s rules on a %s, not a misconduct', e.position, t.event_type);
+        ELSIF e.event_type IN ('correction', 'appeal-ruling')
+            AND t.event_type IN ('correction', 'rescission', 'appeal-ruling') THEN
+            RETURN format('%s at position %s points at a %s', e.event_type, e.position, t.event_type);
+        ELSIF e.event_type = 'rescission' AND t.event_type = 'rescission' THEN
+            RETURN format('rescission at position %s rescinds a rescission', e.position);
+        ELSIF e.event_type IN ('correction', 'rescission', 'appeal-ruling') AND v_void THEN
+            RETURN format('%s at position %s points at event %s, which is already rescinded or overturned',
+                          e.event_type, e.position, v_target);
+        END IF;
+        IF e.event_type = 'correction' THEN
+            SELECT k INTO v_field FROM jsonb_object_keys(e.payload) k
+             WHERE k NOT IN ('corrects', 'correctedEffective', 'override', 'exceptions', 'personal')
+               AND NOT EXISTS (SELECT FROM dossier.event_fields f WHERE f.event_type = t.event_type AND f.field = k)
+             LIMIT 1;
+            IF FOUND THEN
+                RETURN format('correction at position %s: "%s" is not a field of the %s it corrects', e.position,
+                              v_field, t.event_type);
+            END IF;
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$fn$;
+ALTER FUNCTION dossier.structural_problem(bigint[]) OWNER TO dossier_owner;
+
+-- The effective date of an event of a record now (its latest correctedEffective that is in
+-- force), ignoring events at or after p_before.
+CREATE FUNCTION dossier.effective_of(p_stream text, p_event text, p_before bigint) RETURNS date
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT coalesce(
+        (SELECT (c.payload ->> 'correctedEffective')::date FROM dossier.events c
+          WHERE c.stream = p_stream AND c.event_type = 'correction' AND c.payload ->> 'corrects' = p_event
+            AND c.payload ? 'correctedEffective' AND c.position < p_before
+            AND NOT EXISTS (SELECT FROM dossier.events r
+                             WHERE r.stream = p_stream AND r.event_type = 'rescission' AND r.position < p_before
+                               AND r.payload ->> 'rescinds' = c.event_id::text)
+          ORDER BY c.position DESC LIMIT 1),
+        (SELECT t.effective FROM dossier.events t WHERE t.stream = p_stream AND t.event_id::text = p_event))
+$fn$;
+ALTER FUNCTION dossier.effective_of(text, text, bigint) OWNER TO dossier_owner;
+
 -- Refuses, for an `hr` actor, the events at p_positions that lie outside its scopes:
 --   a hire of a new worker: the place it hires into;
 --   a transfer: where the worker was that day without it, and where it goes;
@@ -714,7 +811,7 @@ BEGIN
             v_target := NULL;
             IF e.event_type IN ('correction', 'rescission', 'appeal-ruling') THEN
                 SELECT t.event_type INTO v_target FROM dossier.events t
-                 WHERE t.stream = e.stream
+                 WHERE t.stream = e.stream AND t.position < e.position
                    AND t.event_id::text = coalesce(e.payload ->> 'corrects', e.payload ->> 'rescinds', e.payload ->> 'appealed');
             END IF;
             IF e.event_type = 'hire'
@@ -735,6 +832,21 @@ BEGIN
                   FROM (SELECT m.city, m.district FROM dossier.moves_of(e.stream, e.position) m
                         UNION
                         SELECT m.city, m.district FROM dossier.moves_of(e.stream, e.position + 1) m) p;
+            ELSIF v_target IS NOT NULL OR e.event_type = 'fault-tolerance' THEN
+                -- A decision about another: judged where the worker was on its own date and on the
+                -- date of the decision it rewrites, with it and without it.
+                v_target := coalesce(e.payload ->> 'corrects', e.payload ->> 'rescinds', e.payload ->> 'appealed',
+                                     e.payload ->> 'misconduct');
+                SELECT string_agg(DISTINCT concat_ws('/', p.city, p.district), ', '),
+                       coalesce(bool_and(dossier.covers(v_scopes, p.city, p.district)), false)
+                  INTO v_places, v_ok
+                  FROM (SELECT * FROM dossier.placement_on(e.stream, e.effective, e.position + 1, true)
+                        UNION ALL
+                        SELECT * FROM dossier.placement_on(e.stream, dossier.effective_of(e.stream, v_target, e.position),
+                                                           e.position, true)
+                        UNION ALL
+                        SELECT * FROM dossier.placement_on(e.stream, dossier.effective_of(e.stream, v_target, e.position + 1),
+                                                           e.position + 1, true)) p;
             ELSE
                 SELECT * INTO v_place FROM dossier.placement_on(e.stream, e.effective, e.position + 1, true);
                 v_places := nullif(concat_ws('/', v_place.city, v_place.district), '');
@@ -889,6 +1001,10 @@ BEGIN
         SELECT k.id, p_stream, k.f, k.s
           FROM unnest(p_event_ids, p_personal, p_salts) AS k(id, f, s)
          WHERE k.f IS NOT NULL;
+    END IF;
+    v_problem := dossier.structural_problem(ARRAY(SELECT generate_series(v_base, v_base + n - 1)));
+    IF v_problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
     END IF;
     PERFORM dossier.check_scope(v_actor.name, v_actor.role, ARRAY(SELECT generate_series(v_base, v_base + n - 1)));
 
@@ -1048,6 +1164,10 @@ BEGIN
     SELECT s.event_id, s.stream, s.personal, s.salt
       FROM dossier.staged_events s WHERE s.txid = v_tx AND s.chunk = p_chunk AND s.personal IS NOT NULL;
     DELETE FROM dossier.staged_events WHERE txid = v_tx AND chunk = p_chunk;
+    v_problem := dossier.structural_problem(ARRAY(SELECT generate_series(v_base, v_base + v_count - 1)));
+    IF v_problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
+    END IF;
     PERFORM dossier.check_scope(v_actor.name, v_actor.role, ARRAY(SELECT generate_series(v_base, v_base + v_count - 1)));
     RETURN QUERY SELECT v_base, v_count, v_now;
 END
@@ -1086,6 +1206,19 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011',
             MESSAGE = format('placements of worker %s may be kept only with a decision for that worker in the same transaction', v_stray);
+    END IF;
+    -- Spans within the dates Dossier reads and, for hr, only in places the log gives the worker.
+    SELECT s.worker INTO v_stray FROM dossier.staged_placements s
+     WHERE s.txid = v_tx
+       AND (s.from_date NOT BETWEEN '1900-01-01' AND '2199-12-31'
+            OR (s.until_date IS NOT NULL AND s.until_date NOT BETWEEN '1900-01-01' AND '2199-12-31')
+            OR (v_actor.role = 'hr' AND NOT EXISTS (
+                    SELECT FROM dossier.moves_of('worker/' || s.worker) m
+                     WHERE m.city = s.city AND m.district = s.district)))
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS011',
+            MESSAGE = format('placements staged for worker %s do not match the log', v_stray);
     END IF;
     IF p_all THEN
         DELETE FROM dossier.placements;
@@ -1146,7 +1279,7 @@ LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    IF p IS NULL OR p !~ '^[^/[:space:][:cntrl:]]{1,100}(/[^/[:space:][:cntrl:]]{1,100})?$' THEN
+    IF p IS NULL OR p !~ '^[^/[:space:][:cntrl:]   -     　﻿]{1,100}(/[^/[:space:][:cntrl:]   -     　﻿]{1,100})?$' THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011',
             MESSAGE = format('the jurisdiction "%s" must be written CITY or CITY/DISTRICT', left(coalesce(p, ''), 60));
     END IF;
@@ -1426,7 +1559,7 @@ BEGIN
      WHERE EXISTS (SELECT FROM dossier.access_log l
                     WHERE l.worker = regexp_replace(s, '^[a-z]+/', '') AND l.reader = v_actor.name
                       AND l.at > clock_timestamp() - interval '5 minutes'
-                      AND l.xmin <> pg_current_xact_id()::xid);
+                      AND pg_xact_status(l.txid) = 'committed');
     RETURN QUERY
         SELECT pd.event_id, pd.stream, CASE WHEN pd.stream = ANY (v_allowed) THEN pd.fields END, pd.erased_at IS NOT NULL,
                pd.erased_at, pd.erased_by, pd.erasure_reference, NOT (pd.stream = ANY (v_allowed)),
@@ -1439,11 +1572,12 @@ ALTER FUNCTION dossier.personal_data_of(text[]) OWNER TO dossier_owner;
 REVOKE ALL ON FUNCTION dossier.personal_data_of(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dossier.personal_data_of(text[]) TO dossier_reader;
 
--- Finds workers by name (a substring) among those the caller may read. The search itself must
--- have been requested and committed first (dossier.request_personal_access(ARRAY['name:' || p_name],
--- 'find')), so the access log holds every search; each worker found is logged as well.
+-- Finds workers by name (a substring) among those the caller may read, and returns their
+-- streams only: the names themselves are read through request_personal_access and
+-- personal_data_of like any personal data. The search itself must have been requested and
+-- committed first (dossier.request_name_search), so the access log holds every search.
 CREATE FUNCTION dossier.find_by_name(p_name text)
-RETURNS TABLE (stream text, name text)
+RETURNS TABLE (stream text)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -1460,16 +1594,13 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT FROM dossier.access_log l
                     WHERE l.worker = 'name:' || encode(sha256(convert_to(p_name, 'UTF8')), 'hex') AND l.reader = v_actor.name
-                      AND l.at > clock_timestamp() - interval '5 minutes' AND l.xmin <> pg_current_xact_id()::xid) THEN
+                      AND l.at > clock_timestamp() - interval '5 minutes' AND pg_xact_status(l.txid) = 'committed') THEN
         RAISE EXCEPTION USING ERRCODE = 'DS010',
             MESSAGE = 'a search by name must be logged first: dossier.request_name_search(NAME), committed';
     END IF;
     RETURN QUERY
-        SELECT DISTINCT pd.stream, pd.fields ->> 'name'
-          FROM dossier.personal_data pd
-         WHERE pd.fields ->> 'name' LIKE v_pattern
-           AND pd.stream = ANY (dossier.readable_streams(v_actor.name, v_actor.role,
-                                    ARRAY(SELECT DISTINCT p2.stream FROM dossier.personal_data p2 WHERE p2.fields ->> 'name' LIKE v_pattern)))
+        SELECT x FROM unnest(dossier.readable_streams(v_actor.name, v_actor.role,
+                   ARRAY(SELECT DISTINCT pd.stream FROM dossier.personal_data pd WHERE pd.fields ->> 'name' LIKE v_pattern))) x
          ORDER BY 1;
 END
 $fn$;

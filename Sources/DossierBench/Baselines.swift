@@ -24,7 +24,11 @@ extension Bench {
                 recorded_at timestamptz NOT NULL, recorded_by text NOT NULL, authority text NOT NULL, reference text NOT NULL,
                 UNIQUE (stream, version), UNIQUE (stream, event_type, reference))
             """)
-        try connection.executeScript("COPY (SELECT * FROM dossier.events ORDER BY position) TO '\(file)'")
+        try connection.executeScript(
+            """
+            COPY (SELECT position, stream, version, event_id, event_type, schema_version, payload, effective, recorded_at,
+                         recorded_by, authority, reference FROM dossier.events ORDER BY position) TO '\(file)'
+            """)
         let started = Date()
         try connection.executeScript("COPY bench_raw.events FROM '\(file)'")
         let seconds = Date().timeIntervalSince(started)

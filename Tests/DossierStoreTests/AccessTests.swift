@@ -227,6 +227,9 @@ struct AccessTests {
         let out = try await admin.record(try p.decision(
             "transfer", "X-2", "2020-01-01", ["community": .string("天平居民区"), "street": .string("天平路街道"), "district": .string("徐汇区")]))
         let x1Hire = try p.admin.query("SELECT event_id FROM dossier.events WHERE stream = 'worker/X-1'").scalar(UUID.self)!
+        let outAssessment = try await admin.record(try p.decision(
+            "assessment", "X-2", "2021-01-15", ["year": .integer(2020), "grade": .string("excellent")])).eventID
+        _ = try await admin.record(try p.hire("X-3", on: "2020-01-01"))
         let clerk = try p.add("clerk", .hr, ["上海/黄浦区"])
         let psql = try p.connection(as: clerk)
         let before = try p.snapshot()
@@ -255,6 +258,18 @@ struct AccessTests {
             append("worker/X-2", "fault-tolerance", #"{"misconduct":"\#(out.eventID.uuidString.lowercased())","ruling":"excused","sanction":"none"}"#, "2016-12-31"),
             "BEGIN; INSERT INTO dossier.staged_placements (worker, span, city, district, street, community, from_date) VALUES ('X-1', 1, '上海', '黄浦区', 's', 'c', '2015-01-01'); SELECT dossier.apply_staged_placements(ARRAY['X-1'])",
             "SELECT dossier.apply_staged_placements(ARRAY['X-2'])",
+            // A correction planted for an event that does not exist yet, then that event.
+            append("worker/X-3", "correction", #"{"corrects":"11111111-2222-4333-8444-555555555555","district":"黄浦区","grade":"excellent"}"#, "2024-01-01"),
+            // A decision about an event of another district's period, dated in the clerk's.
+            append("worker/X-2", "correction", #"{"corrects":"\#(outAssessment.uuidString.lowercased())","grade":"competent"}"#, "2019-01-01"),
+            append("worker/X-2", "rescission", #"{"rescinds":"\#(outAssessment.uuidString.lowercased())","grounds":"x"}"#, "2019-01-01"),
+            """
+            SELECT * FROM dossier.append_to_stream('worker/X-2', -1, ARRAY[gen_random_uuid()], ARRAY['level-change'],
+                   ARRAY[2]::smallint[], ARRAY['{"level":5}'::jsonb], ARRAY['2019-01-01'::date], ARRAY['a'], ARRAY['v2'])
+            """,
+            append("worker/X-2", "training", #"{"kind":"special","hours":2,"exceptions":[[1]]}"#, "2019-01-01"),
+            append("worker/X-2", "secondment", #"{"to":"x","toLevel":"street","until":"2200-01-01","approval":"a"}"#, "2019-01-01"),
+            append("jurisdiction/上海/\u{00A0}黄浦区", "population", #"{"year":2020,"urbanPopulation":5}"#, "2020-01-01"),
         ]
         for attack in attacks {
             do {
@@ -301,6 +316,15 @@ struct AccessTests {
                 "SELECT count(*) FILTER (WHERE fields IS NOT NULL) FROM dossier.personal_data_of(ARRAY['worker/H-1'])"
             ).scalar(Int64.self)
             #expect(early == 0)
+            try psql.executeScript("ROLLBACK")
+            // Nor can a savepoint hide the request: it counts only once its transaction commits.
+            try psql.executeScript("BEGIN; SAVEPOINT s")
+            _ = try psql.query("SELECT dossier.request_personal_access(ARRAY['worker/H-1'], 'peek')")
+            try psql.executeScript("RELEASE SAVEPOINT s")
+            let peek = try psql.query(
+                "SELECT count(*) FILTER (WHERE fields IS NOT NULL) FROM dossier.personal_data_of(ARRAY['worker/H-1'])"
+            ).scalar(Int64.self)
+            #expect(peek == 0)
             try psql.executeScript("ROLLBACK")
             _ = try psql.query("SELECT dossier.request_personal_access(ARRAY['worker/H-1'], 'test')")
             let fields = try psql.query(

@@ -160,15 +160,30 @@ public enum People {
         }
     }
 
-    /// Workers whose name contains `text`, among those the caller may read (each read logged).
+    /// Workers whose name contains `text`, among those the caller may read. The search is logged
+    /// and committed before it runs; the names found are then read like any personal data
+    /// (logged and committed first, then served).
     public static func find(_ connection: PostgresConnection, name text: String) throws -> [(worker: String, name: String)] {
         try call(connection) {
-            // The search is logged and committed before it runs.
             try connection.query("SELECT dossier.request_name_search(\(text))")
-            return try connection.query("SELECT stream, name FROM dossier.find_by_name(\(text))").rows.map { row in
-                let stream = try row.decode(String.self, at: 0)
-                return (StreamID(rawValue: stream).subject, try row.decode(String.self, at: 1))
+            let streams = try connection.query("SELECT stream FROM dossier.find_by_name(\(text))").rows.map {
+                try $0.decode(String.self, at: 0)
             }
+            guard !streams.isEmpty else { return [] }
+            try connection.query("SELECT dossier.request_personal_access(\(PostgresArray(streams)), 'find by name')")
+            var names: [String: String] = [:]
+            for row in try connection.query(
+                """
+                SELECT p.stream, p.fields ->> 'name' FROM dossier.personal_data_of(\(PostgresArray(streams))) p
+                  JOIN dossier.events e ON e.event_id = p.event_id
+                 WHERE NOT p.withheld AND NOT p.erased AND p.fields ? 'name'
+                 ORDER BY e.position
+                """
+            ).rows {
+                names[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1)
+            }
+            return names.filter { $0.value.contains(text) }.sorted { $0.key < $1.key }
+                .map { (StreamID(rawValue: $0.key).subject, $0.value) }
         }
     }
 
