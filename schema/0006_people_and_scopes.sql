@@ -695,7 +695,7 @@ ALTER FUNCTION dossier.placement_on(text, date, bigint, boolean) OWNER TO dossie
 -- decision that is not itself a correction, rescission or appeal ruling, and is not void; a
 -- correction carries only fields of its target's kind; a rescission does not rescind a
 -- rescission, nor a void decision. The first problem among the events at p_positions, or NULL.
-CREATE FUNCTION dossier.structural_problem(p_positions bigint[]) RETURNS text
+CREATE FUNCTION dossier.structural_problem(p_first bigint, p_last bigint) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -708,26 +708,30 @@ DECLARE
 BEGIN
     FOR e IN SELECT ev.position, ev.stream, ev.event_type, ev.payload
                FROM dossier.events ev
-              WHERE ev.position = ANY (p_positions)
+              WHERE ev.position BETWEEN p_first AND p_last
                 AND ev.event_type IN ('correction', 'rescission', 'appeal-ruling', 'fault-tolerance')
               ORDER BY ev.position LOOP
         v_target := coalesce(e.payload ->> 'corrects', e.payload ->> 'rescinds', e.payload ->> 'appealed',
                              e.payload ->> 'misconduct');
-        SELECT x.event_id, x.event_type INTO t FROM dossier.events x
-         WHERE x.stream = e.stream AND x.event_id::text = v_target AND x.position < e.position;
-        IF NOT FOUND THEN
+        -- By event id (its unique index), then checked to be an earlier event of the same record.
+        SELECT x.event_id, x.event_type, x.stream, x.position INTO t FROM dossier.events x
+         WHERE x.event_id = v_target::uuid;
+        IF NOT FOUND OR t.stream <> e.stream OR t.position >= e.position THEN
             RETURN format('%s at position %s: event %s is not an earlier decision of %s', e.event_type, e.position,
                           v_target, e.stream);
         END IF;
-        SELECT EXISTS (SELECT FROM dossier.events r
-                        WHERE r.stream = e.stream AND r.position < e.position
+        -- The record's rescissions and rulings, read through its own index.
+        WITH s AS MATERIALIZED (
+            SELECT r.event_id::text AS id, r.event_type, r.payload, r.position FROM dossier.events r
+             WHERE r.stream = e.stream AND r.event_type IN ('rescission', 'appeal-ruling'))
+        SELECT EXISTS (SELECT FROM s r
+                        WHERE r.position < e.position
                           AND ((r.event_type = 'rescission' AND r.payload ->> 'rescinds' = v_target)
                             OR (r.event_type = 'appeal-ruling' AND r.payload ->> 'appealed' = v_target
                                 AND r.payload ->> 'outcome' = 'overturned'
-                                AND NOT EXISTS (SELECT FROM dossier.events q
-                                                 WHERE q.stream = e.stream AND q.position < e.position
-                                                   AND q.event_type = 'rescission'
-                                                   AND q.payload ->> 'rescinds' = r.event_id::text))))
+                                AND NOT EXISTS (SELECT FROM s q
+                                                 WHERE q.position < e.position AND q.event_type = 'rescission'
+                                                   AND q.payload ->> 'rescinds' = r.id))))
           INTO v_void;
         IF e.event_type = 'fault-tolerance' AND t.event_type <> 'misconduct' THEN
             RETURN format('fault-tolerance at position %s rules on a %s, not a misconduct', e.position, t.event_type);
@@ -754,7 +758,7 @@ BEGIN
     RETURN NULL;
 END
 $fn$;
-ALTER FUNCTION dossier.structural_problem(bigint[]) OWNER TO dossier_owner;
+ALTER FUNCTION dossier.structural_problem(bigint, bigint) OWNER TO dossier_owner;
 
 -- The effective date of an event of a record now (its latest correctedEffective that is in
 -- force), ignoring events at or after p_before.
@@ -1002,7 +1006,7 @@ BEGIN
           FROM unnest(p_event_ids, p_personal, p_salts) AS k(id, f, s)
          WHERE k.f IS NOT NULL;
     END IF;
-    v_problem := dossier.structural_problem(ARRAY(SELECT generate_series(v_base, v_base + n - 1)));
+    v_problem := dossier.structural_problem(v_base, v_base + n - 1);
     IF v_problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
     END IF;
@@ -1164,7 +1168,7 @@ BEGIN
     SELECT s.event_id, s.stream, s.personal, s.salt
       FROM dossier.staged_events s WHERE s.txid = v_tx AND s.chunk = p_chunk AND s.personal IS NOT NULL;
     DELETE FROM dossier.staged_events WHERE txid = v_tx AND chunk = p_chunk;
-    v_problem := dossier.structural_problem(ARRAY(SELECT generate_series(v_base, v_base + v_count - 1)));
+    v_problem := dossier.structural_problem(v_base, v_base + v_count - 1);
     IF v_problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'refused: ' || v_problem;
     END IF;
