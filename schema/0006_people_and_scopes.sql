@@ -635,9 +635,14 @@ ALTER FUNCTION dossier.covers(text[], text, text) OWNER TO dossier_owner;
 -- p_before (a position) are ignored. A transfer that names no city stays in the city before it.
 CREATE FUNCTION dossier.moves_of(p_stream text, p_before bigint DEFAULT NULL)
 RETURNS TABLE (pos bigint, effective date, city text, district text)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $fn$
+-- PL/pgSQL with one generic plan, prepared once per session (called once per worker when hr
+-- reads a roster's names).
+BEGIN
+    RETURN QUERY
     WITH ev AS (
         SELECT e.position, e.event_id::text AS id, e.event_type, e.payload, e.effective
           FROM dossier.events e
@@ -677,7 +682,8 @@ AS $fn$
                               ORDER BY c2.effective DESC, c2.position DESC LIMIT 1)),
            m.district
       FROM moves m
-     ORDER BY m.effective, m.position
+     ORDER BY m.effective, m.position;
+END
 $fn$;
 ALTER FUNCTION dossier.moves_of(text, bigint) OWNER TO dossier_owner;
 
