@@ -508,13 +508,13 @@ private struct VectorCase {
 }
 
 extension MerkleTests {
-    /// The vector directory: the checkout's `../shared/vectors/rfc6962`, found from this file's path.
+    /// The vector directory: `Tests/Vectors/rfc6962` of this repository (a copy of the RFC 6962
+    /// vectors with their licence and source), found from this file's path.
     private static var vectorDirectory: URL {
         URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent()  // Tests/DossierDomainTests
             .deletingLastPathComponent()  // Tests
-            .deletingLastPathComponent()  // the package root
-            .appendingPathComponent("../shared/vectors/rfc6962")
+            .appendingPathComponent("Vectors/rfc6962")
             .standardizedFileURL
     }
 
@@ -524,7 +524,7 @@ extension MerkleTests {
         var isDirectory: ObjCBool = false
         try #require(
             FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) && isDirectory.boolValue,
-            "RFC 6962 test vectors not found at \(directory.path); they must be checked out at ../shared/vectors")
+            "RFC 6962 test vectors not found at \(directory.path); they belong in Tests/Vectors/rfc6962")
         let enumerator = try #require(FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil))
         var cases: [VectorCase] = []
         for case let url as URL in enumerator where url.pathExtension == "json" {
