@@ -18,7 +18,7 @@ extension Dossier {
         func run() async throws {
             try await CLI.run {
                 let (configuration, login) = try database.administration()
-                let applied = try await PostgresSession.open(configuration, role: .admin).run { connection in
+                let applied = try await PostgresSession.open(configuration, role: .person).run { connection in
                     let applied = try Migrator().migrate(connection)
                     // The installer is an admin: the superuser that ran init, and on the embedded
                     // default the operating-system user, who logs in by peer authentication.

@@ -60,7 +60,7 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let session = PostgresSession.open(try database.configuration(), role: .writer, label: "dossier.checkpoint")
+                let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.checkpoint")
                 let origin = try await session.run { try $0.query("SELECT current_database()").scalar(String.self) ?? "ledger" }
                 let signing = try key.signingKey(create: true, name: "dossier-" + origin)
                 let progress = ProgressLine()
@@ -89,14 +89,8 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                // As writer when allowed (to check personal-data commitments too), else as reader.
-                let configuration = try database.configuration()
-                var session = PostgresSession.open(configuration, role: .writer, label: "dossier.verify")
-                do {
-                    _ = try await session.run { _ in true }
-                } catch StoreError.permissionDenied {
-                    session = PostgresSession.open(configuration, role: .reader, label: "dossier.verify")
-                }
+                // Any role verifies; admins also check the personal-data commitments.
+                let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.verify")
                 var trusted = try key.verifyingKey(publicKey: publicKey)
                 if trusted == nil {
                     let stored = try await session.run { try $0.query("SELECT key_text FROM dossier.signing_keys ORDER BY first_used DESC LIMIT 1").scalar(String.self) }
@@ -156,7 +150,7 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let session = PostgresSession.open(try database.configuration(), role: .reader, label: "dossier.prove")
+                let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.prove")
                 let object = try await session.run { connection -> JSONObject in
                     if let from, let to { return try Integrity.consistencyProof(connection, from: from, to: to) }
                     return try Integrity.inclusionProof(connection, eventID: UUID(uuidString: event!)!, size: size).json
@@ -178,7 +172,7 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let session = PostgresSession.open(try database.configuration(), role: .writer, label: "dossier.export")
+                let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.export")
                 var verifying = try key.verifyingKey(publicKey: nil)
                 if verifying == nil {
                     verifying = try await session.run {

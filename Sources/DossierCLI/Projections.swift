@@ -21,7 +21,7 @@ extension Dossier {
         func run() async throws {
             try await CLI.run {
                 let configuration = try database.configuration()
-                let session = PostgresSession.open(configuration, role: .writer, label: "dossier.project")
+                let session = PostgresSession.open(configuration, role: .person, label: "dossier.project")
                 let progress = ProgressLine()
                 let started = Date()
                 let report = try await session.run { connection in
@@ -62,7 +62,7 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let session = PostgresSession.open(try database.configuration(), role: .writer, label: "dossier.rebuild")
+                let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.rebuild")
                 let progress = ProgressLine()
                 let update: Projector.Progress = { progress.update($0, done: $1, total: $2) }
                 if projection == "placements" {

@@ -403,8 +403,8 @@ struct AccessTests {
         let p = try People3()
         _ = try await p.scenario.ledger.record(try p.hire("E-1"))
         let key = SigningKey(name: "test-ledger")
-        _ = try await PostgresSession.open(p.configuration, role: .admin).run { try Integrity.checkpoint($0, key: key) }
-        let before = try await PostgresSession.open(p.configuration, role: .admin).run {
+        _ = try await PostgresSession.open(p.configuration, role: .person).run { try Integrity.checkpoint($0, key: key) }
+        let before = try await PostgresSession.open(p.configuration, role: .person).run {
             try Integrity.exportBundle($0, subject: "E-1", key: key.verifying)
         }
         let first = try People.erase(p.admin, worker: "E-1", authority: "黄浦区人民法院", reference: "ER-1")
@@ -414,15 +414,15 @@ struct AccessTests {
         #expect(throws: StoreError.self) { try People.erase(p.admin, worker: "NOBODY", authority: "a", reference: "ER-2") }
         let shown = try await p.scenario.ledger.show(worker: "E-1")
         #expect(shown.personal?.erased == true)
-        _ = try await PostgresSession.open(p.configuration, role: .admin).run { try Integrity.checkpoint($0, key: key) }
-        let report = try await PostgresSession.open(p.configuration, role: .admin).run { try Integrity.verify($0, key: key.verifying, external: []) }
+        _ = try await PostgresSession.open(p.configuration, role: .person).run { try Integrity.checkpoint($0, key: key) }
+        let report = try await PostgresSession.open(p.configuration, role: .person).run { try Integrity.verify($0, key: key.verifying, external: []) }
         #expect(report.mismatch == nil)
         let kinds = try await EventStore(p.configuration).readStream(.worker("E-1")).map(\.type)
         #expect(kinds == ["hire", "erasure"])
         // The bundle exported before still verifies; a new one carries the erasure and no names.
         let old = try EvidenceBundle.verify(Array(JSONValue.object(before).canonicalText.utf8), trustedKey: key.verifying)
         #expect(old.personalVerified == 1)
-        let after = try await PostgresSession.open(p.configuration, role: .admin).run {
+        let after = try await PostgresSession.open(p.configuration, role: .person).run {
             try Integrity.exportBundle($0, subject: "E-1", key: key.verifying)
         }
         let verified = try EvidenceBundle.verify(Array(JSONValue.object(after).canonicalText.utf8), trustedKey: key.verifying)

@@ -149,7 +149,7 @@ struct AppendTests {
         }
         let bare = try TestDatabase.create(migrated: false)
         await #expect(throws: StoreError.notInitialized) {
-            try await EventStore(bare, role: .admin).readStream(.worker("x"))
+            try await EventStore(bare, role: .person).readStream(.worker("x"))
         }
     }
 }

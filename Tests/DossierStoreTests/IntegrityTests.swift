@@ -18,13 +18,13 @@ struct IntegrityTests {
             try await s.record("training", worker, "2016-04-01", ["kind": .string("special"), "hours": .integer(8)])
         }
         let key = self.key
-        let note = try await PostgresSession.open(s.configuration, role: .writer).run { try Integrity.checkpoint($0, key: key) }
+        let note = try await PostgresSession.open(s.configuration, role: .person).run { try Integrity.checkpoint($0, key: key) }
         return (s, note)
     }
 
     func verify(_ configuration: DatabaseConfiguration, external: [String] = []) async throws -> Integrity.Verification {
         let key = self.key.verifying
-        return try await PostgresSession.open(configuration, role: .writer).run { try Integrity.verify($0, key: key, external: external) }
+        return try await PostgresSession.open(configuration, role: .person).run { try Integrity.verify($0, key: key, external: external) }
     }
 
     /// Runs statements as the superuser with the log's guards switched off.
@@ -49,9 +49,9 @@ struct IntegrityTests {
         #expect(report.personalChecked == 3)
         try await s.hire("W4", "2017-01-01")
         let key = self.key
-        let second = try await PostgresSession.open(s.configuration, role: .writer).run { try Integrity.checkpoint($0, key: key) }
+        let second = try await PostgresSession.open(s.configuration, role: .person).run { try Integrity.checkpoint($0, key: key) }
         #expect(try Checkpoint.verify(second, key: key.verifying).size == 10)
-        let proof = try await PostgresSession.open(s.configuration, role: .reader).run { try Integrity.consistencyProof($0, from: 9, to: 10) }
+        let proof = try await PostgresSession.open(s.configuration, role: .person).run { try Integrity.consistencyProof($0, from: 9, to: 10) }
         var proofHashes: [MerkleHash] = []
         if case .array(let list)? = proof["proof"] {
             proofHashes = list.compactMap { $0.stringValue.flatMap { MerkleHash(base64: $0) } }
@@ -136,7 +136,7 @@ struct IntegrityTests {
         try await s.hire("W5", "2018-01-01")
         let key = self.key
         await #expect(throws: IntegrityError.self) {
-            try await PostgresSession.open(s.configuration, role: .writer).run { try Integrity.checkpoint($0, key: key) }
+            try await PostgresSession.open(s.configuration, role: .person).run { try Integrity.checkpoint($0, key: key) }
         }
     }
 
@@ -144,7 +144,7 @@ struct IntegrityTests {
     func bundle() async throws {
         let (s, _) = try await checkpointed()
         let key = self.key
-        let bundle = try await PostgresSession.open(s.configuration, role: .writer).run {
+        let bundle = try await PostgresSession.open(s.configuration, role: .person).run {
             try Integrity.exportBundle($0, subject: "W2", key: key.verifying)
         }
         let bytes = Array(JSONValue.object(bundle).canonicalText.utf8)
@@ -170,7 +170,7 @@ struct IntegrityTests {
     func hostileBundles() async throws {
         let (s, _) = try await checkpointed()
         let key = self.key
-        let bundle = try await PostgresSession.open(s.configuration, role: .writer).run {
+        let bundle = try await PostgresSession.open(s.configuration, role: .person).run {
             try Integrity.exportBundle($0, subject: "W1", key: key.verifying)
         }
         func refuse(_ object: JSONObject, _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) {

@@ -8,12 +8,12 @@ import Testing
 @Suite("Projections")
 struct ProjectionTests {
     func catchUp(_ configuration: DatabaseConfiguration) async throws {
-        let session = PostgresSession.open(configuration, role: .writer)
+        let session = PostgresSession.open(configuration, role: .person)
         _ = try await session.run { try Projector.catchUp($0, batchSize: 7) }
     }
 
     func differences(_ configuration: DatabaseConfiguration) async throws -> [ProjectionName: Int] {
-        try await PostgresSession.open(configuration, role: .writer).run { try Projector.differencesFromRebuild($0) }
+        try await PostgresSession.open(configuration, role: .person).run { try Projector.differencesFromRebuild($0) }
     }
 
     @Test("incremental projections equal a full rebuild row for row, and the pure fold on every date and knowledge time", arguments: [11 as UInt64, 12])
@@ -120,7 +120,7 @@ struct ProjectionTests {
         var s = try Scenario()
         try await s.hire("W1", "2015-03-01")
         try await s.hire("W2", "2016-03-01")
-        let session = PostgresSession.open(s.configuration, role: .writer)
+        let session = PostgresSession.open(s.configuration, role: .person)
         let rebuilt = try await session.run { try Projector.rebuild($0) }
         #expect(rebuilt.events == 2)
         _ = try await session.run { try Projector.rebuild($0, only: [.audit]) }

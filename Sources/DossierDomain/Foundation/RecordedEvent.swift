@@ -36,9 +36,6 @@ public struct NewEvent: Sendable, Equatable {
     public var effective: CalendarDate
     public var authority: String
     public var reference: String
-    /// A note the recorder gave of whom they recorded for; not an identity, and not part of the
-    /// canonical encoding (the recorder, `recordedBy`, is).
-    public var onBehalfOf: String?
 
     public init(
         eventID: UUID = UUID(), type: String, schemaVersion: Int = 1, payload: JSONObject,

@@ -169,12 +169,23 @@ public enum People {
             let streams = try connection.query("SELECT stream FROM dossier.find_by_name(\(text))").rows.map {
                 try $0.decode(String.self, at: 0)
             }
-            guard !streams.isEmpty else { return [] }
-            try connection.query("SELECT dossier.request_personal_access(\(PostgresArray(streams)), 'find by name')")
+            let names = try Self.names(connection, streams: streams, purpose: "find by name")
+            return names.filter { $0.value.contains(text) }.sorted { $0.key < $1.key }
+                .map { (StreamID(rawValue: $0.key).subject, $0.value) }
+        }
+    }
+
+    /// The current names of the given streams' subjects (by stream), read as all personal data is:
+    /// the read is logged and committed first, then served; withheld and erased ones are absent.
+    public static func names(_ connection: PostgresConnection, streams: [String], purpose: String) throws -> [String: String] {
+        guard !streams.isEmpty else { return [:] }
+        return try call(connection) {
+            let list = PostgresArray(streams)
+            try connection.query("SELECT dossier.request_personal_access(\(list), \(purpose))")
             var names: [String: String] = [:]
             for row in try connection.query(
                 """
-                SELECT p.stream, p.fields ->> 'name' FROM dossier.personal_data_of(\(PostgresArray(streams))) p
+                SELECT p.stream, p.fields ->> 'name' FROM dossier.personal_data_of(\(list)) p
                   JOIN dossier.events e ON e.event_id = p.event_id
                  WHERE NOT p.withheld AND NOT p.erased AND p.fields ? 'name'
                  ORDER BY e.position
@@ -182,8 +193,7 @@ public enum People {
             ).rows {
                 names[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1)
             }
-            return names.filter { $0.value.contains(text) }.sorted { $0.key < $1.key }
-                .map { (StreamID(rawValue: $0.key).subject, $0.value) }
+            return names
         }
     }
 

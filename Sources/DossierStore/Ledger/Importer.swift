@@ -17,7 +17,7 @@ public final class Importer: Sendable {
     public let session: PostgresSession
 
     public init(_ configuration: DatabaseConfiguration) {
-        self.session = PostgresSession.open(configuration, role: .writer, label: "dossier.import")
+        self.session = PostgresSession.open(configuration, role: .person, label: "dossier.import")
     }
 
     /// One line of input, already read.

@@ -55,11 +55,6 @@ public enum AccessRole: Sendable {
     /// A person a trusted login acts for (`SET ROLE`): the server's way in.
     case actingFor(String)
 
-    /// The default for every command.
-    public static let writer = AccessRole.person
-    public static let reader = AccessRole.person
-    public static let admin = AccessRole.person
-
     func apply(to connection: PostgresConnection) throws {
         do {
             try connection.query("SELECT set_config('lock_timeout', \(DatabaseConfiguration.lockTimeout), false)")

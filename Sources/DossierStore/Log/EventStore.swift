@@ -9,7 +9,7 @@ public final class EventStore: Sendable {
     /// The channel appends notify after they commit: a wake-up for subscribers, never the truth.
     public static let notificationChannel = "dossier_events"
 
-    public init(_ configuration: DatabaseConfiguration, role: AccessRole = .writer) {
+    public init(_ configuration: DatabaseConfiguration, role: AccessRole = .person) {
         self.configuration = configuration
         self.session = PostgresSession.open(configuration, role: role, label: "dossier.store")
     }
@@ -86,7 +86,7 @@ public struct EventSubscription: AsyncSequence, Sendable {
             session: PostgresSession(
                 connectionString: configuration.connectionString, label: "dossier.subscription"
             ) { connection in
-                try AccessRole.reader.apply(to: connection)
+                try AccessRole.person.apply(to: connection)
                 try connection.listen(EventStore.notificationChannel)
             },
             last: after, batchSize: batchSize, pollMilliseconds: pollMilliseconds)

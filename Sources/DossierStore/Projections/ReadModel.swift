@@ -11,7 +11,7 @@ public final class ReadModel: Sendable {
     private let lag = NSLock()
     nonisolated(unsafe) private var eventsBehind: Int64 = 0
 
-    public init(_ configuration: DatabaseConfiguration, role: AccessRole = .writer) {
+    public init(_ configuration: DatabaseConfiguration, role: AccessRole = .person) {
         session = PostgresSession.open(configuration, role: role, label: "dossier.read")
     }
 
@@ -112,22 +112,9 @@ public final class ReadModel: Sendable {
     public func names(of workers: [String], purpose: String) async throws -> [String: String] {
         guard !workers.isEmpty else { return [:] }
         return try await session.run { connection in
-            let role = try? connection.query("SELECT role FROM dossier.actor()").scalar(String.self)
-            guard let role, role != "auditor" else { return [:] }
-            var names: [String: String] = [:]
-            let streams = PostgresArray(workers.map { "worker/" + $0 })
-            try connection.query("SELECT dossier.request_personal_access(\(streams), \(purpose))")
-            for row in try connection.query(
-                """
-                SELECT p.stream, p.fields ->> 'name' FROM dossier.personal_data_of(\(streams)) p
-                  JOIN dossier.events e ON e.event_id = p.event_id
-                 WHERE NOT p.withheld AND NOT p.erased AND p.fields ? 'name'
-                 ORDER BY e.position
-                """
-            ).rows {
-                names[StreamID(rawValue: try row.decode(String.self, at: 0)).subject] = try row.decode(String.self, at: 1)
-            }
-            return names
+            guard let actor = try? Ledger.currentActor(connection), actor.role != "auditor" else { return [:] }
+            let names = try People.names(connection, streams: workers.map { "worker/" + $0 }, purpose: purpose)
+            return Dictionary(uniqueKeysWithValues: names.map { (StreamID(rawValue: $0.key).subject, $0.value) })
         }
     }
 
