@@ -7,6 +7,7 @@
 //   PostgresClient  a small safe Swift wrapper over libpq; the only importer of CLibPQ
 //   DossierDomain   decisions, events, policy rules, projections as pure folds, hashing (no I/O)
 //   DossierStore    the PostgreSQL event store, the ledger service, projections, the embedded cluster
+//   DossierServer   `dossier serve`: the JSON API and the web interface (Hummingbird 2)
 //   DossierCLI      the `dossier` command-line tool
 import PackageDescription
 
@@ -22,6 +23,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -50,10 +56,22 @@ let package = Package(
             dependencies: ["PostgresClient", "DossierDomain"],
             plugins: ["EmbedSchema"]
         ),
+        .target(
+            name: "DossierServer",
+            dependencies: [
+                "DossierStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "DossierCLI",
             dependencies: [
                 "DossierStore",
+                "DossierServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,6 +99,13 @@ let package = Package(
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "DossierTestSupport"]),
         .testTarget(name: "DossierDomainTests", dependencies: ["DossierDomain"]),
         .testTarget(name: "DossierCLITests", dependencies: ["DossierTestSupport", "DossierDomain"]),
+        .testTarget(
+            name: "DossierServerTests",
+            dependencies: [
+                "DossierServer", "DossierStore", "DossierTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "DossierStoreTests",
             dependencies: ["DossierStore", "PostgresClient", "DossierTestSupport"]

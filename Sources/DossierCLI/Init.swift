@@ -23,7 +23,11 @@ extension Dossier {
                     // The installer is an admin: the superuser that ran init, and on the embedded
                     // default the operating-system user, who logs in by peer authentication.
                     try People.registerInstaller(connection)
-                    if let login { try People.registerAdmin(connection, login: login) }
+                    if let login {
+                        try People.registerAdmin(connection, login: login)
+                        // `dossier serve` runs as the operating-system user and acts for people.
+                        try People.grantGateway(connection, login: login)
+                    }
                     return applied
                 }
                 CLI.print(

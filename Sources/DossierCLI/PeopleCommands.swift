@@ -15,7 +15,7 @@ extension Dossier {
                 everything but personal data) or admin (manages people, records anywhere). The database \
                 enforces the role and scopes; every change is an event in the `access` stream.
                 """,
-            subcommands: [Add.self, List.self, Grant.self, Revoke.self, Disable.self, Who.self])
+            subcommands: [Add.self, List.self, Grant.self, Revoke.self, Disable.self, Who.self, Token.self])
 
         struct Authority: ParsableArguments {
             @Option(help: "The body on whose authority the change is made.")
@@ -146,6 +146,37 @@ extension Dossier {
                         try People.disable($0, name: name, authority: authority.authority, reference: authority.reference)
                     }
                     CLI.print(changed ? "disabled \(name)" : "\(name) was already disabled: nothing changed")
+                }
+            }
+        }
+
+        struct Token: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Print a new API token for a person (yourself, or anyone for an admin), or revoke their tokens.",
+                discussion: """
+                    A script sends the token as `Authorization: Bearer TOKEN` to `dossier serve` and acts as \
+                    that person, exactly as their browser session would. The token is printed once; the \
+                    ledger keeps only its SHA-256. Issuing and revoking are events in the `access` stream.
+                    """)
+            @Argument(help: "The person the token acts for.") var name: String
+            @Flag(help: "End every live token of the person instead.") var revoke = false
+            @OptionGroup var authority: Authority
+            @OptionGroup var database: DatabaseOptions
+
+            func run() async throws {
+                try await CLI.run {
+                    if revoke {
+                        let count = try await CLI.session(database).run {
+                            try People.revokeTokens($0, person: name, authority: authority.authority, reference: authority.reference)
+                        }
+                        CLI.print("revoked \(count) token\(count == 1 ? "" : "s") of \(name)")
+                        return
+                    }
+                    let issued = try await CLI.session(database).run {
+                        try People.issueToken($0, person: name, authority: authority.authority, reference: authority.reference)
+                    }
+                    CLI.print(issued.token.text)
+                    CLI.printError("token \(issued.id.uuidString.lowercased()) for \(name): shown once, keep it secret; revoke with `dossier user token \(name) --revoke`")
                 }
             }
         }

@@ -243,14 +243,8 @@ extension Dossier {
                 let model = ReadModel(try database.configuration())
                 defer { CLI.noteLag(model) }
                 let history = try await model.history(worker: worker, field: ReadModel.Field(rawValue: field)!)
-                func periods(_ list: [(from: CalendarDate, until: CalendarDate?, value: String)]) -> [JSONValue] {
-                    list.map { .object(JSONObject([("from", .string($0.from.description)), ("until", $0.until.map { .string($0.description) } ?? .null), ("value", .string($0.value))])) }
-                }
                 if json {
-                    CLI.print(JSONValue.object(JSONObject([
-                        ("worker", .string(worker)), ("field", .string(field)), ("effective", .array(periods(history.effective))),
-                        ("learned", .array(history.learned.map { .object(JSONObject([("recordedAt", .string($0.at.description)), ("periods", .array(periods($0.periods)))])) })),
-                    ])).prettyText())
+                    CLI.print(JSONValue.object(history.json(worker: worker, field: ReadModel.Field(rawValue: field)!)).prettyText())
                     return
                 }
                 CLI.print("\(field) of \(worker), as known now:")

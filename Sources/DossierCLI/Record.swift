@@ -59,17 +59,7 @@ extension Dossier {
 
         func report(_ decision: Decision, _ outcome: Ledger.Recorded) {
             if json {
-                var object = JSONObject()
-                object["eventId"] = .string(outcome.eventID.uuidString.lowercased())
-                object["position"] = .integer(outcome.position)
-                object["version"] = .integer(Int64(outcome.version))
-                object["recordedAt"] = .string(outcome.recordedAt.description)
-                object["decision"] = .string(decision.kind.rawValue)
-                object["subject"] = .string(decision.subject)
-                object["reference"] = .string(decision.reference)
-                object["duplicate"] = .bool(outcome.duplicate)
-                object["exceptions"] = .array(outcome.exceptions.map { .string($0.rule.rawValue) })
-                CLI.print(JSONValue.object(object).canonicalText)
+                CLI.print(JSONValue.object(outcome.json).canonicalText)
                 return
             }
             let what = "\(decision.kind.rawValue) \(decision.reference) for \(decision.subject)"

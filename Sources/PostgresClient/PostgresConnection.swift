@@ -20,10 +20,15 @@ public final class PostgresConnection {
     ///
     /// - Parameter connectionString: a libpq connection string (`host=/tmp dbname=dossier`) or
     ///   URI (`postgresql://user@host/db`); empty uses libpq's defaults and PG* variables.
+    ///   `user` and `password`, when given, override the string's (a server checking a person's
+    ///   password opens a connection as that person on the server's own database).
     /// - Throws: `PostgresError` of kind `.connectionFailed`, with libpq's reason in `context`.
-    public init(connectionString: String) throws {
-        let keywords = ["dbname", "client_encoding", "fallback_application_name"]
-        let values = [connectionString, "UTF8", "dossier"]
+    public init(connectionString: String, user: String? = nil, password: String? = nil) throws {
+        var keywords = ["dbname", "client_encoding", "fallback_application_name"]
+        var values = [connectionString, "UTF8", "dossier"]
+        // Later parameters override those of the expanded connection string.
+        if let user { keywords.append("user"); values.append(user) }
+        if let password { keywords.append("password"); values.append(password) }
         var cKeywords = keywords.map { strdup($0) }
         var cValues = values.map { strdup($0) }
         defer {
@@ -63,6 +68,10 @@ public final class PostgresConnection {
     deinit {
         PQfinish(handle)
     }
+
+    /// Whether the server asked for a password when this connection was opened (false under
+    /// `trust` or `peer` authentication, where a password proves nothing).
+    public var passwordWasUsed: Bool { PQconnectionUsedPassword(handle) == 1 }
 
     /// The process id of the server process serving this connection.
     public var backendPID: Int32 { PQbackendPID(handle) }

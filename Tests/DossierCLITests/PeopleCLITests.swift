@@ -8,10 +8,11 @@ import Testing
 /// The people commands and every role at work through the CLI: a clerk, an auditor, a reviewer.
 @Suite("People through the dossier command", .serialized)
 struct PeopleCLITests {
-    func runner(_ database: DatabaseConfiguration, as user: String) throws -> CommandRunner {
+    func runner(_ database: DatabaseConfiguration, as user: String, password: String = TestDatabase.password) throws -> CommandRunner {
         CommandRunner(
             database: DatabaseConfiguration(
-                connectionString: try TestDatabase.connectionString(database: TestDatabase.name(of: database), user: user)))
+                connectionString: try TestDatabase.connectionString(database: TestDatabase.name(of: database), user: user)
+                    + " password='\(password)'"))
     }
 
     @Test("an admin adds a clerk, an auditor and a reviewer; each works within their rights")
@@ -20,13 +21,13 @@ struct PeopleCLITests {
         let admin = CommandRunner(database: database)
         let clerk = TestDatabase.uniqueName("clerk"), auditor = TestDatabase.uniqueName("auditor")
         let reviewer = TestDatabase.uniqueName("reviewer")
-        let added = try admin.run(["user", "add", clerk, "--role", "hr", "--jurisdiction", "上海/黄浦区", "--password-stdin"], input: "a long enough password\n")
+        let added = try admin.run(["user", "add", clerk, "--role", "hr", "--jurisdiction", "上海/黄浦区", "--password-stdin"], input: TestDatabase.password + "\n")
         #expect(added.status == 0, "\(added.stderr)")
         #expect(!added.stdout.contains("password"))
         let generated = try admin.run(["user", "add", auditor, "--role", "auditor"])
         #expect(generated.status == 0)
         #expect(generated.stdout.contains("password (shown once): "))
-        #expect(try admin.run(["user", "add", reviewer, "--role", "reviewer"]).status == 0)
+        #expect(try admin.run(["user", "add", reviewer, "--role", "reviewer", "--password-stdin"], input: TestDatabase.password).status == 0)
         // The password is stored as a SCRAM-SHA-256 verifier.
         let verifier = try PostgresConnection(connectionString: database.connectionString)
             .query("SELECT rolpassword FROM pg_authid WHERE rolname = \(clerk)").scalar(String.self)
@@ -58,7 +59,10 @@ struct PeopleCLITests {
         #expect(try asClerk.run(["show", "W-001"]).stdout.contains("朱虹"))
 
         // The auditor reads everything but names, and cannot record.
-        let asAuditor = try runner(database, as: auditor)
+        // The generated password is the one that works.
+        let auditorPassword = generated.stdout.components(separatedBy: "password (shown once): ").last!
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let asAuditor = try runner(database, as: auditor, password: auditorPassword)
         let shown = try asAuditor.run(["show", "W-001"])
         #expect(shown.status == 0, "\(shown.stderr)")
         #expect(shown.stdout.contains("withheld") && !shown.stdout.contains("朱虹"))

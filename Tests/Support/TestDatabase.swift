@@ -21,10 +21,14 @@ public enum TestDatabase {
         return url
     }
 
-    /// A connection string for another database or user on the same server.
+    /// The password of every login role the tests create (the test cluster asks every role but
+    /// its superuser for a password).
+    public static let password = "correct horse battery"
+
+    /// A connection string for another database or user (with the tests' password) on the same server.
     public static func connectionString(database: String, user: String? = nil) throws -> String {
         var text = try adminConnectionString() + " dbname=\(database)"
-        if let user { text += " user=\(user)" }
+        if let user { text += " user=\(user) password='\(password)'" }
         return text
     }
 
@@ -95,7 +99,7 @@ public enum TestDatabase {
                     ARRAY['dossier_test_outsider', '']] LOOP
                     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r[1]) THEN
                         BEGIN
-                            EXECUTE format('CREATE ROLE %I LOGIN', r[1]);
+                            EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', r[1], 'correct horse battery');
                             IF r[2] <> '' THEN
                                 EXECUTE format('GRANT %I TO %I', r[2], r[1]);
                             END IF;

@@ -236,6 +236,60 @@ public enum People {
         }
     }
 
+    // MARK: Tokens and the server's gateway
+
+    /// Issues a new API token for a person (themselves, or anyone for an admin); returns the token,
+    /// which is shown once: the ledger keeps only its SHA-256.
+    public static func issueToken(_ connection: PostgresConnection, person: String, authority: String, reference: String?) throws
+        -> (token: AccessToken, id: UUID)
+    {
+        try call(connection) {
+            let token = AccessToken.generate()
+            let id = try connection.query(
+                """
+                SELECT dossier.issue_token(\(person), \(PostgresBytea(token.hash)), \(authority),
+                                           \(reference ?? Self.reference("token", person)))
+                """
+            ).scalar(UUID.self)
+            return (token, id!)
+        }
+    }
+
+    /// Ends every token of a person; returns how many were live.
+    public static func revokeTokens(_ connection: PostgresConnection, person: String, authority: String, reference: String?) throws -> Int {
+        try call(connection) {
+            Int(try connection.query(
+                "SELECT dossier.revoke_tokens(\(person), \(authority), \(reference ?? Self.reference("revoke-tokens", person)))"
+            ).scalar(Int32.self) ?? 0)
+        }
+    }
+
+    /// The person a live token belongs to (only a gateway login may ask).
+    public static func tokenPerson(_ connection: PostgresConnection, token: AccessToken) throws -> String? {
+        try call(connection) {
+            try connection.query("SELECT dossier.token_person(\(PostgresBytea(token.hash)))").scalar(String.self)
+        }
+    }
+
+    /// Lets a login act for people (`dossier serve`): grants it `dossier_gateway`. Needs a superuser.
+    public static func grantGateway(_ connection: PostgresConnection, login: String) throws {
+        try call(connection) {
+            try connection.query("SELECT set_config('dossier.gateway_login', \(login), false)")
+            try connection.executeScript(
+                """
+                DO $gw$
+                BEGIN
+                    IF NOT pg_has_role(current_setting('dossier.gateway_login'), 'dossier_gateway', 'MEMBER') THEN
+                        EXECUTE format('GRANT dossier_gateway TO %I', current_setting('dossier.gateway_login'));
+                    END IF;
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                END
+                $gw$
+                """)
+            _ = try connection.query("SELECT dossier.sync_gateway()")
+        }
+    }
+
     static func call<T>(_ connection: PostgresConnection, _ body: () throws -> T) throws -> T {
         do {
             return try body()

@@ -205,14 +205,18 @@ public struct EmbeddedCluster: Sendable {
         try handle.close()
     }
 
-    /// Writes the cluster's authentication: Unix socket only, peer authentication, each
-    /// operating-system user logging in as the role of the same name, and the user who owns the
-    /// ledger also as its superuser. Returns whether anything changed.
+    /// Writes the cluster's authentication: Unix socket only; the operating-system user who owns
+    /// the ledger logs in by peer authentication (as its own role, or as the superuser); every
+    /// other person with their password (SCRAM-SHA-256), which is also how `dossier serve` checks
+    /// a person's password. Returns whether anything changed.
     func writeAuthentication() throws -> Bool {
         let owner = Self.operatingSystemUser
+        func quotedRole(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
         let hba = """
-            # Written by dossier: Unix socket only; PostgreSQL asks the kernel who connects (peer).
-            local all all peer map=dossier
+            # Written by dossier: Unix socket only. The owner asks the kernel who connects (peer);
+            # everyone else gives their password.
+            local all \(quotedRole(Self.superuser)),\(quotedRole(owner)) peer map=dossier
+            local all all scram-sha-256
 
             """
         let ident = """

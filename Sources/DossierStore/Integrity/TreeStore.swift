@@ -81,7 +81,7 @@ extension StoredCheckpoint {
         try connection.query("SELECT tree_size, root, note, frontier FROM dossier.checkpoints ORDER BY tree_size").rows.map(Self.init(row:))
     }
 
-    static func latest(_ connection: PostgresConnection) throws -> StoredCheckpoint? {
+    public static func latest(_ connection: PostgresConnection) throws -> StoredCheckpoint? {
         try connection.query(
             "SELECT tree_size, root, note, frontier FROM dossier.checkpoints ORDER BY tree_size DESC LIMIT 1"
         ).rows.first.map(Self.init(row:))

@@ -20,6 +20,11 @@ public final class Importer: Sendable {
         self.session = PostgresSession.open(configuration, role: .person, label: "dossier.import")
     }
 
+    /// An importer on a session someone else owns (the server's pool).
+    public init(session: PostgresSession) {
+        self.session = session
+    }
+
     /// One line of input, already read.
     public struct Line: Sendable {
         public var number: Int

@@ -16,6 +16,12 @@ public final class Ledger: Sendable {
         self.session = PostgresSession.open(configuration, role: role, label: "dossier.ledger")
     }
 
+    /// A ledger on a session someone else owns (the server's pool, which sets the person per request).
+    public init(session: PostgresSession, configuration: DatabaseConfiguration) {
+        self.configuration = configuration
+        self.session = session
+    }
+
     /// What recording a decision did.
     public struct Recorded: Sendable {
         public var eventID: UUID
@@ -28,6 +34,17 @@ public final class Ledger: Sendable {
         public var exceptions: [RuleViolation]
         /// The decision as recorded (a transfer's city filled in from the record).
         public var decision: Decision
+
+        /// The documented JSON object of a recorded decision (`record --json`, the API).
+        public var json: JSONObject {
+            JSONObject([
+                ("eventId", .string(eventID.uuidString.lowercased())), ("position", .integer(position)),
+                ("version", .integer(Int64(version))), ("recordedAt", .string(recordedAt.description)),
+                ("decision", .string(decision.kind.rawValue)), ("subject", .string(decision.subject)),
+                ("reference", .string(decision.reference)), ("duplicate", .bool(duplicate)),
+                ("exceptions", .array(exceptions.map { .string($0.rule.rawValue) })),
+            ])
+        }
     }
 
     /// Judges a decision and records it when it is accepted.

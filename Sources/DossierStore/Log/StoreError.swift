@@ -82,7 +82,7 @@ public enum ExpectedVersion: Sendable, Equatable, CustomStringConvertible {
 
 extension StoreError {
     /// Maps a PostgreSQL error to the store's own, when it is one the store knows.
-    static func from(_ error: PostgresError, stream: StreamID? = nil, expected: ExpectedVersion = .any) -> Error {
+    public static func from(_ error: PostgresError, stream: StreamID? = nil, expected: ExpectedVersion = .any) -> Error {
         switch error.sqlState?.code {
         case "DS002":
             let actual = error.detail.flatMap { Int($0) } ?? -1

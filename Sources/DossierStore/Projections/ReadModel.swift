@@ -15,6 +15,11 @@ public final class ReadModel: Sendable {
         session = PostgresSession.open(configuration, role: role, label: "dossier.read")
     }
 
+    /// Answers on a session someone else owns (the server's pool, which sets the person per request).
+    public init(session: PostgresSession) {
+        self.session = session
+    }
+
     /// How many events of the log the last answer did not reflect (0 when caught up): a login
     /// that may not keep the projections (auditors, reviewers, hr) reads them as they are.
     public var behind: Int64 {
@@ -262,6 +267,17 @@ public final class ReadModel: Sendable {
         /// For each moment the ledger learned something that changed this attribute: the
         /// attribute's effective history as known from then.
         public var learned: [(at: Timestamp, periods: [(from: CalendarDate, until: CalendarDate?, value: String)])]
+
+        /// The documented JSON object (`history --json`, the API).
+        public func json(worker: String, field: Field) -> JSONObject {
+            func periods(_ list: [(from: CalendarDate, until: CalendarDate?, value: String)]) -> JSONValue {
+                .array(list.map { .object(JSONObject([("from", .string($0.from.description)), ("until", $0.until.map { .string($0.description) } ?? .null), ("value", .string($0.value))])) })
+            }
+            return JSONObject([
+                ("worker", .string(worker)), ("field", .string(field.rawValue)), ("effective", periods(effective)),
+                ("learned", .array(learned.map { .object(JSONObject([("recordedAt", .string($0.at.description)), ("periods", periods($0.periods))])) })),
+            ])
+        }
     }
 
     public func history(worker: String, field: Field) async throws -> History {

@@ -1,0 +1,63 @@
+import Hummingbird
+
+/// The interface's words, Chinese by default and English on request (Accept-Language, or the
+/// switch in the page header, kept in a cookie).
+struct Strings: Sendable {
+    let english: Bool
+
+    var lang: String { english ? "en" : "zh-CN" }
+
+    subscript(_ key: String) -> String {
+        guard let pair = Self.table[key] else { return key }
+        return english ? pair.1 : pair.0
+    }
+
+    /// Every word as a dictionary for templates (`{{t.login}}`).
+    var all: [String: String] {
+        Dictionary(uniqueKeysWithValues: Self.table.map { ($0.key, english ? $0.value.1 : $0.value.0) })
+    }
+
+    static func of(_ request: Request) -> Strings {
+        if let choice = request.uri.queryParameters.get("lang") { return Strings(english: choice == "en") }
+        if let cookie = request.cookies["dossier_lang"]?.value { return Strings(english: cookie == "en") }
+        let accept = request.headers[.acceptLanguage]?.lowercased() ?? ""
+        return Strings(english: accept.hasPrefix("en"))
+    }
+
+    static let table: [String: (String, String)] = [
+        "app": ("Dossier 社区工作者档案", "Dossier personnel ledger"),
+        "login": ("登录", "Log in"), "logout": ("退出", "Log out"), "user": ("用户名", "User name"),
+        "password": ("密码", "Password"), "loginFailed": ("用户名或密码错误。", "Wrong user name or password."),
+        "tooMany": ("失败次数过多，请稍后再试。", "Too many failed logins; try again later."),
+        "search": ("查询", "Search"), "searchHint": ("工号或姓名", "Worker id or name"),
+        "roster": ("花名册", "Roster"), "eligible": ("资格名单", "Eligibility"), "quota": ("配备额度", "Quota"),
+        "exceptions": ("政策例外", "Policy exceptions"), "accessLog": ("访问记录", "Access log"),
+        "integrity": ("完整性", "Integrity"), "record": ("录入决定", "Record a decision"),
+        "worker": ("工号", "Worker"), "name": ("姓名", "Name"), "status": ("状态", "Status"), "post": ("职务", "Post"),
+        "role": ("岗位", "Role"), "level": ("等级", "Level"), "community": ("社区", "Community"), "street": ("街道", "Street"),
+        "district": ("区", "District"), "city": ("市", "City"), "reason": ("理由", "Reason"),
+        "asOf": ("截至日期", "As of"), "knownAt": ("按当时所知", "As known at"), "show": ("显示", "Show"),
+        "timeline": ("职业时间线", "Career timeline"), "trace": ("全部记录", "Every recorded decision"),
+        "eligibility": ("资格", "Eligibility"), "bundle": ("下载证据包", "Download evidence bundle"),
+        "effective": ("生效日期", "Effective"), "decision": ("决定", "Decision"), "reference": ("文号", "Reference"),
+        "authority": ("决定机关", "Authority"), "recordedAt": ("录入时间", "Recorded at"), "recordedBy": ("录入人", "Recorded by"),
+        "corrected": ("已更正", "corrected"), "rescinded": ("已撤销", "rescinded"), "overturned": ("已推翻", "overturned"),
+        "exception": ("政策例外", "policy exception"), "replacedBy": ("被以下决定取代", "replaced by"),
+        "override": ("例外理由（依政策越权录入须说明）", "Override justification (records despite the rules)"),
+        "refused": ("决定被拒绝：", "Decision refused:"), "recorded": ("已录入", "Recorded"),
+        "submit": ("提交", "Submit"), "kind": ("决定类型", "Decision kind"), "csv": ("下载 CSV", "Download CSV"),
+        "headcount": ("在岗人数", "Headcount"), "perTenThousand": ("每万人", "per 10,000"),
+        "noPopulation": ("未录入人口", "no population recorded"), "overQuota": ("超编", "over quota"),
+        "belowQuota": ("未满编", "below quota"), "latestCheckpoint": ("最新签名检查点", "Latest signed checkpoint"),
+        "lastVerify": ("最近一次校验", "Last verification"), "verifyNow": ("立即校验", "Verify now"),
+        "none": ("（无）", "(none)"), "youAre": ("当前用户", "Signed in as"), "jurisdictions": ("管辖范围", "Jurisdictions"),
+        "for": ("名单", "List"), "levelUp": ("晋级候选", "Level-up candidates"),
+        "publicInstitution": ("事业编制候选", "Public-institution candidates"), "exitReview": ("退出审查", "Exit review"),
+        "results": ("查询结果", "Results"), "notFound": ("未找到", "Not found"), "error": ("出错了", "Something went wrong"),
+        "forbidden": ("无权进行此操作", "Not allowed"), "reader": ("读取人", "Reader"), "at": ("时间", "At"), "what": ("内容", "What"),
+        "language": ("English", "中文"), "events": ("事件", "Events"), "size": ("规模", "Size"), "root": ("根哈希", "Root"),
+        "filter": ("筛选", "Filter"), "workers": ("人", "workers"), "home": ("首页", "Home"),
+        "skip": ("跳到正文", "Skip to content"), "noNames": ("审计角色不显示姓名。", "Names are not shown to auditors."),
+        "onBehalfOf": ("代为录入（备注）", "On behalf of (a note)"), "optional": ("可选", "optional"),
+    ]
+}
