@@ -55,7 +55,7 @@ public struct WorkerReport: Sendable {
         var object = JSONObject()
         object["worker"] = .string(state.worker)
         object["name"] = text(personal?.name)
-        object["personalData"] = .string(personal == nil ? "none" : personal!.erased ? "erased" : "held")
+        object["personalData"] = .string(personal == nil ? "none" : personal!.erased ? "erased" : personal!.withheld ? "withheld" : "held")
         object["asOf"] = .string(asOf.description)
         object["knownAt"] = text(knownAt?.description)
         object["version"] = .integer(Int64(version))

@@ -255,6 +255,7 @@ enum API {
                     recorded.append(.object(outcome.json))
                 } catch {
                     var problem = Problem.from(error)
+                    if lines.count == 1 { throw problem }
                     problem.extra["line"] = .integer(Int64(line.number))
                     problem.extra["recordedBefore"] = .array(recorded)
                     problem.detail = "stopped at line \(line.number) (\(recorded.count) of \(lines.count) recorded before it): " + problem.detail

@@ -141,7 +141,10 @@ enum Templates {
     .problem{background:#fdecec;border:1px solid #e2a3a3;padding:.6rem .9rem;border-radius:4px}.flash{background:#e8f5ec;border:1px solid #9fd0ae;padding:.6rem .9rem;border-radius:4px}
     .note{color:var(--muted)}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}dt{font-weight:600}dd{margin:0}
     .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;padding:.3rem}.sr{position:absolute;left:-999px}
-    .timeline svg,.chart svg{width:100%;height:auto;max-width:1200px}.results li{margin:.2rem 0}
+    .timeline svg,.chart svg{width:100%;height:auto;max-width:1200px}
+    svg text{font:11px sans-serif;fill:#1d2433}svg .axis{stroke:#9aa3b2}svg .bar{fill:#dfe6f2;stroke:#7b8bb0}svg .lvl{fill:none;stroke:#8a1c1c;stroke-width:2}
+    svg .ev{fill:#8a1c1c}svg .void{fill:#fff;stroke:#9aa3b2}svg .strike{stroke:#5b6475;stroke-width:1.5}svg .ring{fill:none;stroke:#f2b705;stroke-width:2}
+    svg .h{fill:#7b8bb0}svg .over{fill:#8a1c1c}svg .q{stroke:#1d6b3a;stroke-width:3}.chart text{font-size:12px}.results li{margin:.2rem 0}
     @media (max-width:640px){.grid{grid-template-columns:1fr}.grid button{grid-column:1}nav{padding:.4rem .6rem}main{padding:.6rem}}
     """
 }

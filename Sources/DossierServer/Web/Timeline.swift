@@ -24,10 +24,10 @@ enum Timeline {
         ]
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(Int(width)) 250" role="img" aria-label="\(escape(strings["timeline"]))">
-            <style>text{font:11px sans-serif;fill:#1d2433}.axis{stroke:#9aa3b2}.bar{fill:#dfe6f2;stroke:#7b8bb0}.lvl{fill:none;stroke:#8a1c1c;stroke-width:2}.ev{fill:#8a1c1c}.void{fill:#fff;stroke:#9aa3b2}.strike{stroke:#5b6475;stroke-width:1.5}.ring{fill:none;stroke:#f2b705;stroke-width:2}</style>
             """
-        for (label, y) in lanes {
-            svg += "<text x=\"4\" y=\"\(y + 4)\">\(escape(label))</text><line class=\"axis\" x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(y + 12)\" y2=\"\(y + 12)\"/>"
+        for (index, (label, y)) in lanes.enumerated() {
+            let axis = index == 0 ? 66 : y + 12
+            svg += "<text x=\"4\" y=\"\(y + 4)\">\(escape(label))</text><line class=\"axis\" x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(axis)\" y2=\"\(axis)\"/>"
         }
         // Years.
         let step = max(1, (endYear - startYear) / 12)
@@ -39,7 +39,7 @@ enum Timeline {
         var points: [String] = []
         for period in levels {
             guard let level = Int(period.value) else { continue }
-            let y = 60 - Double(level) * 2.6
+            let y = 64 - Double(level) * 2.8
             points.append("\(x(period.from)),\(y)")
             points.append("\(x(period.until ?? end)),\(y)")
             svg += "<text x=\"\(x(period.from) + 2)\" y=\"\(y - 3)\">\(level)</text>"

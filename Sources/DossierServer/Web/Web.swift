@@ -469,7 +469,6 @@ enum Web {
         let top = Double(max(1, lines.map { max($0.headcount, $0.quota ?? 0) }.max() ?? 1))
         let rowHeight = 26.0, left = 170.0, width = 900.0
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width) + 120) \(Int(rowHeight * Double(lines.count) + 10))\" role=\"img\" aria-label=\"\(Timeline.escape(strings["quota"]))\">"
-        svg += "<style>text{font:12px sans-serif;fill:#1d2433}.h{fill:#7b8bb0}.over{fill:#8a1c1c}.q{stroke:#1d6b3a;stroke-width:3}</style>"
         for (index, line) in lines.enumerated() {
             let y = Double(index) * rowHeight + 4
             let barWidth = (width - left) * Double(line.headcount) / top
