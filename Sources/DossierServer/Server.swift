@@ -103,8 +103,8 @@ public final class ServerCore: Sendable {
     }
 
     /// Runs `body` on a connection acting as the identity's person.
-    func act<T: Sendable>(_ identity: Identity, _ body: @Sendable (PostgresSession) async throws -> T) async throws -> T {
-        try await pool.with(as: identity.person, metrics: metrics, body)
+    func act<T: Sendable>(_ identity: Identity, fresh: Bool = false, _ body: @Sendable (PostgresSession) async throws -> T) async throws -> T {
+        try await pool.with(as: identity.person, fresh: fresh, metrics: metrics, body)
     }
 
     /// Keeps the projections caught up (the server's login must be able to keep them: an admin,
@@ -251,9 +251,10 @@ public enum DossierService {
 struct ProjectionFollower: Service {
     let core: ServerCore
     func run() async throws {
-        await withGracefulShutdownHandler {
+        // On SIGTERM the follower is cancelled (between catch-ups) so the service group can end.
+        try? await cancelWhenGracefulShutdown {
             await core.followProjections()
-        } onGracefulShutdown: {}
+        }
     }
 }
 

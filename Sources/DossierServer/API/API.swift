@@ -89,7 +89,7 @@ enum API {
             guard let text = request.query("field"), let field = ReadModel.Field(rawValue: text) else {
                 throw Problem.badParameter("field", "takes level, post, community or status")
             }
-            let history = try await core.act(identity) { session in
+            let history = try await core.act(identity, fresh: true) { session in
                 try await ReadModel(session: session).history(worker: worker, field: field)
             }
             return JSONValue.object(history.json(worker: worker, field: field)).response()
@@ -117,7 +117,7 @@ enum API {
             }
             let place = try place(request)
             let asOf = try request.date("asOf") ?? Ledger.today(), knownAt = try request.time("knownAt")
-            let entries = try await core.act(identity) { session in
+            let entries = try await core.act(identity, fresh: true) { session in
                 try await ReadModel(session: session).eligible(kind, place: place, asOf: asOf, knownAt: knownAt)
             }
             if request.query("format") == "csv" { return csv(Self.rosterCSV(entries), filename: "eligible.csv") }
@@ -128,14 +128,14 @@ enum API {
             let identity = try await require(request, core: core)
             let jurisdiction = try request.query("jurisdiction").map { try checkedText($0, "jurisdiction", max: 201) }
             let asOf = try request.date("asOf") ?? Ledger.today()
-            let lines = try await core.act(identity) { session in
+            let lines = try await core.act(identity, fresh: true) { session in
                 try await ReadModel(session: session).quota(jurisdiction: jurisdiction, asOf: asOf)
             }
             return JSONValue.array(lines.map { .object($0.json) }).response()
         }
         api.get("exceptions") { request, _ in
             let identity = try await require(request, core: core)
-            let exceptions = try await core.act(identity) { session in try await ReadModel(session: session).exceptions() }
+            let exceptions = try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).exceptions() }
             return JSONValue.array(exceptions.map { .object($0.json) }).response()
         }
         api.get("access-log") { request, _ in
@@ -339,7 +339,7 @@ enum API {
         let place = try place(request)
         let asOf = try request.date("asOf") ?? Ledger.today(), knownAt = try request.time("knownAt")
         let nameFilter = try request.query("name").map { try checkedText($0, "name", max: 100) }
-        return try await core.act(identity) { session in
+        return try await core.act(identity, fresh: true) { session in
             let model = ReadModel(session: session)
             var entries = try await model.roster(place: place, asOf: asOf, knownAt: knownAt)
             guard identity.readsNames, !entries.isEmpty else {

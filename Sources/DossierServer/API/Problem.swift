@@ -116,7 +116,14 @@ public struct Problem: Error, Sendable {
                 problem.retryAfter = 5
                 return problem
             }
-            return Problem.from(StoreError.from(error))
+            let mapped = StoreError.from(error)
+            if mapped is PostgresError {
+                if error.sqlState == .insufficientPrivilege {
+                    return Problem(.forbidden, "forbidden", "Not allowed", "this person's role does not allow it")
+                }
+                return Problem(.internalServerError, "database", "Database error", "the database could not answer (SQLSTATE \(error.sqlState?.code ?? "?"))")
+            }
+            return Problem.from(mapped)
         default:
             return Problem(.internalServerError, "internal", "Internal error", "the server could not answer; the error is logged by type")
         }

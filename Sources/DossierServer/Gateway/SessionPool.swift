@@ -31,14 +31,18 @@ public final class SessionPool: Sendable {
     public func waiting() async -> Int { await queue.waitingCount }
 
     /// Runs `body` on a borrowed session acting as `person` (the server's own login when nil).
+    ///
+    /// With `fresh`, the projections are first brought up to date as the server's own login (a
+    /// person reading a roster sees what was just recorded, whatever their role may keep).
     public func with<T: Sendable>(
-        as person: String?, metrics: ServerMetrics? = nil, _ body: @Sendable (PostgresSession) async throws -> T
+        as person: String?, fresh: Bool = false, metrics: ServerMetrics? = nil, _ body: @Sendable (PostgresSession) async throws -> T
     ) async throws -> T {
         let started = ContinuousClock.now
         let index = try await queue.acquire(timeout: waitLimit)
         metrics?.poolWait(ContinuousClock.now - started)
         defer { Task { await queue.release(index) } }
         let session = sessions[index]
+        if fresh { await Self.catchUp(session) }
         try await Self.act(session, as: person)
         return try await body(session)
     }
@@ -61,6 +65,16 @@ public final class SessionPool: Sendable {
             }
         } catch let error as PostgresError where error.sqlState == .insufficientPrivilege || error.sqlState?.code == "22023" {
             throw StoreError.notAllowed("the server's login may not act for this person (it needs the dossier_gateway role)")
+        }
+    }
+
+    /// Applies the events the projections do not reflect yet, when the server's login may.
+    static func catchUp(_ session: PostgresSession) async {
+        _ = try? await session.run { connection in
+            if connection.transactionState != .idle { try? connection.executeScript("ROLLBACK") }
+            _ = try connection.query("SELECT set_config('role', 'none', false)")
+            let may = try connection.query("SELECT has_table_privilege('dossier_read.checkpoints', 'UPDATE')").scalar(Bool.self) ?? false
+            if may { _ = try Projector.catchUp(connection, wait: true) }
         }
     }
 

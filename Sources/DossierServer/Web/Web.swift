@@ -119,7 +119,7 @@ enum Web {
             let kind = EligibilityKind(rawValue: request.query("for") ?? "level-up") ?? .levelUp
             let place = try API.place(request)
             let asOf = try request.date("asOf") ?? Ledger.today(), knownAt = try request.time("knownAt")
-            let entries = try await core.act(identity) { session in
+            let entries = try await core.act(identity, fresh: true) { session in
                 try await ReadModel(session: session).eligible(kind, place: place, asOf: asOf, knownAt: knownAt)
             }
             var filters = [choiceFilter("for", strings["for"], [("level-up", strings["levelUp"]), ("public-institution", strings["publicInstitution"]), ("exit-review", strings["exitReview"])], kind.rawValue)]
@@ -133,7 +133,7 @@ enum Web {
             guard let identity = try await core.identity(request) else { return toLogin(request) }
             let strings = Strings.of(request)
             let asOf = try request.date("asOf") ?? Ledger.today()
-            let lines = try await core.act(identity) { session in try await ReadModel(session: session).quota(asOf: asOf) }
+            let lines = try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).quota(asOf: asOf) }
             let rows: [[String: Any]] = lines.map { line in
                 row([line.jurisdiction, String(line.headcount), line.quota.map(String.init) ?? strings["noPopulation"],
                      line.urbanPopulation.map(String.init) ?? "—",
@@ -151,7 +151,7 @@ enum Web {
         router.get("/exceptions") { request, _ in
             guard let identity = try await core.identity(request) else { return toLogin(request) }
             let strings = Strings.of(request)
-            let exceptions = try await core.act(identity) { session in try await ReadModel(session: session).exceptions() }
+            let exceptions = try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).exceptions() }
             let rows: [[String: Any]] = exceptions.map { exception in
                 let object = exception.json
                 let worker = object["worker"]?.stringValue ?? object["subject"]?.stringValue ?? ""
@@ -244,7 +244,7 @@ enum Web {
         let strings = Strings.of(request)
         let worker = try API.workerID(context)
         let asOf = try request.date("asOf"), knownAt = try request.time("knownAt")
-        let (report, trace, levels, posts, places) = try await core.act(identity) { session in
+        let (report, trace, levels, posts, places) = try await core.act(identity, fresh: true) { session in
             let ledger = Ledger(session: session, configuration: core.configuration)
             let report = try await ledger.show(worker: worker, asOf: asOf, knownAt: knownAt)
             let trace = try await ledger.trace(subject: worker)

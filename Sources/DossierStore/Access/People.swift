@@ -267,7 +267,7 @@ public enum People {
     /// The person a live token belongs to (only a gateway login may ask).
     public static func tokenPerson(_ connection: PostgresConnection, token: AccessToken) throws -> String? {
         try call(connection) {
-            try connection.query("SELECT dossier.token_person(\(PostgresBytea(token.hash)))").scalar(String.self)
+            try connection.query("SELECT dossier.token_person(\(PostgresBytea(token.hash)))").rows.first?.decodeIfPresent(String.self, at: 0)
         }
     }
 

@@ -16,7 +16,7 @@ public enum EventLog {
     /// Event types in decision streams that are not decisions: the `access` stream's changes to
     /// people and scopes, and the erasure of a worker's personal data. Folds skip them.
     public static let nonDecisionTypes: Set<String> = [
-        "erasure", "person-added", "scope-granted", "scope-revoked", "person-disabled",
+        "erasure", "person-added", "scope-granted", "scope-revoked", "person-disabled", "token-issued", "tokens-revoked",
     ]
     static let columns = PostgresQuery(unsafeSQL: columnNames.joined(separator: ", "))
 
