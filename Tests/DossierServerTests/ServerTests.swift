@@ -265,7 +265,10 @@ struct ServerAPITests {
             #expect(away.headers[.location] == "/")
             let form = try await client.execute(uri: "/decisions/new?kind=hire", method: .get, headers: [.cookie: cookie])
             #expect(form.status == .ok)
-            let csrf = form.text.components(separatedBy: "name=\"csrf\" value=\"")[1].prefix(48)
+            // The decision form's own token (not the logout form's in the header).
+            let csrf = form.text.components(separatedBy: "<form method=\"post\" action=\"/decisions\"")[1]
+                .components(separatedBy: "name=\"csrf\" value=\"")[1].prefix(48)
+            #expect(csrf.count == 48)
             // A form post without its token: 403, nothing written.
             let fields = "decision=hire&worker=W-5&name=%E6%9D%8E%E5%9B%9B&community=c&street=s&district=%E9%BB%84%E6%B5%A6%E5%8C%BA&city=%E4%B8%8A%E6%B5%B7&post=staff&role=staff&level=2&education=bachelor&effective=2021-03-01&authority=a&reference=r5"
             let forged = try await client.execute(uri: "/decisions", method: .post, headers: [.cookie: cookie], body: ByteBuffer(string: fields))

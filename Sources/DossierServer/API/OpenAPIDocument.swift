@@ -752,7 +752,7 @@ enum OpenAPIDocument {
         "$ref": "#/components/schemas/Decision"
        }
       },
-      "application/x-ndjson": {
+      "text/plain": {
        "schema": {
         "type": "string"
        }
@@ -820,7 +820,7 @@ enum OpenAPIDocument {
     "requestBody": {
      "required": true,
      "content": {
-      "application/x-ndjson": {
+      "text/plain": {
        "schema": {
         "type": "string"
        }

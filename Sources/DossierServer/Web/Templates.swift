@@ -71,7 +71,7 @@ enum Templates {
         <h1>{{worker}} {{name}}</h1>
         <form method="get" class="row" aria-label="{{t.asOf}}">
         <label for="asOf">{{t.asOf}}</label><input id="asOf" name="asOf" type="date" value="{{asOf}}">
-        <label for="knownAt">{{t.knownAt}}</label><input id="knownAt" name="knownAt" type="date" value="{{knownAt}}">
+        <label for="knownAt">{{t.knownAt}}</label><input id="knownAt" name="knownAt" value="{{knownAt}}" placeholder="YYYY-MM-DD / 2026-01-31T12:00:00Z" size="26">
         <button type="submit">{{t.show}}</button></form>
         <section class="card"><h2>{{t.status}}</h2><dl class="facts">{{#facts}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/facts}}</dl></section>
         <section class="card"><h2>{{t.timeline}}</h2><div class="timeline">{{{timeline}}}</div></section>

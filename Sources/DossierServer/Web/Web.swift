@@ -350,7 +350,7 @@ enum Web {
             }
         }
         var context: [String: Any] = [
-            "kind": kind.rawValue, "kinds": DecisionKind.allCases.map { ["value": $0.rawValue, "selected": $0 == kind] },
+            "kind": kind.rawValue, "csrf": identity.csrf ?? "", "kinds": DecisionKind.allCases.map { ["value": $0.rawValue, "selected": $0 == kind] },
             "fields": fields, "subjectValue": values["worker"] ?? "", "overrideValue": values["override"] ?? "",
             "offerOverride": problem?.extra["overridable"] == .bool(true) || values["override"] != nil,
         ]
