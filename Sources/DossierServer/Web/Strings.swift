@@ -8,7 +8,7 @@ struct Strings: Sendable {
     var lang: String { english ? "en" : "zh-CN" }
 
     subscript(_ key: String) -> String {
-        guard let pair = Self.table[key] else { return key }
+        guard let pair = Self.table[key] else { return key.hasPrefix("field.") ? String(key.dropFirst(6)) : key }
         return english ? pair.1 : pair.0
     }
 
@@ -46,7 +46,8 @@ struct Strings: Sendable {
         "override": ("例外理由（依政策越权录入须说明）", "Override justification (records despite the rules)"),
         "refused": ("决定被拒绝：", "Decision refused:"), "recorded": ("已录入", "Recorded"),
         "submit": ("提交", "Submit"), "kind": ("决定类型", "Decision kind"), "csv": ("下载 CSV", "Download CSV"),
-        "headcount": ("在岗人数", "Headcount"), "perTenThousand": ("每万人", "per 10,000"),
+        "headcount": ("在岗人数", "Headcount"), "perTenThousand": ("每万人配备 / 标准", "Per 10,000 residents / standard"),
+        "population": ("城镇常住人口", "Urban residents"),
         "noPopulation": ("未录入人口", "no population recorded"), "overQuota": ("超编", "over quota"),
         "belowQuota": ("未满编", "below quota"), "latestCheckpoint": ("最新签名检查点", "Latest signed checkpoint"),
         "lastVerify": ("最近一次校验", "Last verification"), "verifyNow": ("立即校验", "Verify now"),
@@ -59,5 +60,18 @@ struct Strings: Sendable {
         "filter": ("筛选", "Filter"), "workers": ("人", "workers"), "home": ("首页", "Home"),
         "skip": ("跳到正文", "Skip to content"), "noNames": ("审计角色不显示姓名。", "Names are not shown to auditors."),
         "onBehalfOf": ("代为录入（备注）", "On behalf of (a note)"), "optional": ("可选", "optional"),
+        "field.worker": ("工号", "Worker id"), "field.name": ("姓名", "Name"), "field.effective": ("生效日期", "Effective date"),
+        "field.authority": ("决定机关", "Authority"), "field.reference": ("文号", "Reference"), "field.level": ("等级", "Level"),
+        "field.grounds": ("依据", "Grounds"), "field.post": ("职务", "Post"), "field.role": ("岗位", "Role"),
+        "field.community": ("社区", "Community"), "field.street": ("街道", "Street"), "field.district": ("区", "District"),
+        "field.city": ("市", "City"), "field.education": ("学历", "Education"), "field.year": ("年度", "Year"),
+        "field.grade": ("考核等次", "Grade"), "field.certificate": ("职业资格", "Certificate"), "field.kind": ("类别", "Kind"),
+        "field.hours": ("学时", "Hours"), "field.to": ("借调单位", "Seconded to"), "field.toLevel": ("借调层级", "Level of the post"),
+        "field.until": ("截止日期", "Until"), "field.approval": ("批准文号", "Approval"), "field.homeAgency": ("派出单位", "Home agency"),
+        "field.description": ("情况说明", "Description"), "field.sanction": ("处分", "Sanction"), "field.misconduct": ("所涉事件编号", "Misconduct event id"),
+        "field.ruling": ("认定结果", "Ruling"), "field.appealed": ("被申诉决定编号", "Appealed event id"), "field.outcome": ("复核结果", "Outcome"),
+        "field.corrects": ("被更正决定编号", "Corrected event id"), "field.rescinds": ("被撤销决定编号", "Rescinded event id"),
+        "field.jurisdiction": ("辖区", "Jurisdiction"), "field.urbanPopulation": ("城镇常住人口", "Urban population"),
+        "field.parameters": ("政策参数（JSON）", "Parameters (JSON)"), "field.correctedEffective": ("更正后生效日期", "Corrected effective date"),
     ]
 }

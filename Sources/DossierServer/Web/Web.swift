@@ -135,15 +135,16 @@ enum Web {
             let asOf = try request.date("asOf") ?? Ledger.today()
             let lines = try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).quota(asOf: asOf) }
             let rows: [[String: Any]] = lines.map { line in
-                row([line.jurisdiction, String(line.headcount), line.quota.map(String.init) ?? strings["noPopulation"],
-                     line.urbanPopulation.map(String.init) ?? "—",
+                let ratio = line.urbanPopulation.map { String(format: "%.1f", Double(line.headcount) * 10_000 / Double(max(1, $0))) } ?? "—"
+                return row([line.jurisdiction, String(line.headcount), line.quota.map(String.init) ?? strings["noPopulation"],
+                     line.urbanPopulation.map(String.init) ?? "—", ratio + (line.perTenThousand.map { " / \($0)" } ?? ""),
                      line.gap.map { $0 >= 0 ? "\($0) \(strings["belowQuota"])" : "\(-$0) \(strings["overQuota"])" } ?? ""])
             }
             let body = Templates.render("list", base(request, identity) + [
                 "heading": strings["quota"], "hasFilters": true,
                 "filters": [["name": "asOf", "label": strings["asOf"], "type": "date", "value": asOf.description]],
                 "chart": "<div class=\"chart\">" + quotaChart(lines, strings) + "</div>",
-                "columns": ["", strings["headcount"], strings["quota"], strings["perTenThousand"], ""],
+                "columns": ["", strings["headcount"], strings["quota"], strings["population"], strings["perTenThousand"], ""],
                 "rows": rows, "hasRows": !rows.isEmpty,
             ])
             return wrap(request, identity: identity, title: strings["quota"], body: body)
@@ -287,7 +288,8 @@ enum Web {
             let result = report.eligibility(kind)
             return ["kind": kind.rawValue, "eligible": result.eligible, "reason": result.reason]
         }
-        let end = report.asOf
+        // After an exit nothing continues: bars and the level line stop at the exit date.
+        let end = min(report.asOf, state.exitDate ?? report.asOf)
         let svg = Timeline.svg(
             entries: entries, levels: levels.map { ($0.from, $0.until, $0.value) }, posts: posts.map { ($0.from, $0.until, $0.value) },
             places: places.map { ($0.from, $0.until, $0.value) }, end: end, strings: strings)
@@ -326,7 +328,7 @@ enum Web {
         var fields: [[String: Any]] = []
         func add(_ name: String, type: String, required: Bool, choices: [String] = [], min: Int64? = nil, max: Int64? = nil, textarea: Bool = false) {
             var field: [String: Any] = [
-                "name": name, "label": name, "type": type, "required": required, "value": values[name] ?? "",
+                "name": name, "label": strings["field." + name], "type": type, "required": required, "value": values[name] ?? "",
                 "choices": choices.map { ["value": $0, "selected": values[name] == $0] }, "hasChoices": !choices.isEmpty,
                 "textarea": textarea,
             ]
