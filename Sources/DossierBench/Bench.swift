@@ -115,10 +115,12 @@ struct Bench: AsyncParsableCommand {
             "SELECT substr(stream, 8) FROM (SELECT DISTINCT stream FROM dossier.events WHERE stream LIKE 'worker/%') s"
         ).rows.map { try $0.decode(String.self, at: 0) }
         let active = try await activeWorkers(url: url, among: roster)
+        var rawByClients: [Int: Rate] = [:]
         for clients in [1, 8] {
             say("single decisions, \(clients) client(s), \(Int(seconds)) s each")
             let ours = try singleDecisions(url: url, clients: clients, workers: active)
             let raw = try rawInserts(url: url, clients: clients)
+            rawByClients[clients] = raw
             figures.append(Figure(
                 name: "single decisions, \(clients) client\(clients == 1 ? "" : "s"): throughput", dossier: ours.rate, baseline: raw.rate,
                 unit: "decisions/s", higherIsBetter: true, target: clients == 1 ? ">= 0.8 of raw" : ">= 0.5 of raw"))
@@ -140,6 +142,28 @@ struct Bench: AsyncParsableCommand {
         figures.append(Figure(name: "show one worker: p99", dossier: reads.show.p99, baseline: nil, unit: "ms", higherIsBetter: false, target: "<= 2 ms"))
         figures.append(Figure(name: "trace one worker: p50", dossier: reads.trace.p50, baseline: nil, unit: "ms", higherIsBetter: false, target: "—"))
         figures.append(Figure(name: "trace one worker: p99", dossier: reads.trace.p99, baseline: nil, unit: "ms", higherIsBetter: false, target: "<= 2 ms"))
+
+        // 3b. The same through `dossier serve`: POST /api/decisions with a token (one keep-alive
+        // connection per client), and GET of a record and its trace; beside raw INSERT.
+        say("dossier serve: HTTP figures")
+        let server = try startServer(url: url, environment: environment)
+        defer {
+            server.process.interrupt()
+            server.process.waitUntilExit()
+        }
+        for clients in [1, 8] {
+            let http = try httpSingles(port: server.port, token: server.token, clients: clients, workers: active)
+            let raw = rawByClients[clients]!
+            let label = "HTTP record, \(clients) connection\(clients == 1 ? "" : "s")"
+            figures.append(Figure(name: "\(label): throughput", dossier: http.rate, baseline: raw.rate, unit: "decisions/s", higherIsBetter: true, target: "—"))
+            figures.append(Figure(name: "\(label): p50", dossier: http.p50, baseline: raw.p50, unit: "ms", higherIsBetter: false, target: "—"))
+            figures.append(Figure(name: "\(label): p99", dossier: http.p99, baseline: raw.p99, unit: "ms", higherIsBetter: false, target: "—"))
+        }
+        let httpReads = try httpReads(port: server.port, token: server.token, workers: roster)
+        figures.append(Figure(name: "HTTP GET a worker: p99", dossier: httpReads.show.p99, baseline: reads.show.p99, unit: "ms", higherIsBetter: false,
+                              target: "—", note: "baseline: the same show through the library"))
+        figures.append(Figure(name: "HTTP GET a trace: p99", dossier: httpReads.trace.p99, baseline: reads.trace.p99, unit: "ms", higherIsBetter: false,
+                              target: "—", note: "baseline: the same trace through the library"))
 
         // 4 and 5. Rebuild and verify, against a raw sequential read of the events table.
         say("raw sequential read")
