@@ -1,5 +1,6 @@
 import ArgumentParser
 import DossierDomain
+import DossierServer
 import DossierStore
 import Foundation
 import PostgresClient
@@ -102,6 +103,8 @@ enum CLI {
             return (error.description, Exit.database)
         case let error as IntegrityError:
             return (error.description, Exit.integrity)
+        case let error as ServeError:
+            return (error.description, Exit.refused)
         case let error as Checkpoint.Invalid:
             return ("checkpoint: \(error)", Exit.integrity)
         default:

@@ -231,6 +231,9 @@ public enum DossierService {
         // The server acts for people: its login must hold dossier_gateway.
         try await core.pool.with(as: nil) { session in
             try await session.run { connection in
+                // A ledger not (yet) migrated to this program's schema: say so before anything else.
+                let applied = (try? connection.query("SELECT count(*) FROM public.dossier_migrations").scalar(Int64.self)) ?? 0
+                guard Int(applied) >= EmbeddedMigration.all.count else { throw StoreError.notInitialized }
                 let gateway = try connection.query("SELECT pg_has_role(session_user, 'dossier_gateway', 'MEMBER')").scalar(Bool.self) ?? false
                 guard gateway else {
                     throw StoreError.notAllowed(
@@ -242,9 +245,22 @@ public enum DossierService {
         let app = makeApplication(core: core) { port in
             logger.info("dossier serve: listening", metadata: ["address": "http://\(settings.host):\(port)"])
         }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        do {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
+            await core.pool.close()
+            throw ServeError(
+                description: "cannot listen on \(settings.host):\(settings.port): "
+                    + (error.errnoCode == EADDRINUSE ? "the address is in use" : error.errnoCode == EACCES ? "permission denied" : "no such local address")
+                    + "; choose another with --listen HOST:PORT")
+        }
         await core.pool.close()
     }
+}
+
+/// Why the server could not start, said to the person who started it.
+public struct ServeError: Error, CustomStringConvertible {
+    public var description: String
 }
 
 /// Keeps the projections caught up while the server runs; ends with it.
