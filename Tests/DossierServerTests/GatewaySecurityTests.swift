@@ -76,7 +76,11 @@ struct GatewaySecurityTests {
             #expect(scoped.status == .forbidden, "\(scoped.text)")
             #expect(scoped.json?["detail"]?.stringValue?.hasPrefix("line 3:") == true, "\(scoped.text)")
             #expect(try ledger.count() == 0)
-            let imported = try await client.execute(uri: "/api/imports", method: .post, headers: headers, body: ByteBuffer(string: good))
+            let empty = try await client.execute(uri: "/api/imports", method: .post, headers: headers, body: ByteBuffer(string: "\n \n"))
+            #expect(empty.status == .badRequest, "\(empty.text)")
+            // Blank lines and CRLF line ends are fine; line numbers count every line.
+            let imported = try await client.execute(
+                uri: "/api/imports", method: .post, headers: headers, body: ByteBuffer(string: "\r\n" + good.replacingOccurrences(of: "\n", with: "\r\n\n")))
             #expect(imported.status == .created, "\(imported.text)")
             #expect(imported.json?["written"] == .integer(2))
             let listed = try await client.execute(uri: "/api/imports", method: .get, headers: [.cookie: cookie])

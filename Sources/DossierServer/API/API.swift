@@ -266,17 +266,19 @@ enum API {
         }
     }
 
-    /// All or nothing: the import runs in one transaction; its progress is readable meanwhile.
+    /// All or nothing: the import runs in one transaction, judging the body's lines as they
+    /// arrive (a chunk of 5,000 at a time; at most 8 MB of the body is held); its progress is
+    /// readable meanwhile (GET /api/imports).
     static func importDecisions(_ request: Request, core: ServerCore) async throws -> Response {
         let identity = try await require(request, core: core, unsafe: true)
-        let body = try await request.bytes(limit: 256 << 20)
         let id = core.imports.start(person: identity.person)
-        let lines = LinesOfBody(body)
-        core.imports.update(id, lines: 0, done: 0)
+        let lines = StreamedLines(limit: 256 << 20)
+        let feeder = Task { await lines.feed(request.body) }
+        defer { feeder.cancel() }
         do {
             let report = try await core.act(identity) { session in
                 try await Importer(session: session).run(
-                    chunks: { lines.next(5000) }, skipInvalid: false,
+                    chunks: { try lines.next(5000) }, skipInvalid: false,
                     progress: { progress in core.imports.update(id, lines: lines.read, done: progress.done) })
             }
             core.imports.finish(id, state: report.committed ? "committed" : "refused")
@@ -288,6 +290,9 @@ enum API {
                     .unprocessableContent, "import-refused", "Nothing imported",
                     "nothing imported: \(report.problems.count) of \(report.lines) lines are invalid or refused",
                     extra: JSONObject([("problems", .array(Array(problems))), ("lines", .integer(Int64(report.lines)))]))
+            }
+            guard report.lines > 0 else {
+                throw Problem(.badRequest, "invalid-input", "No decision", "the body holds no decision: send JSON Lines")
             }
             return JSONValue.object(JSONObject([
                 ("id", .string(id.uuidString.lowercased())), ("lines", .integer(Int64(report.lines))),
@@ -429,34 +434,105 @@ enum API {
     }
 }
 
-/// An import body cut into chunks of decoded lines, as the importer asks for them.
-final class LinesOfBody: @unchecked Sendable {
-    private let bytes: [UInt8]
-    private var offset = 0
+/// An import body read as it arrives (an async producer) and handed to the importer a chunk of
+/// decoded lines at a time (a blocking consumer, on the importing connection's own thread). The
+/// producer waits while 8 MB are buffered; a body over `limit` bytes ends the import.
+final class StreamedLines: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var finished = false
+    private var tooLarge = false
+    private var total = 0
     private var number = 0
-    private let lock = NSLock()
+    private let limit: Int
+    private let window = 8 << 20
+    /// Lines read so far (for progress).
     private(set) var read = 0
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(limit: Int) { self.limit = limit }
 
-    func next(_ count: Int) -> [Importer.Line]? {
-        lock.lock()
-        defer { lock.unlock() }
-        var lines: [Importer.Line] = []
-        while lines.count < count, offset < bytes.count {
-            let end = bytes[offset...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
-            var slice = bytes[offset..<end]
-            offset = end + 1
-            number += 1
-            if slice.last == UInt8(ascii: "\r") { slice = slice.dropLast() }
-            if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            guard let text = String(validating: slice, as: UTF8.self) else {
-                lines.append(Importer.Line(number: number, decision: .failure(InvalidDecision(field: nil, "the line is not valid UTF-8"))))
-                continue
+    func feed(_ body: RequestBody) async {
+        do {
+            for try await chunk in body {
+                while isFull() { try await Task.sleep(for: .milliseconds(2)) }
+                if !append(chunk) { return }
             }
-            lines.append(Importer.Line(number: number, decision: Result { () throws(InvalidDecision) in try DecisionCodec.decode(json: text) }, text: text))
+        } catch {}
+        finish()
+    }
+
+    private func isFull() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return buffer.count - start > window && !finished
+    }
+
+    /// Adds a chunk; false (and the end) when the body went over the limit.
+    private func append(_ chunk: ByteBuffer) -> Bool {
+        condition.lock()
+        defer {
+            condition.broadcast()
+            condition.unlock()
         }
+        total += chunk.readableBytes
+        if total > limit {
+            tooLarge = true
+            finished = true
+            return false
+        }
+        buffer.append(contentsOf: chunk.readableBytesView)
+        return true
+    }
+
+    private func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next `count` lines (blank lines skipped, numbers kept), or nil at the end.
+    func next(_ count: Int) throws -> [Importer.Line]? {
+        var raw: [(Int, ArraySlice<UInt8>)] = []
+        condition.lock()
+        while raw.count < count {
+            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                number += 1
+                raw.append((number, buffer[start..<newline]))
+                start = newline + 1
+            } else if finished {
+                if start < buffer.count {
+                    number += 1
+                    raw.append((number, buffer[start...]))
+                    start = buffer.count
+                }
+                break
+            } else {
+                condition.wait()
+            }
+        }
+        if start > 1 << 20 {
+            raw = raw.map { ($0.0, ArraySlice(Array($0.1))) }
+            buffer.removeFirst(start)
+            start = 0
+        }
+        let overflow = tooLarge
         read = number
-        return lines.isEmpty ? nil : lines
+        condition.unlock()
+        if overflow {
+            throw Problem(.contentTooLarge, "too-large", "Body too large", "an import may be at most \(limit) bytes: nothing imported")
+        }
+        let lines: [Importer.Line] = raw.compactMap { number, bytes in
+            var slice = bytes
+            if slice.last == UInt8(ascii: "\r") { slice = slice.dropLast() }
+            if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
+            guard let text = String(validating: slice, as: UTF8.self) else {
+                return Importer.Line(number: number, decision: .failure(InvalidDecision(field: nil, "the line is not valid UTF-8")))
+            }
+            return Importer.Line(number: number, decision: Result { () throws(InvalidDecision) in try DecisionCodec.decode(json: text) }, text: text)
+        }
+        if lines.isEmpty && raw.isEmpty { return nil }
+        return lines
     }
 }
