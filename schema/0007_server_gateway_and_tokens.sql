@@ -34,6 +34,8 @@ DECLARE
     v_person record;
     v_changed integer := 0;
 BEGIN
+    -- One at a time: concurrent grants of the same role would collide on the catalog row.
+    PERFORM pg_advisory_xact_lock(1154, 0);
     FOR v_person IN
         SELECT p.name, p.disabled_at IS NOT NULL AS disabled, r.rolsuper,
                pg_has_role('dossier_gateway', r.oid, 'MEMBER') AS granted
@@ -43,8 +45,10 @@ BEGIN
             BEGIN
                 EXECUTE format('GRANT %I TO dossier_gateway', v_person.name);
                 v_changed := v_changed + 1;
-            EXCEPTION WHEN duplicate_object OR unique_violation OR invalid_grant_operation THEN
-                NULL;
+            EXCEPTION WHEN duplicate_object OR unique_violation OR invalid_grant_operation OR insufficient_privilege THEN
+                -- A role the owner may not grant (on newer PostgreSQL, one it did not create): the
+                -- server cannot act for that person, and says so when it tries; the others go on.
+                RAISE WARNING 'dossier: cannot make dossier_gateway a member of "%"', v_person.name;
             END;
         ELSIF (v_person.disabled OR v_person.rolsuper) AND EXISTS (
             SELECT FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.member
@@ -108,7 +112,9 @@ $fn$;
 ALTER FUNCTION dossier.require_self_or_admin(text) OWNER TO dossier_owner;
 REVOKE ALL ON FUNCTION dossier.require_self_or_admin(text) FROM PUBLIC;
 
--- Stores a new token's hash for a person; records `token-issued` in the access stream.
+-- Stores a new token's hash for the person asking; records `token-issued` in the access stream.
+-- Only for oneself: whoever holds a token's text acts as its person, so an admin who could issue
+-- one for someone else could act as them. (Admins may list and revoke anyone's.)
 CREATE FUNCTION dossier.issue_token(p_person text, p_hash bytea, p_authority text, p_reference text) RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -118,6 +124,10 @@ DECLARE
     v_token uuid := gen_random_uuid();
 BEGIN
     SELECT * INTO v_actor FROM dossier.require_self_or_admin(p_person);
+    IF v_actor.name IS DISTINCT FROM p_person THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS010',
+            MESSAGE = format('"%s" may issue tokens only for themselves: %s asks for their own (an admin may revoke anyone''s)', v_actor.name, left(coalesce(p_person, ''), 70));
+    END IF;
     IF p_hash IS NULL OR length(p_hash) <> 32 THEN
         RAISE EXCEPTION USING ERRCODE = 'DS011', MESSAGE = 'a token is stored as its 32-byte SHA-256';
     END IF;

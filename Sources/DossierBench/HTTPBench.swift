@@ -87,7 +87,9 @@ extension Bench {
         let admin = try PostgresConnection(connectionString: url)
         let person = "bench_http_" + UUID().uuidString.prefix(6).lowercased()
         try People.add(admin, name: person, role: .admin, jurisdictions: [], password: "bench password 1", authority: "bench", reference: nil)
-        let token = try People.issueToken(admin, person: person, authority: "bench", reference: nil).token.text
+        // A token is issued only to its own person.
+        let asPerson = try PostgresConnection(connectionString: url, user: person, password: "bench password 1")
+        let token = try People.issueToken(asPerson, person: person, authority: "bench", reference: nil).token.text
         let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

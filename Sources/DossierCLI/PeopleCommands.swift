@@ -152,7 +152,7 @@ extension Dossier {
 
         struct Token: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Print a new API token for a person (yourself, or anyone for an admin), or revoke their tokens.",
+                abstract: "Print a new API token for yourself, or revoke a person's tokens (yourself, or anyone for an admin).",
                 discussion: """
                     A script sends the token as `Authorization: Bearer TOKEN` to `dossier serve` and acts as \
                     that person, exactly as their browser session would. The token is printed once; the \

@@ -61,6 +61,7 @@ public final class ServerCore: Sendable {
     public let pool: SessionPool
     public let sessions: BrowserSessions
     public let throttle: LoginThrottle
+    let loginGate = LoginGate()
     public let metrics: ServerMetrics
     public let imports = ImportBoard()
     public let verifications = VerificationBoard()

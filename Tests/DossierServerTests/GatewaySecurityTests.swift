@@ -17,7 +17,11 @@ struct GatewaySecurityTests {
     func clerkAtPsql() async throws {
         let ledger = try ServedLedger()
         let admin = try PostgresConnection(connectionString: ledger.configuration.connectionString)
-        let issued = try People.issueToken(admin, person: ledger.reviewer, authority: "tests", reference: nil)
+        let reviewer = try PostgresConnection(
+            connectionString: TestDatabase.connectionString(database: TestDatabase.name(of: ledger.configuration), user: ledger.reviewer))
+        let issued = try People.issueToken(reviewer, person: ledger.reviewer, authority: "tests", reference: nil)
+        // Not even the installing superuser (an admin) may mint a token for someone else.
+        #expect(throws: StoreError.self) { try People.issueToken(admin, person: ledger.reviewer, authority: "tests", reference: nil) }
         let clerk = try PostgresConnection(
             connectionString: TestDatabase.connectionString(database: TestDatabase.name(of: ledger.configuration), user: ledger.clerk))
         let tokensBefore = try admin.query("SELECT count(*), count(revoked_at) FROM dossier.api_tokens")[0]

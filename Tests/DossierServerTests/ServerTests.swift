@@ -227,22 +227,54 @@ struct ServerAPITests {
         let ledger = try ServedLedger()
         let (clerk, disabled) = (ledger.clerk, ledger.disabled)
         try await ledger.test { client in
+            let json: HTTPFields = [.contentType: "application/json"]
             for (user, password) in [(clerk, "wrong password!"), (disabled, TestDatabase.password), ("nobody_at_all", "x"), ("dossier_super", "anything")] {
                 let response = try await client.execute(
-                    uri: "/api/login", method: .post, body: ByteBuffer(string: #"{"user":"\#(user)","password":"\#(password)"}"#))
+                    uri: "/api/login", method: .post, headers: json, body: ByteBuffer(string: #"{"user":"\#(user)","password":"\#(password)"}"#))
                 #expect(response.status == .unauthorized, "\(user): \(response.text)")
                 #expect(response.headers[.setCookie] == nil)
             }
             for _ in 0..<5 {
-                _ = try await client.execute(uri: "/api/login", method: .post, body: ByteBuffer(string: #"{"user":"\#(clerk)","password":"guess"}"#))
+                _ = try await client.execute(uri: "/api/login", method: .post, headers: json, body: ByteBuffer(string: #"{"user":"\#(clerk)","password":"guess"}"#))
             }
             // Now even the right password waits.
             let throttled = try await client.execute(
-                uri: "/api/login", method: .post, body: ByteBuffer(string: #"{"user":"\#(clerk)","password":"\#(TestDatabase.password)"}"#))
+                uri: "/api/login", method: .post, headers: json, body: ByteBuffer(string: #"{"user":"\#(clerk)","password":"\#(TestDatabase.password)"}"#))
             #expect(throttled.status == .tooManyRequests)
             #expect(throttled.headers[.retryAfter] != nil)
-            let malformed = try await client.execute(uri: "/api/login", method: .post, body: ByteBuffer(string: #"{"user":"a","password":"b","role":"admin"}"#))
+            let malformed = try await client.execute(uri: "/api/login", method: .post, headers: json, body: ByteBuffer(string: #"{"user":"a","password":"b","role":"admin"}"#))
             #expect(malformed.status == .badRequest)
+            // Login CSRF: a form on another site cannot log a browser in as someone.
+            let plain = try await client.execute(
+                uri: "/api/login", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: #"{"user":"x","password":"y"}"#))
+            #expect(plain.status == .unsupportedMediaType)
+            let crossSite = try await client.execute(
+                uri: "/login", method: .post, headers: [HTTPField.Name("Origin")!: "https://evil.example", .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "user=x&password=y"))
+            #expect(crossSite.status == .forbidden)
+            #expect(crossSite.headers[.setCookie] == nil)
+        }
+    }
+
+    @Test("a person disabled while logged in is refused at the next request; the last supported date draws")
+    func disabledWhileLoggedIn() async throws {
+        let ledger = try ServedLedger()
+        let clerk = ledger.clerk
+        let configuration = ledger.configuration
+        try await ledger.test { client in
+            let (cookie, csrf) = try await login(client, clerk)
+            let created = try await client.execute(
+                uri: "/api/decisions", method: .post, headers: [.cookie: cookie, HTTPField.Name("X-CSRF-Token")!: csrf], body: ByteBuffer(string: hire("W-1")))
+            #expect(created.status == .created)
+            // Far dates: the worker page draws up to the ledger's last year without failing.
+            let far = try await client.execute(uri: "/workers/W-1?asOf=2199-12-31", method: .get, headers: [.cookie: cookie])
+            #expect(far.status == .ok)
+            let admin = try PostgresConnection(connectionString: configuration.connectionString)
+            _ = try People.disable(admin, name: clerk, authority: "tests", reference: nil)
+            for uri in ["/api/roster", "/api/workers/W-1", "/api/access-log", "/api/workers?id=W"] {
+                let refused = try await client.execute(uri: uri, method: .get, headers: [.cookie: cookie])
+                #expect(refused.status == .forbidden, "\(uri): \(refused.text)")
+            }
         }
     }
 

@@ -192,6 +192,11 @@ enum API {
     }
 
     static func login(_ request: Request, _ context: DossierContext, core: ServerCore) async throws -> Response {
+        // JSON only, and not from another site's page (a form cannot send application/json
+        // across sites without a preflight).
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true, Web.sameOrigin(request) else {
+            throw Problem(.unsupportedMediaType, "invalid-input", "JSON only", "send the login as application/json from this server's pages or a script")
+        }
         let body = try await request.bytes(limit: 16 << 10)
         guard let value = try? JSONParser.parse(String(decoding: body, as: UTF8.self)), case .object(let object) = value,
             case .string(let user)? = object["user"], case .string(let password)? = object["password"],
@@ -436,13 +441,16 @@ enum API {
 
 /// An import body read as it arrives (an async producer) and handed to the importer a chunk of
 /// decoded lines at a time (a blocking consumer, on the importing connection's own thread). The
-/// producer waits while 8 MB are buffered; a body over `limit` bytes ends the import.
+/// producer waits while 8 MB are buffered; a body over `limit` bytes, a line over 8 MB or a
+/// minute without data ends the import.
 final class StreamedLines: @unchecked Sendable {
     private let condition = NSCondition()
     private var buffer: [UInt8] = []
     private var start = 0
     private var finished = false
-    private var tooLarge = false
+    /// Why reading stopped early (too large, a line too long, stalled).
+    private var problem: Problem?
+    private let stall: TimeInterval = 60
     private var total = 0
     private var number = 0
     private let limit: Int
@@ -455,7 +463,10 @@ final class StreamedLines: @unchecked Sendable {
     func feed(_ body: RequestBody) async {
         do {
             for try await chunk in body {
-                while isFull() { try await Task.sleep(for: .milliseconds(2)) }
+                while isFull() {
+                    if Task.isCancelled { return finish() }
+                    try await Task.sleep(for: .milliseconds(2))
+                }
                 if !append(chunk) { return }
             }
         } catch {}
@@ -468,16 +479,17 @@ final class StreamedLines: @unchecked Sendable {
         return buffer.count - start > window && !finished
     }
 
-    /// Adds a chunk; false (and the end) when the body went over the limit.
+    /// Adds a chunk; false (and the end) when the body went over the limit or reading stopped.
     private func append(_ chunk: ByteBuffer) -> Bool {
         condition.lock()
         defer {
             condition.broadcast()
             condition.unlock()
         }
+        if finished { return false }
         total += chunk.readableBytes
         if total > limit {
-            tooLarge = true
+            problem = Problem(.contentTooLarge, "too-large", "Body too large", "an import may be at most \(limit) bytes: nothing imported")
             finished = true
             return false
         }
@@ -492,11 +504,13 @@ final class StreamedLines: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// The next `count` lines (blank lines skipped, numbers kept), or nil at the end.
+    /// The next `count` lines (blank lines skipped, numbers kept), or nil at the end. A line longer
+    /// than the window, or an upload that sends nothing for `stall`, ends the import (nothing is
+    /// imported) instead of holding the import barrier.
     func next(_ count: Int) throws -> [Importer.Line]? {
         var raw: [(Int, ArraySlice<UInt8>)] = []
         condition.lock()
-        while raw.count < count {
+        while raw.count < count, problem == nil {
             if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
                 number += 1
                 raw.append((number, buffer[start..<newline]))
@@ -508,21 +522,26 @@ final class StreamedLines: @unchecked Sendable {
                     start = buffer.count
                 }
                 break
-            } else {
-                condition.wait()
+            } else if buffer.count - start >= window {
+                problem = Problem(
+                    .contentTooLarge, "line-too-long", "Line too long",
+                    "line \(number + 1) is longer than \(window) bytes: nothing imported")
+                finished = true
+            } else if !condition.wait(until: Date().addingTimeInterval(stall)) {
+                problem = Problem(
+                    .requestTimeout, "stalled", "Upload stalled",
+                    "the upload sent nothing for \(Int(stall)) s after line \(number): nothing imported")
+                finished = true
             }
         }
         if start > 1 << 20 {
-            raw = raw.map { ($0.0, ArraySlice(Array($0.1))) }
             buffer.removeFirst(start)
             start = 0
         }
-        let overflow = tooLarge
+        let failure = problem
         read = number
         condition.unlock()
-        if overflow {
-            throw Problem(.contentTooLarge, "too-large", "Body too large", "an import may be at most \(limit) bytes: nothing imported")
-        }
+        if let failure { throw failure }
         let lines: [Importer.Line] = raw.compactMap { number, bytes in
             var slice = bytes
             if slice.last == UInt8(ascii: "\r") { slice = slice.dropLast() }

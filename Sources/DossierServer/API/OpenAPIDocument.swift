@@ -541,6 +541,26 @@ enum OpenAPIDocument {
       }
      }
     }
+   },
+   "P408": {
+    "description": "the upload sent nothing for a minute",
+    "content": {
+     "application/problem+json": {
+      "schema": {
+       "$ref": "#/components/schemas/Problem"
+      }
+     }
+    }
+   },
+   "P415": {
+    "description": "not application/json, or from another site",
+    "content": {
+     "application/problem+json": {
+      "schema": {
+       "$ref": "#/components/schemas/Problem"
+      }
+     }
+    }
    }
   }
  },
@@ -684,6 +704,9 @@ enum OpenAPIDocument {
      },
      "503": {
       "$ref": "#/components/responses/P503"
+     },
+     "415": {
+      "$ref": "#/components/responses/P415"
      }
     }
    }
@@ -855,6 +878,9 @@ enum OpenAPIDocument {
      },
      "503": {
       "$ref": "#/components/responses/P503"
+     },
+     "408": {
+      "$ref": "#/components/responses/P408"
      }
     }
    },

@@ -91,7 +91,7 @@ public final class BrowserSessions: Sendable {
 /// Failed logins, counted per user name and per address over a window: past the limit, logins
 /// are refused (429 with Retry-After) until the window moves on, whatever the password.
 public final class LoginThrottle: Sendable {
-    private let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
+    fileprivate let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
     let window: Duration
     let perUser: Int
     let perAddress: Int
@@ -102,8 +102,10 @@ public final class LoginThrottle: Sendable {
         self.perAddress = perAddress
     }
 
-    /// Seconds to wait before trying again, or nil when a login may be tried now.
-    public func retryAfter(user: String, address: String) -> Int? {
+    /// Reserves one attempt: counted as a failure now (so parallel guesses cannot all pass the
+    /// check before any fails), taken back by `succeeded`. Returns the seconds to wait instead,
+    /// when the user name or the address is over its limit.
+    public func begin(user: String, address: String) -> Int? {
         let now = ContinuousClock.now
         return failures.withLock { failures in
             var wait: Duration?
@@ -115,20 +117,57 @@ public final class LoginThrottle: Sendable {
                     wait = max(wait ?? .zero, remaining)
                 }
             }
-            return wait.map { max(1, Int($0.components.seconds) + 1) }
-        }
-    }
-
-    public func failed(user: String, address: String) {
-        let now = ContinuousClock.now
-        failures.withLock { failures in
+            if let wait { return max(1, Int(wait.components.seconds) + 1) }
             failures["u:" + user, default: []].append(now)
             failures["a:" + address, default: []].append(now)
+            return nil
         }
     }
 
-    public func succeeded(user: String) {
-        _ = failures.withLock { $0.removeValue(forKey: "u:" + user) }
+    /// The attempt `begin` reserved succeeded: it does not count, nor do the user's earlier failures.
+    public func succeeded(user: String, address: String) {
+        failures.withLock { failures in
+            failures["u:" + user] = nil
+            if var list = failures["a:" + address], !list.isEmpty {
+                list.removeLast()
+                failures["a:" + address] = list.isEmpty ? nil : list
+            }
+        }
+    }
+}
+
+extension LoginThrottle {
+    /// The attempt `begin` reserved was not made (busy, or the database unreachable): it does not count.
+    public func cancel(user: String, address: String) {
+        failures.withLock { failures in
+            for key in ["u:" + user, "a:" + address] {
+                if var list = failures[key], !list.isEmpty {
+                    list.removeLast()
+                    failures[key] = list.isEmpty ? nil : list
+                }
+            }
+        }
+    }
+}
+
+/// At most a few password checks at once: each is a new PostgreSQL connection (a backend and a
+/// SCRAM exchange), so a burst of logins must not exhaust the server's connection slots.
+public final class LoginGate: Sendable {
+    private let inFlight = Mutex(0)
+    let limit: Int
+
+    public init(limit: Int = 4) { self.limit = limit }
+
+    /// Runs `body` when fewer than `limit` checks run; nil (busy) otherwise.
+    func run<T: Sendable>(_ body: () async -> T) async -> T? {
+        let admitted = inFlight.withLock { count -> Bool in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { return nil }
+        defer { inFlight.withLock { $0 -= 1 } }
+        return await body()
     }
 }
 

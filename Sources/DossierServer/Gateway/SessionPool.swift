@@ -20,8 +20,11 @@ public final class SessionPool: Sendable {
 
     public init(_ configuration: DatabaseConfiguration, size: Int, waitLimit: Duration = .seconds(5)) {
         self.configuration = configuration
+        // A connection (re)opened under a request acts as dossier_gateway, which is no person and
+        // holds no rights: if a connection were ever reopened mid-request, the rest of that request
+        // would be refused rather than run as the server's own login.
         self.sessions = (0..<max(1, size)).map { index in
-            PostgresSession.open(configuration, role: .person, label: "dossier.serve.\(index)")
+            PostgresSession.open(configuration, role: .actingFor("dossier_gateway"), label: "dossier.serve.\(index)")
         }
         self.queue = Queue(count: max(1, size))
         self.waitLimit = waitLimit
@@ -61,10 +64,15 @@ public final class SessionPool: Sendable {
                         _ = try connection.query("SELECT dossier.sync_gateway()")
                         _ = try connection.query("SELECT set_config('role', \(person), false)")
                     }
+                    // A person disabled since they logged in is refused here, whatever the
+                    // request reads (dossier.actor() raises DS010 for them).
+                    _ = try connection.query("SELECT name FROM dossier.actor()")
                 }
             }
         } catch let error as PostgresError where error.sqlState == .insufficientPrivilege || error.sqlState?.code == "22023" {
             throw StoreError.notAllowed("the server's login may not act for this person (it needs the dossier_gateway role)")
+        } catch let error as PostgresError {
+            throw StoreError.from(error)
         }
     }
 

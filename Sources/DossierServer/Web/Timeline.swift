@@ -12,9 +12,10 @@ enum Timeline {
     ) -> String {
         let dates = entries.map(\.event.effective) + levels.map(\.from) + posts.map(\.from) + places.map(\.from)
         guard let first = dates.min() else { return "<p>\(escape(strings["none"]))</p>" }
-        let startYear = first.year, endYear = max(end.year, first.year) + 1
+        // The last year drawn must itself be a date the ledger knows (asOf may be its last day).
+        let startYear = first.year, endYear = min(max(end.year, first.year) + 1, CalendarDate.supportedYears.upperBound)
         let width = 1100.0, left = 110.0, right = 20.0
-        let span = Double(endYear - startYear)
+        let span = Double(max(1, endYear - startYear))
         func x(_ date: CalendarDate) -> Double {
             let fraction = Double(date.year - startYear) + (Double(date.month - 1) + Double(date.day - 1) / 31) / 12
             return left + (width - left - right) * fraction / span
@@ -32,7 +33,8 @@ enum Timeline {
         // Years.
         let step = max(1, (endYear - startYear) / 12)
         for year in stride(from: startYear, through: endYear, by: step) {
-            let position = x(CalendarDate(year: year, month: 1, day: 1)!)
+            guard let january = CalendarDate(year: year, month: 1, day: 1) else { continue }
+            let position = x(january)
             svg += "<line class=\"axis\" x1=\"\(position)\" x2=\"\(position)\" y1=\"225\" y2=\"231\"/><text x=\"\(position - 12)\" y=\"244\">\(year)</text>"
         }
         // Level steps (1–18, higher is up).

@@ -19,6 +19,7 @@ enum Web {
             page(request, identity: nil, title: Strings.of(request)["login"], template: "login", ["next": safeNext(request.query("next"))])
         }
         router.post("/login") { request, context in
+            guard sameOrigin(request) else { return errorPage(request, status: .forbidden, message: "cross-site login refused") }
             let form = try await Form(request)
             let next = safeNext(form["next"])
             do {
@@ -200,18 +201,23 @@ enum Web {
 
     /// Checks a login, throttled per user and per address; throws a 401 or 429 problem.
     static func checkLogin(user: String, password: String, address: String, core: ServerCore) async throws -> (name: String, role: String) {
-        if let wait = core.throttle.retryAfter(user: user, address: address) {
+        if let wait = core.throttle.begin(user: user, address: address) {
             var problem = Problem(.tooManyRequests, "throttled", "Too many failed logins", "too many failed logins: try again in \(wait) s")
             problem.retryAfter = wait
             throw problem
         }
-        switch await PasswordCheck.check(core.configuration, user: user, password: password) {
+        guard let outcome = await core.loginGate.run({ await PasswordCheck.check(core.configuration, user: user, password: password) }) else {
+            core.throttle.cancel(user: user, address: address)
+            var problem = Problem(.serviceUnavailable, "busy", "Too many logins at once", "too many logins at once: try again shortly")
+            problem.retryAfter = 1
+            throw problem
+        }
+        switch outcome {
         case .person(let name, let role):
-            core.throttle.succeeded(user: user)
+            core.throttle.succeeded(user: user, address: address)
             core.logger.info("login", metadata: ["person": "\(name)"])
             return (name, role)
         case .refused:
-            core.throttle.failed(user: user, address: address)
             core.logger.notice("login refused")
             throw Problem(.unauthorized, "login-failed", "Login failed", "wrong user name or password")
         case .passwordNotChecked:
@@ -220,10 +226,24 @@ enum Web {
                 .unauthorized, "login-failed", "Login failed",
                 "the database let this login in without a password, which proves nothing: configure scram-sha-256 for people in pg_hba.conf")
         case .unavailable(let reason):
+            core.throttle.cancel(user: user, address: address)
             var problem = Problem(.serviceUnavailable, "unavailable", "Database unavailable", reason)
             problem.retryAfter = 5
             throw problem
         }
+    }
+
+    /// Whether a login comes from this server's own pages (or a script), not from another site's
+    /// form: a cross-site login would leave the victim's browser logged in as the attacker.
+    static func sameOrigin(_ request: Request) -> Bool {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
+            return false
+        }
+        if let origin = request.headers[HTTPField.Name("Origin")!], origin != "null" {
+            let host = request.head.authority ?? ""
+            return origin.hasSuffix("://" + host)
+        }
+        return true
     }
 
     static func safeNext(_ next: String?) -> String {
