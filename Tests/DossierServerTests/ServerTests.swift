@@ -246,8 +246,13 @@ struct ServerAPITests {
             #expect(malformed.status == .badRequest)
             // Login CSRF: a form on another site cannot log a browser in as someone.
             let plain = try await client.execute(
-                uri: "/api/login", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: #"{"user":"x","password":"y"}"#))
-            #expect(plain.status == .unsupportedMediaType)
+                uri: "/api/login", method: .post, headers: [.contentType: "text/plain", HTTPField.Name("Origin")!: "https://evil.example"],
+                body: ByteBuffer(string: #"{"user":"x","password":"y"}"#))
+            #expect(plain.status == .forbidden)
+            let fetched = try await client.execute(
+                uri: "/api/login", method: .post, headers: [HTTPField.Name("Sec-Fetch-Site")!: "cross-site"],
+                body: ByteBuffer(string: #"{"user":"x","password":"y"}"#))
+            #expect(fetched.status == .forbidden)
             let crossSite = try await client.execute(
                 uri: "/login", method: .post, headers: [HTTPField.Name("Origin")!: "https://evil.example", .contentType: "application/x-www-form-urlencoded"],
                 body: ByteBuffer(string: "user=x&password=y"))

@@ -16,7 +16,8 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 URL, SHOTS, BIN = sys.argv[1], sys.argv[2], sys.argv[3]
 PASSWORD = "correct horse battery"
@@ -36,8 +37,25 @@ def browser(width=1366, height=768, lang="zh-CN", phone=False):
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
+def finish(driver):
+    """Quits the browser, keeping a screenshot and the page when a test is failing."""
+    if sys.exc_info()[0] is not None:
+        name = sys._getframe(1).f_code.co_name
+        shot(driver, "FAILED-" + name)
+        with open(os.path.join(SHOTS, "FAILED-" + name + ".html"), "w") as handle:
+            handle.write(driver.page_source)
+    driver.quit()
+
+
 def shot(driver, name):
     driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+
+def submit(driver, selector):
+    """Clicks a submit button and waits until the next page has replaced this one."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, selector).click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
 
 
 def login(driver, user):
@@ -45,8 +63,11 @@ def login(driver, user):
     driver.get(URL + "/login")
     driver.find_element(By.ID, "user").send_keys(user)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    assert "/login" not in driver.current_url, f"{user} could not log in: {driver.page_source[:500]}"
+    submit(driver, "form button[type=submit]")
+    if "/login" in driver.current_url:
+        shot(driver, "login-failed-" + user)
+        problems = " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, ".problem, h1"))
+        raise AssertionError(f"{user} could not log in: {problems}")
 
 
 def fill(driver, values):
@@ -81,7 +102,7 @@ def test_clerk_records_meets_a_refusal_and_overrides_it():
                       "reference": "黄人社〔2018〕12号", "community": "桥二居民区", "street": "五里桥街道", "district": "黄浦区",
                       "city": "上海", "post": "staff", "role": "staff", "level": "3", "education": "bachelor"})
         shot(driver, "02-hire-form")
-        driver.find_element(By.CSS_SELECTOR, "form.grid button[type=submit]").click()
+        submit(driver, "form.grid button[type=submit]")
         shot(driver, "02b-hire-recorded")
         confirmed = driver.find_elements(By.CSS_SELECTOR, ".flash")
         check(confirmed and "W-901" in confirmed[0].text, "the hire was not confirmed: " + " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, ".problem")))
@@ -92,13 +113,13 @@ def test_clerk_records_meets_a_refusal_and_overrides_it():
         driver.get(URL + "/decisions/new?kind=level-change&worker=W-901")
         fill(driver, {"worker": "W-901", "effective": "2019-06-01", "authority": "黄浦区人力资源和社会保障局",
                       "reference": "黄人社〔2019〕40号", "level": "5", "grounds": "assessment"})
-        driver.find_element(By.CSS_SELECTOR, "form.grid button[type=submit]").click()
+        submit(driver, "form.grid button[type=submit]")
         problem = driver.find_element(By.CSS_SELECTOR, ".problem")
         check("excellent" in problem.text or "level" in problem.text, f"the refusal names no rule: {problem.text}")
         shot(driver, "03-refused")
         # The form keeps what was typed and offers the override.
         driver.find_element(By.ID, "f-override").send_keys("区委常委会2019年第5次会议特批")
-        driver.find_element(By.CSS_SELECTOR, "form.grid button[type=submit]").click()
+        submit(driver, "form.grid button[type=submit]")
         check(driver.find_elements(By.CSS_SELECTOR, ".flash"), f"the override was not recorded: {driver.page_source[:800]}")
         driver.get(URL + "/workers/W-901")
         after = marks(driver)
@@ -110,7 +131,7 @@ def test_clerk_records_meets_a_refusal_and_overrides_it():
         body.send_keys("\t")
         check(driver.switch_to.active_element.get_attribute("class") == "skip", "the skip link is not the first tab stop")
     finally:
-        driver.quit()
+        finish(driver)
 
 
 def test_auditor_finds_no_form_and_no_names():
@@ -130,7 +151,7 @@ def test_auditor_finds_no_form_and_no_names():
         check(driver.find_elements(By.CSS_SELECTOR, ".chart svg rect"), "the quota dashboard draws no bars")
         shot(driver, "06-quota")
     finally:
-        driver.quit()
+        finish(driver)
 
 
 def test_reviewer_reads_as_known_then_and_downloads_a_bundle():
@@ -148,7 +169,7 @@ def test_reviewer_reads_as_known_then_and_downloads_a_bundle():
         first_recorded = rows[0].find_elements(By.TAG_NAME, "td")[5].text
         known = first_recorded  # the instant the hire was recorded
         driver.find_element(By.ID, "knownAt").send_keys(known)
-        driver.find_element(By.CSS_SELECTOR, "form.row button[type=submit]").click()
+        submit(driver, "form.row button[type=submit]")
         check(len(driver.find_elements(By.CSS_SELECTOR, "tbody tr")) == 1, "as known then, the correction should not show")
         check("2" in driver.find_element(By.CSS_SELECTOR, "dl.facts").text, "as known then, the level was 2")
         shot(driver, "07-reviewer-known-at")
@@ -164,7 +185,7 @@ def test_reviewer_reads_as_known_then_and_downloads_a_bundle():
         check(result.returncode == 0, f"verify-bundle refused the downloaded bundle: {result.stdout} {result.stderr}")
         check("朱" in bundle.decode("utf-8") or "name" in bundle.decode("utf-8"), "the reviewer's bundle carries no personal data")
     finally:
-        driver.quit()
+        finish(driver)
 
 
 def test_phone_width():
@@ -180,7 +201,7 @@ def test_phone_width():
         inner = driver.execute_script("return window.innerWidth")
         check(inner <= 400 and width <= inner, f"(viewport {inner}px) the worker page scrolls sideways on a phone ({width}px; widest: {widest})")
     finally:
-        driver.quit()
+        finish(driver)
 
 
 if __name__ == "__main__":

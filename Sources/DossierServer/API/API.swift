@@ -192,10 +192,10 @@ enum API {
     }
 
     static func login(_ request: Request, _ context: DossierContext, core: ServerCore) async throws -> Response {
-        // JSON only, and not from another site's page (a form cannot send application/json
-        // across sites without a preflight).
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true, Web.sameOrigin(request) else {
-            throw Problem(.unsupportedMediaType, "invalid-input", "JSON only", "send the login as application/json from this server's pages or a script")
+        // Not from another site's page: a cross-site form would log the victim's browser in as
+        // the attacker (browsers name the page's origin in Origin and Sec-Fetch-Site).
+        guard Web.sameOrigin(request) else {
+            throw Problem.forbidden("a login from another site's page is refused: log in on this server's own pages, or from a script")
         }
         let body = try await request.bytes(limit: 16 << 10)
         guard let value = try? JSONParser.parse(String(decoding: body, as: UTF8.self)), case .object(let object) = value,
