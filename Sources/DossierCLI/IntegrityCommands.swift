@@ -93,8 +93,7 @@ extension Dossier {
                 let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.verify")
                 var trusted = try key.verifyingKey(publicKey: publicKey)
                 if trusted == nil {
-                    let stored = try await session.run { try $0.query("SELECT key_text FROM dossier.signing_keys ORDER BY first_used DESC LIMIT 1").scalar(String.self) }
-                    trusted = stored.flatMap(VerifyingKey.init(text:))
+                    trusted = try await session.run { try Integrity.storedVerifyingKey($0) }
                     if trusted != nil {
                         CLI.printError("warning: trusting the public key stored in the database; give --public-key to check against your own copy")
                     }
@@ -175,9 +174,7 @@ extension Dossier {
                 let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.export")
                 var verifying = try key.verifyingKey(publicKey: nil)
                 if verifying == nil {
-                    verifying = try await session.run {
-                        try $0.query("SELECT key_text FROM dossier.signing_keys ORDER BY first_used DESC LIMIT 1").scalar(String.self)
-                    }.flatMap(VerifyingKey.init(text:))
+                    verifying = try await session.run { try Integrity.storedVerifyingKey($0) }
                 }
                 guard let verifying else { throw UserError(description: "no checkpoint key: run `dossier checkpoint` first") }
                 let bundle = try await session.run { try Integrity.exportBundle($0, subject: worker, key: verifying) }

@@ -116,9 +116,7 @@ public final class ServerCore: Sendable {
         while !Task.isCancelled {
             do {
                 let lag = try await session.run { connection -> Int64 in
-                    let may = try connection.query(
-                        "SELECT has_table_privilege('dossier_read.checkpoints', 'UPDATE')").scalar(Bool.self) ?? false
-                    let position = may ? try Projector.catchUp(connection, wait: false).position : try Projector.checkpoint(connection)
+                    let position = try Projector.catchUpIfAllowed(connection, wait: false)
                     return max(0, try EventLog.lastPosition(connection) - position)
                 }
                 metrics.projectionLag(lag)

@@ -365,9 +365,7 @@ enum API {
 
     static func bundle(_ session: PostgresSession, worker: String) async throws -> JSONObject {
         try await session.run { connection in
-            guard let text = try connection.query("SELECT key_text FROM dossier.signing_keys ORDER BY first_used DESC LIMIT 1").scalar(String.self),
-                let key = VerifyingKey(text: text)
-            else { throw IntegrityError.noCheckpoint }
+            guard let key = try Integrity.storedVerifyingKey(connection) else { throw IntegrityError.noCheckpoint }
             return try Integrity.exportBundle(connection, subject: worker, key: key)
         }
     }
@@ -375,9 +373,8 @@ enum API {
     static func verify(_ identity: Identity, core: ServerCore) async throws -> JSONObject {
         let report = try await core.act(identity) { session in
             try await session.run { connection -> Integrity.Verification in
-                let key = try connection.query("SELECT key_text FROM dossier.signing_keys ORDER BY first_used DESC LIMIT 1")
-                    .scalar(String.self).flatMap(VerifyingKey.init(text:))
-                return try Integrity.verify(connection, key: key ?? SigningKey(name: "none").verifying)
+                let key = try Integrity.storedVerifyingKey(connection) ?? SigningKey(name: "none").verifying
+                return try Integrity.verify(connection, key: key)
             }
         }
         var object = JSONObject([

@@ -81,8 +81,7 @@ public final class SessionPool: Sendable {
         _ = try? await session.run { connection in
             if connection.transactionState != .idle { try? connection.executeScript("ROLLBACK") }
             _ = try connection.query("SELECT set_config('role', 'none', false)")
-            let may = try connection.query("SELECT has_table_privilege('dossier_read.checkpoints', 'UPDATE')").scalar(Bool.self) ?? false
-            if may { _ = try Projector.catchUp(connection, wait: true) }
+            _ = try Projector.catchUpIfAllowed(connection, wait: true)
         }
     }
 

@@ -346,6 +346,13 @@ public enum Integrity {
         ])
     }
 
+    /// The public key of the latest signing key the ledger used, as stored in the database (to
+    /// trust it is to trust the database: an outside copy is the stronger check).
+    public static func storedVerifyingKey(_ connection: PostgresConnection) throws -> VerifyingKey? {
+        try connection.query("SELECT key_text FROM dossier.signing_keys ORDER BY first_used DESC LIMIT 1")
+            .scalar(String.self).flatMap(VerifyingKey.init(text:))
+    }
+
     /// A worker's (or cadre's) whole record as a self-contained bundle.
     public static func exportBundle(_ connection: PostgresConnection, subject: String, key: VerifyingKey) throws -> JSONObject {
         var stream = StreamID.worker(subject)

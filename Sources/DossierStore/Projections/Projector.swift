@@ -32,6 +32,14 @@ public enum Projector {
         try connection.query("SELECT coalesce(min(position), 0) FROM dossier_read.checkpoints").scalar(Int64.self) ?? 0
     }
 
+    /// Catches up when this connection's role may keep the projections (admins, the server's
+    /// login); otherwise leaves them as they are. Returns the position the projections reflect.
+    public static func catchUpIfAllowed(_ connection: PostgresConnection, wait: Bool) throws -> Int64 {
+        let mayProject = try connection.query(
+            "SELECT has_table_privilege('dossier_read.checkpoints', 'UPDATE')").scalar(Bool.self) ?? false
+        return mayProject ? try catchUp(connection, wait: wait).position : try checkpoint(connection)
+    }
+
     /// Applies every event after the checkpoint, in batches, until caught up.
     ///
     /// - Parameter wait: wait for another runner to finish instead of returning at once.

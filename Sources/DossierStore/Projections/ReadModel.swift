@@ -30,10 +30,7 @@ public final class ReadModel: Sendable {
 
     /// Catches up when this login may keep the projections; returns the position the answers reflect.
     func refresh(_ connection: PostgresConnection) throws -> Int64 {
-        let mayProject = try connection.query(
-            "SELECT has_table_privilege('dossier_read.checkpoints', 'UPDATE')").scalar(Bool.self) ?? false
-        let position = mayProject
-            ? try Projector.catchUp(connection, wait: false).position : try Projector.checkpoint(connection)
+        let position = try Projector.catchUpIfAllowed(connection, wait: false)
         let last = try EventLog.lastPosition(connection)
         lag.lock()
         eventsBehind = max(0, last - position)
