@@ -156,16 +156,7 @@ final class LineChunks: @unchecked Sendable {
             nonisolated(unsafe) let output = output
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let slice = chunk[(part * chunk.count / parts)..<((part + 1) * chunk.count / parts)]
-                output[part] = slice.map { item in
-                    guard let text = String(validating: item.bytes, as: UTF8.self) else {
-                        return Importer.Line(
-                            number: item.number, decision: .failure(InvalidDecision(field: nil, "the line is not valid UTF-8")),
-                            text: String(decoding: item.bytes, as: UTF8.self))
-                    }
-                    return Importer.Line(
-                        number: item.number,
-                        decision: Result { () throws(InvalidDecision) in try DecisionCodec.decode(json: text) }, text: text)
-                }
+                output[part] = slice.map { Importer.Line(number: $0.number, bytes: $0.bytes) }
             }
         }
         return results.flatMap { $0 }

@@ -323,13 +323,7 @@ enum API {
             let text = try checkedText(id, "id", max: 64)
             let workers = try await core.act(identity) { session in
                 try await session.run { connection in
-                    try connection.query(
-                        """
-                        SELECT DISTINCT substr(stream, 8) FROM dossier.events
-                         WHERE stream >= 'worker/' || \(text) AND stream < 'worker/' || \(text) || chr(1114111)
-                         ORDER BY 1 LIMIT 50
-                        """
-                    ).rows.map { try $0.decode(String.self, at: 0) }
+                    try Ledger.workers(connection, startingWith: text)
                 }
             }
             return JSONValue.array(workers.map { .object(JSONObject([("worker", .string($0))])) }).response()
@@ -543,10 +537,7 @@ final class StreamedLines: @unchecked Sendable {
             var slice = bytes
             if slice.last == UInt8(ascii: "\r") { slice = slice.dropLast() }
             if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
-            guard let text = String(validating: slice, as: UTF8.self) else {
-                return Importer.Line(number: number, decision: .failure(InvalidDecision(field: nil, "the line is not valid UTF-8")))
-            }
-            return Importer.Line(number: number, decision: Result { () throws(InvalidDecision) in try DecisionCodec.decode(json: text) }, text: text)
+            return Importer.Line(number: number, bytes: slice)
         }
         if lines.isEmpty && raw.isEmpty { return nil }
         return lines

@@ -57,14 +57,7 @@ enum Web {
                 let results = try await core.act(identity) { session in
                     try await session.run { connection -> [[String: String]] in
                         var found: [String: String] = [:]
-                        for row in try connection.query(
-                            """
-                            SELECT DISTINCT substr(stream, 8) FROM dossier.events
-                             WHERE stream >= 'worker/' || \(text) AND stream < 'worker/' || \(text) || chr(1114111) ORDER BY 1 LIMIT 50
-                            """
-                        ).rows {
-                            found[try row.decode(String.self, at: 0)] = ""
-                        }
+                        for worker in try Ledger.workers(connection, startingWith: text) { found[worker] = "" }
                         if identity.readsNames {
                             for match in (try? People.find(connection, name: text)) ?? [] { found[match.worker] = match.name }
                         }

@@ -37,6 +37,17 @@ public final class Importer: Sendable {
             self.decision = decision
             self.text = text
         }
+
+        /// A line of JSON Lines input as read (without its line end), decoded.
+        public init<Bytes: Collection<UInt8>>(number: Int, bytes: Bytes) {
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                self.init(
+                    number: number, decision: .failure(InvalidDecision(field: nil, "the line is not valid UTF-8")),
+                    text: String(decoding: bytes, as: UTF8.self))
+                return
+            }
+            self.init(number: number, decision: Result { () throws(InvalidDecision) in try DecisionCodec.decode(json: text) }, text: text)
+        }
     }
 
     public struct Problem: Sendable, Equatable {

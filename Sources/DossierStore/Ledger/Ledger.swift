@@ -305,6 +305,21 @@ public final class Ledger: Sendable {
 
     // MARK: Questions
 
+    /// The ids of workers whose id starts with `prefix` (at most `limit`, in order): a search by id.
+    public static func workers(_ connection: PostgresConnection, startingWith prefix: String, limit: Int = 50) throws -> [String] {
+        do {
+            return try connection.query(
+                """
+                SELECT DISTINCT substr(stream, 8) FROM dossier.events
+                 WHERE stream >= 'worker/' || \(prefix) AND stream < 'worker/' || \(prefix) || chr(1114111)
+                 ORDER BY 1 LIMIT \(Int64(limit))
+                """
+            ).rows.map { try $0.decode(String.self, at: 0) }
+        } catch let error as PostgresError {
+            throw StoreError.from(error)
+        }
+    }
+
     /// A worker's record on `asOf` (today when nil) as known at `knownAt` (now when nil).
     public func show(worker: String, asOf: CalendarDate? = nil, knownAt: Timestamp? = nil) async throws -> WorkerReport {
         try await session.run { connection in
