@@ -62,6 +62,8 @@ public final class ServerCore: Sendable {
     public let sessions: BrowserSessions
     public let throttle: LoginThrottle
     let loginGate = LoginGate()
+    /// The decision forms' fields by kind, read from the ledger's vocabulary on first use.
+    let formFields = Mutex<[String: [Web.FormField]]>([:])
     public let metrics: ServerMetrics
     public let imports = ImportBoard()
     public let verifications = VerificationBoard()
@@ -86,16 +88,17 @@ public final class ServerCore: Sendable {
             guard parts.count == 2, parts[0].lowercased() == "bearer", let token = AccessToken(String(parts[1])) else {
                 throw Problem(.unauthorized, "bad-token", "Invalid token", "Authorization must be \"Bearer dsr_…\" with a token from `dossier user token NAME`")
             }
-            let person = try await pool.with(as: nil, metrics: metrics) { session in
-                try await session.run { try People.tokenPerson($0, token: token) }
+            // The token's person and their role, on one borrowed connection.
+            let found = try await pool.with(as: nil, metrics: metrics) { session -> (person: String, role: String)? in
+                guard let person = try await session.run({ try People.tokenPerson($0, token: token) }),
+                    let role = try await SessionPool.act(session, as: person)
+                else { return nil }
+                return (person, role)
             }
-            guard let person else {
+            guard let found else {
                 throw Problem(.unauthorized, "bad-token", "Invalid token", "this token is unknown, revoked, or its person is disabled")
             }
-            let role = try await pool.with(as: person, metrics: metrics) { session in
-                try await session.run { try Ledger.currentActor($0).role }
-            }
-            return Identity(person: person, role: role, viaToken: true, csrf: nil)
+            return Identity(person: found.person, role: found.role, viaToken: true, csrf: nil)
         }
         if let id = request.cookies[Self.sessionCookie]?.value, let identity = sessions.identity(id) {
             return identity

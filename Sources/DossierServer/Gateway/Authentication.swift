@@ -71,11 +71,6 @@ public final class BrowserSessions: Sendable {
         _ = entries.withLock { $0.removeValue(forKey: id) }
     }
 
-    /// Ends every session of a person (after their tokens are revoked or they are disabled).
-    public func end(person: String) {
-        entries.withLock { entries in entries = entries.filter { $0.value.identity.person != person } }
-    }
-
     public var count: Int { entries.withLock { $0.count } }
 
     private func expired(_ entry: Entry, now: ContinuousClock.Instant) -> Bool {

@@ -30,9 +30,6 @@ public final class SessionPool: Sendable {
         self.waitLimit = waitLimit
     }
 
-    /// How many requests wait for a connection now (for /metrics).
-    public func waiting() async -> Int { await queue.waitingCount }
-
     /// Runs `body` on a borrowed session acting as `person` (the server's own login when nil).
     ///
     /// With `fresh`, the projections are first brought up to date as the server's own login (a
@@ -51,9 +48,11 @@ public final class SessionPool: Sendable {
     }
 
     /// Puts a borrowed session in a clean state acting as `person`.
-    static func act(_ session: PostgresSession, as person: String?) async throws {
+    /// Returns the person's Dossier role (nil for the server's own login).
+    @discardableResult
+    static func act(_ session: PostgresSession, as person: String?) async throws -> String? {
         do {
-            try await session.run { connection in
+            return try await session.run { connection -> String? in
                 if connection.transactionState != .idle { try? connection.executeScript("ROLLBACK") }
                 _ = try connection.query("SELECT set_config('role', 'none', false)")
                 if let person {
@@ -66,8 +65,9 @@ public final class SessionPool: Sendable {
                     }
                     // A person disabled since they logged in is refused here, whatever the
                     // request reads (dossier.actor() raises DS010 for them).
-                    _ = try connection.query("SELECT name FROM dossier.actor()")
+                    return try connection.query("SELECT role FROM dossier.actor()").scalar(String.self)
                 }
+                return nil
             }
         } catch let error as PostgresError where error.sqlState == .insufficientPrivilege || error.sqlState?.code == "22023" {
             throw StoreError.notAllowed("the server's login may not act for this person (it needs the dossier_gateway role)")
@@ -97,8 +97,6 @@ public final class SessionPool: Sendable {
         private var nextID: UInt64 = 0
 
         init(count: Int) { free = Array((0..<count).reversed()) }
-
-        var waitingCount: Int { waiters.count }
 
         func acquire(timeout: Duration) async throws -> Int {
             if let index = free.popLast() { return index }

@@ -134,7 +134,7 @@ enum Web {
                      line.urbanPopulation.map(String.init) ?? "—", ratio + (line.perTenThousand.map { " / \($0)" } ?? ""),
                      line.gap.map { $0 >= 0 ? "\($0) \(strings["belowQuota"])" : "\(-$0) \(strings["overQuota"])" } ?? ""])
             }
-            let body = Templates.render("list", base(request, identity) + [
+            let body = Templates.render("list", base(request) + [
                 "heading": strings["quota"], "hasFilters": true,
                 "filters": [["name": "asOf", "label": strings["asOf"], "type": "date", "value": asOf.description]],
                 "chart": "<div class=\"chart\">" + quotaChart(lines, strings) + "</div>",
@@ -154,7 +154,7 @@ enum Web {
                 if !worker.isEmpty { cells[1]["link"] = "/workers/" + pathEscape(worker) }
                 return ["cells": cells]
             }
-            let body = Templates.render("list", base(request, identity) + [
+            let body = Templates.render("list", base(request) + [
                 "heading": strings["exceptions"], "columns": [strings["effective"], strings["worker"], strings["decision"], strings["reason"]],
                 "rows": rows, "hasRows": !rows.isEmpty,
             ])
@@ -170,7 +170,7 @@ enum Web {
             let rows: [[String: Any]] = entries.reversed().map { entry in
                 row([entry.at.description, entry.reader + (entry.login == entry.reader ? "" : " (\(entry.login))"), entry.worker, entry.what])
             }
-            let body = Templates.render("list", base(request, identity) + [
+            let body = Templates.render("list", base(request) + [
                 "heading": strings["accessLog"], "hasFilters": true,
                 "filters": [["name": "worker", "label": strings["worker"], "type": "text", "value": worker ?? ""]],
                 "columns": [strings["at"], strings["reader"], strings["worker"], strings["what"]], "rows": rows, "hasRows": !rows.isEmpty,
@@ -315,9 +315,22 @@ enum Web {
 
     // MARK: Decision forms
 
-    /// The fields of a decision kind, as the ledger's vocabulary (dossier.event_fields) lists them.
-    static func fields(of kind: DecisionKind, core: ServerCore) async throws -> [(name: String, kind: String, required: Bool, choices: [String], min: Int64?, max: Int64?)] {
-        try await core.pool.with(as: nil, metrics: core.metrics) { session in
+    /// A field of a decision form.
+    struct FormField: Sendable {
+        var name: String
+        var kind: String
+        var required: Bool
+        var choices: [String]
+        var min: Int64?
+        var max: Int64?
+    }
+
+    /// The fields of a decision kind, as the ledger's vocabulary (dossier.event_fields) lists them:
+    /// read once per kind (the vocabulary changes only with a migration, and a migration needs a
+    /// new program anyway).
+    static func fields(of kind: DecisionKind, core: ServerCore) async throws -> [FormField] {
+        if let known = core.formFields.withLock({ $0[kind.rawValue] }) { return known }
+        let fields = try await core.pool.with(as: nil, metrics: core.metrics) { session in
             try await session.run { connection in
                 try connection.query(
                     """
@@ -326,11 +339,16 @@ enum Web {
                      ORDER BY NOT required, field
                     """
                 ).rows.map { row in
-                    (try row.decode(String.self, at: 0), try row.decode(String.self, at: 1), try row.decode(Bool.self, at: 2),
-                     try row.decode(String.self, at: 3).split(separator: "\n").map(String.init), try row.decodeIfPresent(Int64.self, at: 4), try row.decodeIfPresent(Int64.self, at: 5))
+                    FormField(
+                        name: try row.decode(String.self, at: 0), kind: try row.decode(String.self, at: 1),
+                        required: try row.decode(Bool.self, at: 2),
+                        choices: try row.decode(String.self, at: 3).split(separator: "\n").map(String.init),
+                        min: try row.decodeIfPresent(Int64.self, at: 4), max: try row.decodeIfPresent(Int64.self, at: 5))
                 }
             }
         }
+        core.formFields.withLock { $0[kind.rawValue] = fields }
+        return fields
     }
 
     static func decisionForm(
@@ -475,7 +493,7 @@ enum Web {
         ]
         if let csv { context["csv"] = csv }
         if let note { context["note"] = note }
-        return wrap(request, identity: identity, title: heading, body: Templates.render("list", base(request, identity) + context))
+        return wrap(request, identity: identity, title: heading, body: Templates.render("list", base(request) + context))
     }
 
     /// A bar per jurisdiction: headcount against its quota (18 per 10,000 residents, or the ratio in force).
@@ -517,17 +535,17 @@ enum Web {
             "heading": strings["integrity"], "columns": ["", "", ""], "rows": rows, "hasRows": !rows.isEmpty, "after": form,
         ]
         if let flash { context["note"] = flash }
-        return wrap(request, identity: identity, title: strings["integrity"], body: Templates.render("list", base(request, identity) + context))
+        return wrap(request, identity: identity, title: strings["integrity"], body: Templates.render("list", base(request) + context))
     }
 
     // MARK: Pages
 
-    static func base(_ request: Request, _ identity: Identity?) -> [String: Any] {
+    static func base(_ request: Request) -> [String: Any] {
         ["t": Strings.of(request).all]
     }
 
     static func page(_ request: Request, identity: Identity?, title: String, template: String, _ context: [String: Any]) -> Response {
-        wrap(request, identity: identity, title: title, body: Templates.render(template, base(request, identity) + context))
+        wrap(request, identity: identity, title: title, body: Templates.render(template, base(request) + context))
     }
 
     static func wrap(_ request: Request, identity: Identity?, title: String, body: String) -> Response {
@@ -550,7 +568,7 @@ enum Web {
         let heading = status == .notFound ? strings["notFound"] : status == .forbidden ? strings["forbidden"] : strings["error"]
         var response = wrap(
             request, identity: nil, title: heading,
-            body: Templates.render("error", base(request, nil) + ["heading": heading, "message": message ?? heading]))
+            body: Templates.render("error", base(request) + ["heading": heading, "message": message ?? heading]))
         response.status = status
         return response
     }

@@ -238,8 +238,8 @@ public enum People {
 
     // MARK: Tokens and the server's gateway
 
-    /// Issues a new API token for a person (themselves, or anyone for an admin); returns the token,
-    /// which is shown once: the ledger keeps only its SHA-256.
+    /// Issues a new API token to the person asking (the database refuses one for anyone else);
+    /// returns the token, which is shown once: the ledger keeps only its SHA-256.
     public static func issueToken(_ connection: PostgresConnection, person: String, authority: String, reference: String?) throws
         -> (token: AccessToken, id: UUID)
     {
