@@ -142,10 +142,7 @@ extension Bench {
             _ = try await ledger.trace(subject: worker)
             _ = trace.record(DispatchTime.now().uptimeNanoseconds - start)
         }
-        func rate(_ h: Histogram<UInt64>) -> Rate {
-            Rate(rate: 0, p50: Double(h.valueAtPercentile(50)) / 1_000_000, p99: Double(h.valueAtPercentile(99)) / 1_000_000)
-        }
-        return (rate(show), rate(trace))
+        return (Rate(latencies: show), Rate(latencies: trace))
     }
 
     /// Reads every row of the events table in position order, in batches, touching each value.
@@ -164,5 +161,12 @@ extension Bench {
         }
         precondition(bytes > 0)
         return Date().timeIntervalSince(started)
+    }
+}
+
+extension Rate {
+    /// The median and 99th percentile of latencies recorded in nanoseconds, in milliseconds.
+    init(latencies h: Histogram<UInt64>) {
+        self.init(rate: 0, p50: Double(h.valueAtPercentile(50)) / 1_000_000, p99: Double(h.valueAtPercentile(99)) / 1_000_000)
     }
 }

@@ -153,9 +153,6 @@ extension Bench {
             guard try connection.request("GET", "/api/workers/\(worker)/trace", headers: headers).status == 200 else { throw BenchError("trace failed") }
             _ = trace.record(DispatchTime.now().uptimeNanoseconds - start)
         }
-        func rate(_ h: Histogram<UInt64>) -> Rate {
-            Rate(rate: 0, p50: Double(h.valueAtPercentile(50)) / 1_000_000, p99: Double(h.valueAtPercentile(99)) / 1_000_000)
-        }
-        return (rate(show), rate(trace))
+        return (Rate(latencies: show), Rate(latencies: trace))
     }
 }
