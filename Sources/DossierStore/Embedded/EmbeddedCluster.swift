@@ -27,12 +27,26 @@ public struct EmbeddedCluster: Sendable {
     public enum Status: Sendable, Equatable {
         case notCreated
         case stopped
+        /// The postmaster runs and answers on the socket.
         case running(pid: Int)
+        /// The postmaster's process exists but the server does not answer (hung, starting up,
+        /// shutting down, or recovering).
+        case notAnswering(pid: Int)
+        /// `postmaster.pid` names a process that is gone (or a zombie): the server was killed or
+        /// crashed; `start` recovers.
+        case crashed(pid: Int)
     }
 
     /// Why the embedded cluster could not be used.
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var description: String
+        /// The request itself was refused (bad input, data in the way), not the database unusable.
+        public var refused = false
+
+        public init(description: String, refused: Bool = false) {
+            self.description = description
+            self.refused = refused
+        }
     }
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -111,56 +125,163 @@ public struct EmbeddedCluster: Sendable {
 
     // MARK: Status, start, stop
 
+    /// Whether the cluster exists, and whether its server runs and answers: a live postmaster
+    /// process is not enough (after `kill -9` its pid can linger as a zombie), so a running one is
+    /// asked with `pg_isready` (3 s at most).
     public func status() -> Status {
+        let state = processState()
+        guard case .running(let pid) = state else { return state }
+        return answers() ? .running(pid: pid) : .notAnswering(pid: pid)
+    }
+
+    /// The cluster's state from `postmaster.pid` and the process table alone (no connection):
+    /// `.running` means only that the postmaster's process exists.
+    func processState() -> Status {
         guard FileManager.default.fileExists(atPath: dataDirectory.appending(path: "PG_VERSION").path) else {
             return .notCreated
         }
+        guard let pid = postmasterPID() else { return .stopped }
+        return Self.processExists(pid) ? .running(pid: pid) : .crashed(pid: pid)
+    }
+
+    /// The pid in `postmaster.pid`, if the file exists.
+    func postmasterPID() -> Int? {
         let pidFile = dataDirectory.appending(path: "postmaster.pid")
         guard let text = try? String(contentsOf: pidFile, encoding: .utf8),
             let pid = text.split(separator: "\n").first.flatMap({ Int($0) }), pid > 0
-        else { return .stopped }
+        else { return nil }
+        return pid
+    }
+
+    /// Whether a process exists and is not a zombie (a killed postmaster whose parent never
+    /// reaps it stays in the process table as one).
+    static func processExists(_ pid: Int) -> Bool {
         // Signal 0 checks that the process exists (EPERM means it exists but is not ours).
-        if kill(pid_t(pid), 0) == 0 || errno == EPERM {
-            return .running(pid: pid)
+        guard kill(pid_t(pid), 0) == 0 || errno == EPERM else { return false }
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        {
+            // "pid (comm) S ...": the state letter follows the command name.
+            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+            return state != "Z" && state != "X"
         }
-        return .stopped
+        return true
+    }
+
+    /// Whether the server accepts connections on its socket (`pg_isready`, 3 s at most).
+    func answers() -> Bool {
+        guard let binaries else { return false }
+        let program = binaries.appending(path: "pg_isready").path
+        guard FileManager.default.isExecutableFile(atPath: program) else { return false }
+        let output = home.appending(path: "last-status.log").path
+        let exit = try? Subprocess.run(
+            [program, "-q", "-h", socketDirectory.path, "-p", "5432", "-t", "3"], outputPath: output)
+        return exit?.status == 0
+    }
+
+    /// Removes the `postmaster.pid` a killed server left behind, when its process is gone or a
+    /// zombie. (PostgreSQL itself refuses to start while the pid it names exists, which a zombie
+    /// does; it still refuses while any of the old server's processes hold its shared memory.)
+    func removeStalePIDFile() {
+        guard let pid = postmasterPID(), !Self.processExists(pid) else { return }
+        try? FileManager.default.removeItem(at: dataDirectory.appending(path: "postmaster.pid"))
     }
 
     /// Creates the cluster if needed, starts it if stopped, and makes sure its database exists.
     @discardableResult
     public func start() throws -> DatabaseConfiguration {
-        try withLock {
-            if status() == .notCreated { try create() }
-            let changed = try writeAuthentication()
-            if case .running = status() {
-                // Running already: read the authentication files again if they changed.
-                if changed {
-                    try run("pg_ctl", ["-D", dataDirectory.path, "-s", "reload"], failure: "the embedded PostgreSQL did not reload its settings")
-                    Thread.sleep(forTimeInterval: 0.2)
-                }
-            } else {
+        try withLock { try startHoldingLock() }
+        return configuration
+    }
+
+    /// `start` for a caller that holds the lock.
+    func startHoldingLock() throws {
+        if processState() == .notCreated { try create() }
+        let changed = try writeAuthentication()
+        if case .running = processState() {
+            // Running already: read the authentication files again if they changed.
+            if changed {
+                try run("pg_ctl", ["-D", dataDirectory.path, "-s", "reload"], failure: "the embedded PostgreSQL did not reload its settings")
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        } else {
+            try startServer()
+        }
+        try createDatabaseIfMissing()
+    }
+
+    /// Starts the server (`pg_ctl start`), after a crash too: a stale `postmaster.pid` is
+    /// removed first, and while the killed server's last processes are still exiting (they hold
+    /// its shared memory, and PostgreSQL refuses to start until they are gone) it tries again
+    /// for up to 15 s.
+    func startServer() throws {
+        let deadline = Date().addingTimeInterval(15)
+        while true {
+            removeStalePIDFile()
+            let logStart = (try? FileManager.default.attributesOfItem(atPath: logFile.path)[.size] as? Int) ?? 0
+            do {
                 try run(
                     "pg_ctl",
                     ["-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-s", "start"],
                     failure: "the embedded PostgreSQL did not start (see \(logFile.path))")
+                return
+            } catch let failure as Failure {
+                // What this attempt wrote to the server log.
+                let data = (try? Data(contentsOf: logFile)) ?? Data()
+                let log = String(decoding: data.count > logStart ? data[logStart...] : Data(), as: UTF8.self)
+                guard log.contains("is still in use") || log.contains("already exists"), Date() < deadline else { throw failure }
+                Thread.sleep(forTimeInterval: 0.5)
             }
-            try createDatabaseIfMissing()
         }
-        return configuration
     }
 
-    /// Stops the cluster if it runs.
+    /// Stops the cluster if it runs: a fast shutdown, else (a server that does not answer it
+    /// within 60 s) an immediate one. A crashed server's stale `postmaster.pid` is removed.
     public func stop() throws {
-        try withLock {
-            guard case .running = status() else { return }
-            try run(
-                "pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "-t", "60", "-s", "stop"],
-                failure: "the embedded PostgreSQL did not stop (see \(logFile.path))")
+        try withLock { try stopHoldingLock() }
+    }
+
+    /// `stop` for a caller that holds the lock.
+    func stopHoldingLock() throws {
+        switch processState() {
+        case .crashed:
+            removeStalePIDFile()
+        case .running:
+            do {
+                try run(
+                    "pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "-t", "60", "-s", "stop"],
+                    failure: "the embedded PostgreSQL did not stop (see \(logFile.path))")
+            } catch let failure as Failure {
+                guard case .running = processState() else { return }
+                do {
+                    try run(
+                        "pg_ctl", ["-D", dataDirectory.path, "-m", "immediate", "-w", "-t", "30", "-s", "stop"],
+                        failure: "the embedded PostgreSQL did not stop (see \(logFile.path))")
+                } catch {
+                    throw failure
+                }
+            }
+        default:
+            return
         }
     }
 
     func create() throws {
         guard binaries != nil else { throw missingBinaries }
+        try prepareDirectories()
+        try run(
+            "initdb",
+            [
+                "-D", dataDirectory.path, "-U", Self.superuser, "-E", "UTF8", "--locale=C.UTF-8",
+                "--auth-local=peer", "--auth-host=reject",
+            ],
+            failure: "initdb could not create the embedded cluster in \(dataDirectory.path)")
+        try appendSettings()
+    }
+
+    /// Makes the home, an empty data directory, the socket directory and the log file, owned by
+    /// the server user when we are root.
+    func prepareDirectories() throws {
         let manager = FileManager.default
         try manager.createDirectory(at: home, withIntermediateDirectories: true)
         try manager.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
@@ -177,13 +298,11 @@ public struct EmbeddedCluster: Sendable {
                 try manager.setAttributes([.ownerAccountName: serverUser], ofItemAtPath: url.path)
             }
         }
-        try run(
-            "initdb",
-            [
-                "-D", dataDirectory.path, "-U", Self.superuser, "-E", "UTF8", "--locale=C.UTF-8",
-                "--auth-local=peer", "--auth-host=reject",
-            ],
-            failure: "initdb could not create the embedded cluster in \(dataDirectory.path)")
+    }
+
+    /// Appends Dossier's settings to `postgresql.conf` (later lines win, so appending them again
+    /// after a restore points the server at this home's socket directory).
+    func appendSettings() throws {
         // Unix socket only, in our own directory; sensible settings for a ledger on one machine.
         let settings = """
             # Written by dossier for its embedded cluster.
@@ -217,6 +336,8 @@ public struct EmbeddedCluster: Sendable {
             # everyone else gives their password.
             local all \(quotedRole(Self.superuser)),\(quotedRole(owner)) peer map=dossier
             local all all scram-sha-256
+            # The owner's backups (pg_basebackup) log in for replication as the superuser.
+            local replication \(quotedRole(Self.superuser)) peer map=dossier
 
             """
         let ident = """
@@ -275,12 +396,13 @@ public struct EmbeddedCluster: Sendable {
                 + "directory, or set DOSSIER_DATABASE_URL to use another PostgreSQL")
     }
 
-    /// Runs a PostgreSQL program, as the server user when we are root.
-    func run(_ program: String, _ arguments: [String], failure: String) throws {
+    /// Runs a PostgreSQL program, as the server user when we are root (`asServer`), else as
+    /// ourselves (client programs that log in by peer authentication as the owner).
+    func run(_ program: String, _ arguments: [String], asServer: Bool = true, refused: Bool = false, failure: String) throws {
         guard let binaries else { throw missingBinaries }
         let executable = binaries.appending(path: program).path
         var argv: [String]
-        if let serverUser {
+        if asServer, let serverUser {
             let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].first {
                 FileManager.default.isExecutableFile(atPath: $0)
             }
@@ -298,7 +420,7 @@ public struct EmbeddedCluster: Sendable {
         guard status == 0 else {
             let text = ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
                 .split(whereSeparator: \.isNewline).suffix(3).joined(separator: " / ")
-            throw Failure(description: failure + (text.isEmpty ? "" : ": " + text))
+            throw Failure(description: failure + (text.isEmpty ? "" : ": " + text), refused: refused)
         }
     }
 
