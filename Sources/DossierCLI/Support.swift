@@ -100,7 +100,7 @@ enum CLI {
             }
             return ("database error: \(error)", Exit.database)
         case let error as EmbeddedCluster.Failure:
-            return (error.description, Exit.database)
+            return (error.description, error.refused ? Exit.refused : Exit.database)
         case let error as IntegrityError:
             return (error.description, Exit.integrity)
         case let error as ServeError:
