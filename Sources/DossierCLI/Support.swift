@@ -14,6 +14,10 @@ enum Exit {
     static let refused = ExitCode(1)
     static let database = ExitCode(3)
     static let integrity = ExitCode(4)
+    /// A checkpoint kept outside covers events the ledger does not hold, and all it holds is intact.
+    static let missingEvents = ExitCode(5)
+    /// The connection broke after a commit was sent and the log could not be checked.
+    static let unknown = ExitCode(6)
 }
 
 /// A problem shown to the user as one message on stderr, with an exit status.
@@ -79,7 +83,8 @@ enum CLI {
             return (error.description, Exit.refused)
         case let error as StoreError:
             switch error {
-            case .unavailable, .notInitialized, .timedOut: return (error.description, Exit.database)
+            case .unavailable, .notInitialized, .timedOut, .notRecorded: return (error.description, Exit.database)
+            case .outcomeUnknown: return (error.description, Exit.unknown)
             case .permissionDenied, .notAllowed, .outOfScope, .refused: return (error.description, Exit.refused)
             case .corruptEvent: return (error.description, Exit.integrity)
             default: return (error.description, Exit.refused)

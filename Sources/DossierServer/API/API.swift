@@ -69,7 +69,7 @@ enum API {
             let worker = try workerID(context)
             let asOf = try request.date("asOf"), knownAt = try request.time("knownAt")
             let report = try await core.act(identity) { session in
-                try await Ledger(session: session, configuration: core.configuration).show(worker: worker, asOf: asOf, knownAt: knownAt)
+                try await Ledger(session: session, configuration: core.configuration, actingFor: identity.person).show(worker: worker, asOf: asOf, knownAt: knownAt)
             }
             return JSONValue.object(report.json).response()
         }
@@ -77,7 +77,7 @@ enum API {
             let identity = try await require(request, core: core)
             let worker = try workerID(context)
             let trace = try await core.act(identity) { session in
-                try await Ledger(session: session, configuration: core.configuration).trace(subject: worker)
+                try await Ledger(session: session, configuration: core.configuration, actingFor: identity.person).trace(subject: worker)
             }
             var object = JSONObject([("stream", .string(trace.stream.rawValue)), ("entries", .array(trace.entries.map { .object($0.json) }))])
             if let personal = trace.personal { object["name"] = .string(personal.displayName) }
@@ -250,7 +250,7 @@ enum API {
             throw Problem(.badRequest, "invalid-input", "No decision", "send one decision as a JSON object, or JSON Lines")
         }
         return try await core.act(identity) { session in
-            let ledger = Ledger(session: session, configuration: core.configuration)
+            let ledger = Ledger(session: session, configuration: core.configuration, actingFor: identity.person)
             var recorded: [JSONValue] = []
             for line in lines {
                 let decision = try line.result.get()

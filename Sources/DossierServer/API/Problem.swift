@@ -92,6 +92,14 @@ public struct Problem: Error, Sendable {
                 var problem = Problem(.serviceUnavailable, "unavailable", "Database unavailable", error.description)
                 problem.retryAfter = 5
                 return problem
+            case .notRecorded:
+                var problem = Problem(.serviceUnavailable, "not-recorded", "Not recorded", error.description)
+                problem.retryAfter = 5
+                return problem
+            case .outcomeUnknown:
+                var problem = Problem(.serviceUnavailable, "outcome-unknown", "Outcome unknown", error.description)
+                problem.retryAfter = 5
+                return problem
             case .corruptEvent:
                 return Problem(.internalServerError, "integrity", "The log holds an unreadable event", error.description)
             }

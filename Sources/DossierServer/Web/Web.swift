@@ -259,7 +259,7 @@ enum Web {
         let worker = try API.workerID(context)
         let asOf = try request.date("asOf"), knownAt = try request.time("knownAt")
         let (report, trace, levels, posts, places) = try await core.act(identity, fresh: true) { session in
-            let ledger = Ledger(session: session, configuration: core.configuration)
+            let ledger = Ledger(session: session, configuration: core.configuration, actingFor: identity.person)
             let report = try await ledger.show(worker: worker, asOf: asOf, knownAt: knownAt)
             let trace = try await ledger.trace(subject: worker)
             let model = ReadModel(session: session)
@@ -429,7 +429,7 @@ enum Web {
         }
         do {
             let outcome = try await core.act(identity) { session in
-                try await Ledger(session: session, configuration: core.configuration).record(decision)
+                try await Ledger(session: session, configuration: core.configuration, actingFor: identity.person).record(decision)
             }
             let summary = "\(kind.rawValue) \(decision.reference) → \(decision.subject) #\(outcome.position)" + (outcome.duplicate ? " (already recorded)" : "")
             var kept: [String: String] = [:]

@@ -315,7 +315,7 @@ public final class Importer: Sendable {
             for (_, decision) in decisions {
                 guard case .hire(let hire) = decision.body, loadedCities.insert(hire.placement.city).inserted else { continue }
                 var byWorker: [String: [WorkerState.PlacementSpan]] = [:]
-                for (worker, span) in try Ledger.readSpans(connection, city: hire.placement.city) { byWorker[worker, default: []].append(span) }
+                for (worker, span) in try Ledger.decodeSpans(connection.query(Ledger.spansQuery(city: hire.placement.city))) { byWorker[worker, default: []].append(span) }
                 // Workers the import already placed keep the spans it computed.
                 for (worker, spans) in byWorker where !touchedWorkers.contains(worker) {
                     headcount.setSpans(of: worker, spans)

@@ -10,16 +10,21 @@ import PostgresClient
 public final class Ledger: Sendable {
     public let session: PostgresSession
     public let configuration: DatabaseConfiguration
+    /// The person the session's owner set the connection to act as (the server's), set again on
+    /// the new connection when a broken one must be replaced to learn a commit's outcome.
+    let actingFor: String?
 
     public init(_ configuration: DatabaseConfiguration, role: AccessRole = .person) {
         self.configuration = configuration
         self.session = PostgresSession.open(configuration, role: role, label: "dossier.ledger")
+        self.actingFor = nil
     }
 
     /// A ledger on a session someone else owns (the server's pool, which sets the person per request).
-    public init(session: PostgresSession, configuration: DatabaseConfiguration) {
+    public init(session: PostgresSession, configuration: DatabaseConfiguration, actingFor: String? = nil) {
         self.configuration = configuration
         self.session = session
+        self.actingFor = actingFor
     }
 
     /// What recording a decision did.
@@ -52,13 +57,81 @@ public final class Ledger: Sendable {
     /// - Throws: `LedgerError.refused` naming every rule broken (nothing is written);
     ///   `StoreError.idempotencyConflict` when another decision holds the same key.
     /// `onBehalfOf` is a note of whom the recorder acts for; who recorded is the session's person.
-    public func record(_ decision: Decision, onBehalfOf: String? = nil) async throws -> Recorded {
-        try await session.run { connection in
-            try Self.record(decision, onBehalfOf: onBehalfOf, on: connection)
+    ///
+    /// When the connection breaks after the commit was sent, the outcome is learnt from the log on
+    /// a new connection: the decision as recorded, or `StoreError.notRecorded`; when the database
+    /// cannot be reached again within `resolveWithin`, `StoreError.outcomeUnknown`.
+    public func record(_ decision: Decision, onBehalfOf: String? = nil, resolveWithin: Duration = .seconds(20)) async throws -> Recorded {
+        do {
+            return try await session.run { connection in
+                try Self.record(decision, onBehalfOf: onBehalfOf, on: connection)
+            }
+        } catch let unconfirmed as UnconfirmedCommit {
+            return try await resolve(unconfirmed, within: resolveWithin)
         }
     }
 
+    /// Learns whether a commit whose answer was lost happened: on a new connection, waits until the
+    /// old backend is gone (its transaction committed or rolled back), then looks the decision's
+    /// idempotency key up in the log.
+    func resolve(_ unconfirmed: UnconfirmedCommit, within limit: Duration) async throws -> Recorded {
+        let deadline = ContinuousClock.now + limit
+        let key = unconfirmed.decision
+        var lastProblem = "the database cannot be reached"
+        while ContinuousClock.now < deadline {
+            do {
+                let found = try await session.run { connection -> (gone: Bool, row: Recorded?) in
+                    if FaultInjection.blocksReconnection {
+                        throw PostgresError(.connectionFailed, context: "unreachable (DOSSIER_FAULT)")
+                    }
+                    if let person = actingFor {
+                        try connection.query("SELECT set_config('role', \(person), false)")
+                    }
+                    let alive = try connection.query(
+                        "SELECT count(*) FROM pg_stat_activity WHERE pid = \(unconfirmed.backend)"
+                    ).scalar(Int64.self) ?? 0
+                    guard alive == 0 else { return (false, nil) }
+                    let rows = try connection.query(
+                        """
+                        SELECT position, version, event_id, recorded_at FROM dossier.events
+                         WHERE stream = \(key.stream.rawValue) AND event_type = \(key.kind.rawValue) AND reference = \(key.reference)
+                        """
+                    ).rows
+                    guard let row = rows.first else { return (true, nil) }
+                    let eventID = try row.decode(UUID.self, at: 2)
+                    return (
+                        true,
+                        Recorded(
+                            eventID: eventID, position: try row.decode(Int64.self, at: 0),
+                            version: Int(try row.decode(Int32.self, at: 1)),
+                            recordedAt: Timestamp(try row.decode(PostgresTimestamp.self, at: 3)),
+                            duplicate: eventID != unconfirmed.eventID,
+                            exceptions: eventID == unconfirmed.eventID ? unconfirmed.exceptions : [],
+                            decision: unconfirmed.decision))
+                }
+                if found.gone {
+                    if let recorded = found.row { return recorded }
+                    throw StoreError.notRecorded(
+                        "the connection to the database broke while the decision was being committed; the log, "
+                            + "checked on a new connection, does not hold it. Send it again.")
+                }
+                lastProblem = "the transaction it was sent in has not ended yet"
+            } catch let error as StoreError {
+                guard case .unavailable(let reason) = error else { throw error }
+                lastProblem = reason
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw StoreError.outcomeUnknown(
+            "the connection to the database broke while \(key.kind.rawValue) \(key.reference) for \(key.subject) was being "
+                + "committed, and whether it was recorded could not be checked (\(lastProblem)): send the same file again "
+                + "(it is safe: a decision already recorded is recognised and not stored twice)")
+    }
+
     /// The same, on a connection the caller owns.
+    ///
+    /// - Throws: besides the above, `UnconfirmedCommit` when the connection broke after the commit
+    ///   was sent: the decision may or may not be in the log (`record` on a ledger resolves it).
     public static func record(_ decision: Decision, onBehalfOf: String? = nil, on connection: PostgresConnection) throws -> Recorded {
         var attempt = 0
         while true {
@@ -66,84 +139,98 @@ public final class Ledger: Sendable {
             do {
                 return try recordOnce(decision, onBehalfOf: onBehalfOf, on: connection)
             } catch StoreError.wrongExpectedVersion where attempt < 5 {
-                // Someone recorded a decision for the same subject meanwhile: judge again.
+                // Only a writer that did not take the stream lock first (psql) can move the stream
+                // under us: judge again on what it wrote.
                 continue
-            } catch let error as StoreError {
-                if case .idempotencyConflict = error, attempt < 5 {
-                    // A concurrent retry of the same decision may have won the race: look again.
-                    continue
-                }
-                throw error
             }
         }
     }
 
+    /// Judges and records one decision in one transaction, judged under the locks that keep the
+    /// verdict true until it commits.
+    ///
+    /// 1. `begin_decision` takes the import barrier (shared) and the stream's lock and returns the
+    ///    stream's version and the reference streams' (policy, populations): cached copies are used
+    ///    only when they are at those versions.
+    /// 2. A hire or transfer takes the quota locks of where it places the worker (a population or
+    ///    policy decision, of its jurisdiction), then reads the reference data and placements.
+    /// 3. Judged; refused → rolled back; accepted → appended, placements replaced, committed.
     static func recordOnce(_ decision: Decision, onBehalfOf: String?, on connection: PostgresConnection) throws -> Recorded {
-        // The stream as last seen by this process, when it has seen it: the append's expected
-        // version makes a stale copy fail safely (and the retry reads the stream afresh).
-        // Two plain round trips: on a Unix socket, pipelining these two measured no faster.
-        let stored = try StreamCache.shared.decisions(of: decision.stream, on: connection)
-        if let existing = stored.first(where: { $0.event.type == decision.kind.rawValue && $0.event.reference == decision.reference }) {
-            return try sameDecision(decision, existing, connection)
-        }
-        let references = try ReferenceData.read(connection)
-        let eventID = decision.eventID ?? UUID()
-        let needsQuota: Bool = {
-            switch decision.body {
-            case .hire, .transfer: return true
-            default: return false
-            }
-        }()
-        var context = references.context
-        if needsQuota {
-            try connection.executeScript("BEGIN")
-            do {
-                let target = try quotaJurisdictions(decision, stored)
-                for key in [target.city, target.districtJurisdiction] {
-                    try connection.query("SELECT dossier.lock_jurisdiction(\(key))")
-                }
-                context.headcount = HeadcountIndex(spans: try readSpans(connection, city: target.city))
-            } catch {
-                connection.rollbackQuietly()
-                throw error
-            }
-        }
-        let verdict = Evaluator.evaluate(decision, eventID: eventID, history: stored, context: context)
-        guard verdict.accepted else {
-            if needsQuota { connection.rollbackQuietly() }
-            throw LedgerError.refused(decision: verdict.decision, violations: verdict.violations)
-        }
-        let prepared = PreparedEvent(verdict: verdict, eventID: eventID)
-        var statements: [PostgresQuery] = needsQuota ? [] : ["BEGIN"]
-        statements.append(
-            EventLog.appendStatement(
-                stream: decision.stream, expected: stored.isEmpty ? .noStream : .exactly(stored.last!.event.version),
-                events: [prepared.event], personal: prepared.personal.map { [$0] }, onBehalfOf: onBehalfOf))
-        if decision.kind.subject == .worker, !decision.kind.leavesPlacementsAlone {
-            let before = spans(of: stored, worker: decision.subject)
-            let after = spans(of: stored + [prepared.stored(version: (stored.last?.event.version ?? 0) + 1)], worker: decision.subject)
-            if before != after { statements += replaceSpans(worker: decision.subject, after) }
-        }
-        statements.append("COMMIT")
-        statements.append("SELECT pg_notify(\(EventStore.notificationChannel), '')")
+        let stream = decision.stream
+        var sentCommit = false
+        let backend = connection.backendPID
+        var eventID = decision.eventID ?? UUID()
+        var violations: [RuleViolation] = []
         do {
+            let head = try connection.pipeline([
+                "BEGIN",
+                "SELECT o_version, o_reference_count, o_reference_last FROM dossier.begin_decision(\(stream.rawValue))",
+            ])[1][0]
+            let version = Int(try head.decode(Int32.self, at: 0))
+            let stored = try StreamCache.shared.decisions(of: stream, atVersion: version, on: connection)
+            if let existing = stored.first(where: { $0.event.type == decision.kind.rawValue && $0.event.reference == decision.reference }) {
+                // Recorded already: compared outside the transaction (reading its personal data
+                // needs an access request committed first), with the locks let go.
+                connection.rollbackQuietly()
+                return try sameDecision(decision, existing, connection)
+            }
+            var references = try ReferenceData.current(
+                connection, count: try head.decode(Int64.self, at: 1), last: try head.decode(Int64.self, at: 2))
+            let quota = try quotaLocks(decision, stored)
+            var headcount: HeadcountIndex?
+            if !quota.keys.isEmpty {
+                // Under the quota locks: what a concurrent hire, transfer or population decision
+                // committed is read now, and nothing more can commit until this transaction ends.
+                var statements: [PostgresQuery] = quota.keys.map { "SELECT dossier.lock_jurisdiction(\($0))" }
+                statements.append(ReferenceData.versionQuery)
+                if let city = quota.city { statements.append(spansQuery(city: city)) }
+                let results = try connection.pipeline(statements)
+                references = try ReferenceData.current(connection, version: results[quota.keys.count], knownAt: nil)
+                if quota.city != nil { headcount = HeadcountIndex(spans: try decodeSpans(results.last!)) }
+            }
+            var context = references.context
+            if let headcount { context.headcount = headcount }
+            eventID = decision.eventID ?? eventID
+            let verdict = Evaluator.evaluate(decision, eventID: eventID, history: stored, context: context)
+            guard verdict.accepted else {
+                connection.rollbackQuietly()
+                throw LedgerError.refused(decision: verdict.decision, violations: verdict.violations)
+            }
+            violations = verdict.violations
+            let prepared = PreparedEvent(verdict: verdict, eventID: eventID)
+            var statements: [PostgresQuery] = [
+                EventLog.appendStatement(
+                    stream: stream, expected: version == 0 ? .noStream : .exactly(version),
+                    events: [prepared.event], personal: prepared.personal.map { [$0] }, onBehalfOf: onBehalfOf)
+            ]
+            let appendedDecision = prepared.stored(version: version + 1)
+            if decision.kind.subject == .worker, !decision.kind.leavesPlacementsAlone {
+                let before = spans(of: stored, worker: decision.subject)
+                let after = spans(of: stored + [appendedDecision], worker: decision.subject)
+                if before != after { statements += replaceSpans(worker: decision.subject, after) }
+            }
+            statements += FaultInjection.statements(before: "COMMIT")
+            statements.append("COMMIT")
+            statements += FaultInjection.statements(after: "COMMIT")
+            statements.append("SELECT pg_notify(\(EventStore.notificationChannel), '')")
+            sentCommit = true
             let results: [QueryResult]
             do {
                 results = try connection.pipeline(statements, separateTransactions: true)
             } catch {
-                StreamCache.shared.forget(decision.stream, on: connection)
+                StreamCache.shared.forget(stream, on: connection)
                 throw error
             }
-            let outcome = try EventLog.decodeAppend(results[needsQuota ? 0 : 1])
+            let outcome = try EventLog.decodeAppend(results[0])
             let appended = outcome.events[0]
             var recorded = prepared.stored(version: appended.version)
             recorded.event.position = appended.position
             recorded.event.recordedAt = appended.recordedAt
             recorded.event.recordedBy = appended.recordedBy
             if outcome.duplicate {
-                StreamCache.shared.forget(decision.stream, on: connection)
+                StreamCache.shared.forget(stream, on: connection)
             } else {
-                StreamCache.shared.append(recorded, to: decision.stream, after: stored, on: connection)
+                StreamCache.shared.append(recorded, to: stream, after: stored, version: appended.version, on: connection)
             }
             return Recorded(
                 eventID: appended.eventID, position: appended.position, version: appended.version,
@@ -151,7 +238,14 @@ public final class Ledger: Sendable {
                 decision: verdict.decision)
         } catch let error as PostgresError {
             connection.rollbackQuietly()
-            throw StoreError.from(error, stream: decision.stream, expected: stored.isEmpty ? .noStream : .exactly(stored.last!.event.version))
+            if sentCommit, !connection.isUsable || error.kind == .connectionLost || error.kind == .connectionFailed {
+                // The commit may have happened before the connection broke: only the log can say.
+                throw UnconfirmedCommit(decision: decision, eventID: eventID, exceptions: violations, backend: backend)
+            }
+            throw StoreError.from(error, stream: stream)
+        } catch {
+            connection.rollbackQuietly()
+            throw error
         }
     }
 
@@ -196,19 +290,24 @@ public final class Ledger: Sendable {
             && candidate.authority == recorded.event.authority
     }
 
-    /// The placement whose jurisdictions a hire or transfer must lock.
-    static func quotaJurisdictions(_ decision: Decision, _ stored: [StoredDecision]) throws -> Decision.Placement {
+    /// The quota keys a decision locks before it is judged (city before district), and the city
+    /// whose placements a hire or transfer reads under them.
+    static func quotaLocks(_ decision: Decision, _ stored: [StoredDecision]) throws -> (keys: [String], city: String?) {
         switch decision.body {
         case .hire(let hire):
-            return hire.placement
+            return ([hire.placement.city, hire.placement.districtJurisdiction], hire.placement.city)
         case .transfer(var placement):
             if placement.city.isEmpty {
                 let state = Replay.fold(worker: decision.subject, Replay.history(stored), asOf: decision.effective).state
                 placement.city = state.placement?.city ?? ""
             }
-            return placement
+            return ([placement.city, placement.districtJurisdiction], placement.city)
+        case .population:
+            return ([decision.subject], nil)
+        case .policy(let changes):
+            return (changes.jurisdiction == "*" ? [] : [changes.jurisdiction], nil)
         default:
-            throw StoreError.invalidArgument("only hires and transfers check quotas")
+            return ([], nil)
         }
     }
 
@@ -248,16 +347,16 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// The placement spans of every worker in a city.
-    static func readSpans(_ connection: PostgresConnection, city: String) throws
-        -> [(worker: String, span: WorkerState.PlacementSpan)]
-    {
-        try connection.query(
-            """
-            SELECT city, district, street, community, from_date, until_date, worker FROM dossier.placements
-             WHERE city = \(city)
-            """
-        ).rows.map { row in
+    /// The query for the placement spans of every worker in a city (`decodeSpans` reads its rows).
+    static func spansQuery(city: String) -> PostgresQuery {
+        """
+        SELECT city, district, street, community, from_date, until_date, worker FROM dossier.placements
+         WHERE city = \(city)
+        """
+    }
+
+    static func decodeSpans(_ result: QueryResult) throws -> [(worker: String, span: WorkerState.PlacementSpan)] {
+        try result.rows.map { row in
             let from = try row.decode(PostgresDate.self, at: 4)
             let until = try row.decodeIfPresent(PostgresDate.self, at: 5)
             let span = WorkerState.PlacementSpan(
@@ -438,14 +537,47 @@ public final class Ledger: Sendable {
     }
 }
 
+/// A commit whose answer never came: the connection broke after COMMIT was sent.
+public struct UnconfirmedCommit: Error, Sendable, CustomStringConvertible {
+    public var decision: Decision
+    /// The id the event would have (the sender's, or the one chosen for this attempt).
+    public var eventID: UUID
+    var exceptions: [RuleViolation]
+    /// The server process of the broken connection: its transaction is over once it is gone.
+    var backend: Int32
+
+    public var description: String {
+        "the connection broke while \(decision.kind.rawValue) \(decision.reference) for \(decision.subject) was being committed"
+    }
+}
+
+/// Faults tests inject into the write path through `DOSSIER_FAULT` (unset in normal use): the
+/// server process ends its own connection just before or just after a decision's COMMIT, and the
+/// outcome check cannot reconnect.
+enum FaultInjection {
+    static let setting = ProcessInfo.processInfo.environment["DOSSIER_FAULT"] ?? ""
+    static let endSession: PostgresQuery = "SELECT pg_terminate_backend(pg_backend_pid())"
+
+    static func statements(before command: String) -> [PostgresQuery] {
+        setting.contains("lose-connection-before-commit") ? [endSession] : []
+    }
+
+    static func statements(after command: String) -> [PostgresQuery] {
+        setting.contains("lose-connection-after-commit") ? [endSession] : []
+    }
+
+    static var blocksReconnection: Bool { setting.contains("no-reconnection") }
+}
+
 /// The streams this process read or wrote lately, decoded, so that recording one more decision
-/// for the same worker needs no read. Safe to be stale: every append names the version it
-/// expects, so a copy someone else has moved past fails the append, is forgotten, and is read
-/// again on the retry.
+/// for the same worker needs no read. A copy is used only when the stream is at the version it
+/// was taken at (read under the stream's lock), so a stale copy is never judged on.
 final class StreamCache: @unchecked Sendable {
     static let shared = StreamCache()
     private let lock = NSLock()
-    private var entries: [String: [StoredDecision]] = [:]
+    /// Each stream's decisions and the stream's version when they were read (a stream's version
+    /// counts events that are not decisions, such as an erasure, too).
+    private var entries: [String: (version: Int, decisions: [StoredDecision])] = [:]
     private var order: [String] = []
     private let capacity = 20_000
 
@@ -453,19 +585,21 @@ final class StreamCache: @unchecked Sendable {
         connection.databaseIdentity + "#" + stream.rawValue
     }
 
-    func decisions(of stream: StreamID, on connection: PostgresConnection) throws -> [StoredDecision] {
+    /// The stream's decisions when the stream is at `version`: the cached copy when it was taken
+    /// at that version, else read afresh (and cached).
+    func decisions(of stream: StreamID, atVersion version: Int, on connection: PostgresConnection) throws -> [StoredDecision] {
         let key = key(stream, connection)
         lock.lock()
         let cached = entries[key]
         lock.unlock()
-        if let cached { return cached }
+        if let cached, cached.version == version { return cached.decisions }
         let read = try Ledger.readDecisions(connection, stream)
-        store(read, key: key)
+        store((version, read), key: key)
         return read
     }
 
-    func append(_ decision: StoredDecision, to stream: StreamID, after previous: [StoredDecision], on connection: PostgresConnection) {
-        store(previous + [decision], key: key(stream, connection))
+    func append(_ decision: StoredDecision, to stream: StreamID, after previous: [StoredDecision], version: Int, on connection: PostgresConnection) {
+        store((version, previous + [decision]), key: key(stream, connection))
     }
 
     func forget(_ stream: StreamID, on connection: PostgresConnection) {
@@ -475,7 +609,7 @@ final class StreamCache: @unchecked Sendable {
         lock.unlock()
     }
 
-    private func store(_ decisions: [StoredDecision], key: String) {
+    private func store(_ decisions: (version: Int, decisions: [StoredDecision]), key: String) {
         lock.lock()
         defer { lock.unlock() }
         if entries.updateValue(decisions, forKey: key) == nil {
@@ -548,12 +682,14 @@ struct ReferenceData: Sendable {
     /// current, else read afresh.
     static func current(_ connection: PostgresConnection, version: QueryResult, knownAt: Timestamp?) throws -> ReferenceData {
         let row = version[0]
-        if knownAt == nil,
-            let cached = ReferenceCache.shared.entry(connection, count: try row.decode(Int64.self, at: 0), last: try row.decode(Int64.self, at: 1))
-        {
-            return cached
-        }
-        return try load(connection, knownAt: knownAt)
+        if knownAt != nil { return try load(connection, knownAt: knownAt) }
+        return try current(connection, count: try row.decode(Int64.self, at: 0), last: try row.decode(Int64.self, at: 1))
+    }
+
+    /// The data as it is when the reference streams hold `count` events, the last at `last`.
+    static func current(_ connection: PostgresConnection, count: Int64, last: Int64) throws -> ReferenceData {
+        if let cached = ReferenceCache.shared.entry(connection, count: count, last: last) { return cached }
+        return try load(connection, knownAt: nil)
     }
 
     /// Reads the reference streams (and caches them when `knownAt` is nil).

@@ -26,6 +26,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case refused(String)
     /// A lock or statement did not finish within its timeout.
     case timedOut(String)
+    /// The connection broke after the commit was sent; the log was checked afterwards and does not
+    /// hold the decision: nothing was recorded.
+    case notRecorded(String)
+    /// The connection broke after the commit was sent and the database could not be reached again
+    /// to check whether the decision is in the log.
+    case outcomeUnknown(String)
 
     public var description: String {
         switch self {
@@ -50,6 +56,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             reason
         case .timedOut(let what):
             what
+        case .notRecorded(let what):
+            "not recorded: \(what)"
+        case .outcomeUnknown(let what):
+            "outcome unknown: \(what)"
         }
     }
 }
