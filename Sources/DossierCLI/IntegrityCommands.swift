@@ -81,11 +81,27 @@ extension Dossier {
         @Option(name: .customLong("checkpoint"), help: "A checkpoint file kept outside the ledger (repeatable).")
         var checkpoints: [String] = []
 
+        @Option(
+            name: .customLong("consistency"),
+            help: "A consistency proof kept outside (`dossier prove --from A --to N` output; repeatable): proves the log's first A events are the first A of checkpoint N.")
+        var consistency: [String] = []
+
         @Option(name: .customLong("public-key"), help: "The public key to trust (default: the signing key's).")
         var publicKey: String?
 
         @OptionGroup var key: KeyOptions
         @OptionGroup var database: DatabaseOptions
+
+        /// Names a checkpoint file or proof by its path instead of its place on the command line.
+        func named(_ label: String) -> String {
+            for (prefix, paths) in [("checkpoint file ", checkpoints), ("consistency proof ", consistency)] {
+                for (offset, path) in paths.enumerated().reversed() {
+                    let text = prefix + String(offset + 1)
+                    if let range = label.range(of: text) { return label.replacingCharacters(in: range, with: prefix + path) }
+                }
+            }
+            return label
+        }
 
         func run() async throws {
             try await CLI.run {
@@ -104,22 +120,36 @@ extension Dossier {
                     }
                     return text
                 }
+                let proofs = try consistency.map { path -> String in
+                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                        throw UserError(description: "cannot read the consistency proof \(path)")
+                    }
+                    return text
+                }
                 let progress = ProgressLine()
                 let report = try await session.run { connection -> Integrity.Verification in
                     guard let trusted else {
                         let stored = try connection.query("SELECT count(*) FROM dossier.checkpoints").scalar(Int64.self) ?? 0
-                        if stored > 0 || !external.isEmpty {
+                        if stored > 0 || !external.isEmpty || !proofs.isEmpty {
                             throw UserError(description: "no public key to check the checkpoints with: give --public-key", exit: Exit.integrity)
                         }
                         return try Integrity.verify(connection, key: SigningKey(name: "none").verifying, progress: { progress.update($0, done: $1, total: $2) })
                     }
-                    return try Integrity.verify(connection, key: trusted, external: external, progress: { progress.update($0, done: $1, total: $2) })
+                    return try Integrity.verify(
+                        connection, key: trusted, external: external, consistency: proofs, progress: { progress.update($0, done: $1, total: $2) })
                 }
                 progress.finish()
                 let rate = Double(report.events) / max(report.seconds, 0.000_001)
                 if let mismatch = report.mismatch {
-                    CLI.printError("verification FAILED after \(report.events) events: \(mismatch)")
+                    CLI.printError("verification FAILED after \(report.events) events: \(named(mismatch.description))")
                     throw Exit.integrity
+                }
+                if let shortfall = report.shortfall {
+                    CLI.print(
+                        "verified \(report.events) events against \(report.checkpoints) stored and \(report.externalCheckpoints) given "
+                            + "checkpoints and \(report.consistencyProofs) consistency proofs: intact as far as the log goes")
+                    CLI.printError(Dossier.explainShortfall(shortfall, named: named))
+                    throw Exit.missingEvents
                 }
                 CLI.print(
                     "verified \(report.events) events against \(report.checkpoints) stored and \(report.externalCheckpoints) given checkpoints, "
@@ -128,6 +158,33 @@ extension Dossier {
                         + (report.uncovered > 0 ? "; \(report.uncovered) events after the last checkpoint are not covered yet (run `dossier checkpoint`)" : ""))
             }
         }
+    }
+
+    /// What `verify` says when a checkpoint kept outside covers events the ledger does not hold:
+    /// how many are missing, what is proven about the events it holds, and what is not.
+    static func explainShortfall(_ shortfall: Integrity.Shortfall, named: (String) -> String) -> String {
+        let (n, m) = (shortfall.checkpointSize, shortfall.logSize)
+        var text = "EVENTS MISSING: \(named(shortfall.label)) covers \(n) events and this ledger holds \(m): the last \(shortfall.missing) "
+            + "recorded events are not here (a restore from a backup older than that checkpoint loses what was recorded after "
+            + "the backup; otherwise they were removed)."
+        text += "\n  Proven: the \(m) events here are intact"
+            + (shortfall.latestMatched > 0
+                ? ": they reproduce the signed root of every checkpoint of \(m) events or fewer (the latest of \(shortfall.latestMatched) events)."
+                : " as far as they can be checked (no checkpoint of \(m) events or fewer was given or stored).")
+        if let prefix = shortfall.provenPrefix, let proof = shortfall.proofLabel {
+            text += "\n  Proven by \(named(proof)): the first \(prefix) events here are the first \(prefix) of the \(n) signed in "
+                + "\(named(shortfall.label))" + (prefix == m ? ", so this ledger is a prefix of that log." : ".")
+            if prefix < m {
+                text += "\n  Not proven: that events \(prefix + 1) to \(m) here are among the \(n) (they may have been recorded after the "
+                    + "restore, and then differ from what was lost)."
+            }
+        } else {
+            text += "\n  Not proven: that these \(m) events are the first \(m) of the \(n) signed in \(named(shortfall.label)): that needs the "
+                + "tree of the missing events, which this ledger does not have. Give --consistency FILE with the output of "
+                + "`dossier prove --from \(shortfall.latestMatched > 0 ? shortfall.latestMatched : m) --to \(n)` kept from the ledger "
+                + "before the loss to prove it."
+        }
+        return text
     }
 
     /// Prints an inclusion or consistency proof.

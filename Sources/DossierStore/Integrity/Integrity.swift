@@ -166,13 +166,45 @@ public enum Integrity {
         public var uncovered: Int
         public var mismatch: Mismatch?
         public var seconds: Double
+        /// Set when a checkpoint given from outside covers more events than the log holds (and
+        /// everything the log holds checked out): events were lost, as in a restore from an older
+        /// backup, or removed.
+        public var shortfall: Shortfall?
+        /// Consistency proofs given (each checked).
+        public var consistencyProofs = 0
+    }
+
+    /// A given checkpoint covers events the log does not hold, and what is proven about the rest.
+    public struct Shortfall: Sendable {
+        /// The largest given checkpoint, and which one it is.
+        public var checkpointSize: Int
+        public var label: String
+        /// The events the log holds.
+        public var logSize: Int
+        /// The largest checkpoint, stored or given, of at most `logSize` events (its root matched).
+        public var latestMatched: Int
+        /// The largest size A ≤ `logSize` for which a given consistency proof shows the tree of
+        /// `checkpointSize` extends the tree of A (so the log's first A events are the first A of
+        /// the checkpoint's), and which proof; nil when no proof given reaches that far.
+        public var provenPrefix: Int?
+        public var proofLabel: String?
+        public var missing: Int { checkpointSize - logSize }
     }
 
     /// Recomputes every leaf hash and the tree from the rows, in position order and in batches
     /// (memory stays flat), and checks every stored checkpoint and every given one, and every
     /// personal-data commitment. Stops at the first mismatch and names it.
+    ///
+    /// A checkpoint given in `external` may cover more events than the log holds: if everything
+    /// the log holds checks out, the result names the `shortfall` instead of a mismatch (stored
+    /// checkpoints beyond the log remain a mismatch: the rows were removed in place). `consistency`
+    /// holds proofs as `dossier prove --from A --to N` prints them; each is checked (both notes
+    /// signed by `key`, the proof from A's root to N's), its two checkpoints are checked like given
+    /// ones, and one ending at the largest given checkpoint proves the log's first A events are the
+    /// first A of it.
     public static func verify(
-        _ connection: PostgresConnection, key: VerifyingKey, external: [String] = [], progress: Progress? = nil
+        _ connection: PostgresConnection, key: VerifyingKey, external: [String] = [], consistency: [String] = [],
+        progress: Progress? = nil
     ) throws -> Verification {
         let started = Date()
         var checkpoints: [Int: (root: MerkleHash, label: String)] = [:]
@@ -183,7 +215,11 @@ public enum Integrity {
             failed.seconds = Date().timeIntervalSince(started)
             return failed
         }
+        // Sizes of the stored checkpoints, and of those given from outside with their labels.
+        var storedSizes: Set<Int> = []
+        var given: [Int: String] = [:]
         for stored in try StoredCheckpoint.all(connection) {
+            storedSizes.insert(stored.size)
             do {
                 let checkpoint = try Checkpoint.verify(stored.note, key: key)
                 guard checkpoint.size == stored.size, checkpoint.root == stored.root else {
@@ -203,11 +239,50 @@ public enum Integrity {
                 }
                 checkpoints[checkpoint.size] = (checkpoint.root, "checkpoint file \(offset + 1) (size \(checkpoint.size))")
                 result.externalCheckpoints += 1
+                given[checkpoint.size] = given[checkpoint.size] ?? "checkpoint file \(offset + 1)"
             } catch {
                 return fail(Mismatch(message: "checkpoint file \(offset + 1) does not verify: \(error)"))
             }
         }
-        let largest = checkpoints.keys.max() ?? 0
+        var links: [(from: Int, to: Int, label: String)] = []
+        for (offset, text) in consistency.enumerated() {
+            let label = "consistency proof \(offset + 1)"
+            guard let object = (try? JSONParser.parse(text))?.objectValue,
+                case .integer(let from)? = object["from"], case .integer(let to)? = object["to"],
+                let fromNote = object["fromCheckpoint"]?.stringValue, let toNote = object["toCheckpoint"]?.stringValue,
+                case .array(let items)? = object["proof"]
+            else {
+                return fail(Mismatch(message: "\(label) is not a proof as `dossier prove --from A --to N` prints it"))
+            }
+            let proof = items.compactMap { $0.stringValue.flatMap(MerkleHash.init(base64:)) }
+            let older: Checkpoint
+            let newer: Checkpoint
+            do {
+                older = try Checkpoint.verify(fromNote, key: key)
+                newer = try Checkpoint.verify(toNote, key: key)
+            } catch {
+                return fail(Mismatch(message: "the checkpoints of \(label) do not verify: \(error)"))
+            }
+            guard proof.count == items.count, older.size == Int(from), newer.size == Int(to),
+                Merkle.verifyConsistency(from: older.size, to: newer.size, oldRoot: older.root, newRoot: newer.root, proof: proof)
+            else {
+                return fail(Mismatch(
+                    message: "\(label) does not prove that the tree of \(to) events extends the tree of \(from): "
+                        + "its checkpoints are not of one log, or the proof was altered"))
+            }
+            for checkpoint in [older, newer] {
+                if let known = checkpoints[checkpoint.size], known.root != checkpoint.root {
+                    return fail(Mismatch(message: "\(label) has a different root of size \(checkpoint.size) from \(known.label)"))
+                }
+                if checkpoints[checkpoint.size] == nil {
+                    checkpoints[checkpoint.size] = (checkpoint.root, "a checkpoint of \(label) (size \(checkpoint.size))")
+                }
+                given[checkpoint.size] = given[checkpoint.size] ?? "the checkpoint of size \(checkpoint.size) in \(label)"
+            }
+            links.append((older.size, newer.size, label))
+            result.consistencyProofs += 1
+        }
+        let largestStored = storedSizes.max() ?? 0
         let total = Int(try connection.query("SELECT count(*) FROM dossier.events").scalar(Int64.self) ?? 0)
         var frontier = MerkleFrontier()
         // From the very start: a forged row below the first position must be seen too.
@@ -262,10 +337,20 @@ public enum Integrity {
             result.events += events.count
             progress?("verifying", result.events, total)
         }
-        if largest > frontier.size {
-            return fail(Mismatch(message: "a checkpoint covers \(largest) events but the log holds only \(frontier.size): events were deleted"))
+        if largestStored > frontier.size {
+            return fail(Mismatch(
+                message: "the stored checkpoint of size \(largestStored) covers \(largestStored) events but the log holds only "
+                    + "\(frontier.size): events were deleted"))
         }
-        result.uncovered = frontier.size - largest
+        let latestMatched = checkpoints.keys.filter { $0 <= frontier.size }.max() ?? 0
+        if let largestGiven = given.keys.max(), largestGiven > frontier.size {
+            // Every checkpoint of at most frontier.size events matched above; the rest are lost.
+            let proven = links.filter { $0.to == largestGiven && $0.from <= frontier.size }.max { $0.from < $1.from }
+            result.shortfall = Shortfall(
+                checkpointSize: largestGiven, label: given[largestGiven]!, logSize: frontier.size, latestMatched: latestMatched,
+                provenPrefix: proven?.from, proofLabel: proven?.label)
+        }
+        result.uncovered = frontier.size - latestMatched
         // Personal data against its commitments (when this role may read it).
         // Only admins read every record's personal data (through the owner's function, which logs it).
         let mayReadPersonal = (try? Ledger.currentActor(connection))?.role == "admin"
