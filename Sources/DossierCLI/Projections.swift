@@ -24,6 +24,8 @@ extension Dossier {
                 let session = PostgresSession.open(configuration, role: .person, label: "dossier.project")
                 let progress = ProgressLine()
                 let started = Date()
+                let dropped = try await session.run { try Projector.dropLeftovers($0) }
+                if dropped > 0 { CLI.print("dropped \(dropped) tables an interrupted rebuild left behind") }
                 let report = try await session.run { connection in
                     try Projector.catchUp(connection, batchSize: batch, progress: { progress.update($0, done: $1, total: $2) })
                 }
@@ -72,7 +74,18 @@ extension Dossier {
                     return
                 }
                 let only = projection.flatMap(ProjectionName.init(rawValue:)).map { Set([$0]) } ?? Set(ProjectionName.allCases)
-                let rebuilt = try await session.run { try Projector.rebuild($0, only: only, progress: update) }
+                let rebuilt: Projector.Rebuilt
+                do {
+                    rebuilt = try await session.run { try Projector.rebuild($0, only: only, progress: update) }
+                } catch StoreError.unavailable(let reason) {
+                    progress.finish()
+                    throw UserError(
+                        description: "the connection to the database broke during the rebuild (\(reason)). The projections "
+                            + "are as they were, or, if it broke while the new tables were being swapped in, wholly rebuilt: "
+                            + "never a mix (the swap is one transaction). `dossier project` says where they stand and drops "
+                            + "the partial tables left behind; run the rebuild again to finish it.",
+                        exit: Exit.database)
+                }
                 progress.finish()
                 let rate = Double(rebuilt.events) / max(rebuilt.seconds, 0.001)
                 CLI.print(

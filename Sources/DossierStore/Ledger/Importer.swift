@@ -87,21 +87,44 @@ public final class Importer: Sendable {
             // scan or hash all of it, chunk after chunk. Every lookup here is an index probe.
             try connection.executeScript(
                 "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off")
+            var committing = false
             do {
                 var run = try Run(connection: connection, onBehalfOf: onBehalfOf, progress: progress)
                 let report = try run.all(chunks: chunks, skipInvalid: skipInvalid)
                 if report.committed {
+                    committing = true
                     try connection.executeScript("COMMIT")
-                    try connection.notify(EventStore.notificationChannel)
+                    committing = false
+                    try? connection.notify(EventStore.notificationChannel)
                 } else {
                     connection.rollbackQuietly()
                 }
                 return report
+            } catch where Self.lostConnection(error, connection) {
+                connection.rollbackQuietly()
+                let cause = (error as? PostgresError).map { StoreError.from($0) } ?? error
+                if committing {
+                    throw StoreError.outcomeUnknown(
+                        "the connection to the database broke while the import was committing (\(cause)): run the same "
+                            + "import again once the database answers; if it was recorded, every line is recognised as "
+                            + "already recorded and nothing is written twice")
+                }
+                throw StoreError.notRecorded(
+                    "the connection to the database broke during the import (\(cause)); the import is one transaction "
+                        + "and had not committed, so none of its decisions is recorded. Run it again once the database answers.")
             } catch {
                 connection.rollbackQuietly()
                 throw error
             }
         }
+    }
+
+    /// Whether an error means the connection is gone (broken, or ended by the server).
+    static func lostConnection(_ error: Error, _ connection: PostgresConnection) -> Bool {
+        if !connection.isUsable { return true }
+        if let error = error as? PostgresError { return error.isLostConnection }
+        if case StoreError.unavailable = error { return true }
+        return false
     }
 
     /// A stream as far as the import has taken it.

@@ -238,7 +238,7 @@ public final class Ledger: Sendable {
                 decision: verdict.decision)
         } catch let error as PostgresError {
             connection.rollbackQuietly()
-            if sentCommit, !connection.isUsable || error.kind == .connectionLost || error.kind == .connectionFailed {
+            if sentCommit, !connection.isUsable || error.isLostConnection {
                 // The commit may have happened before the connection broke: only the log can say.
                 throw UnconfirmedCommit(decision: decision, eventID: eventID, exceptions: violations, backend: backend)
             }

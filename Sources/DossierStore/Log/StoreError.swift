@@ -64,6 +64,14 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+extension PostgresError {
+    /// True when the error ended the connection: it broke, or the server ended the session
+    /// (shutdown, crash, an administrator's pg_terminate_backend).
+    public var isLostConnection: Bool {
+        kind == .connectionLost || kind == .connectionFailed || ["57P01", "57P02", "57P03"].contains(sqlState?.code ?? "")
+    }
+}
+
 /// The version a stream must be at for an append to go through.
 public enum ExpectedVersion: Sendable, Equatable, CustomStringConvertible {
     /// Whatever version the stream is at.
@@ -123,6 +131,9 @@ extension StoreError {
             return StoreError.timedOut(
                 "the statement did not finish within statement_timeout (\(DatabaseConfiguration.statementTimeout)); "
                     + "set DOSSIER_STATEMENT_TIMEOUT to allow longer")
+        case "57P01", "57P02", "57P03":
+            return StoreError.unavailable(
+                "the database server is shutting down or restarting (SQLSTATE \(error.sqlState?.code ?? "57P")); try again when it is back")
         default:
             if error.kind == .connectionFailed || error.kind == .connectionLost {
                 return StoreError.unavailable(error.context ?? error.kind.rawValue)

@@ -29,6 +29,8 @@ extension Projector {
             ? try EventLog.lastPosition(connection)
             : try checkpoint(connection)
         let projections = ProjectionName.allCases.filter(only.contains)
+        // Tables an interrupted rebuild left behind (this one holds the lock now).
+        _ = try dropLeftovers(connection)
         // The tables and views belong to the owner: the owner's functions make the fresh tables
         // and swap them in, so the projector only ever writes rows.
         let tables = PostgresArray(projections.map(\.table))
@@ -43,6 +45,12 @@ extension Projector {
                 """)
         }
         return Rebuilt(position: end, events: events, streams: streams, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Drops the `_next` tables a killed rebuild left behind, unless a rebuild is running; returns
+    /// how many it dropped.
+    public static func dropLeftovers(_ connection: PostgresConnection) throws -> Int {
+        Int(try connection.query("SELECT dossier_read.drop_leftovers()").scalar(Int32.self) ?? 0)
     }
 
     /// Computes the rows of `projections` from the log up to `end` into their `_next` tables,
