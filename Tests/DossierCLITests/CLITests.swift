@@ -54,6 +54,17 @@ struct CLITests {
         if case .array(let all) = last { #expect(all.last?.objectValue?["recordedBy"] == .string("dossier_super")) }
     }
 
+    @Test("a bad command line exits 2, as the README says (not ArgumentParser's 64)")
+    func badCommandLineExitsTwo() throws {
+        let dossier = CommandRunner(database: nil)
+        for arguments in [["--bogus"], ["show"], ["record"], ["import", "a", "b"], ["no-such-command"]] {
+            let result = try dossier.run(arguments)
+            #expect(result.status == 2, "\(arguments): \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains("Usage:") || result.stderr.contains("Error:"), "\(arguments): \(result.stderr)")
+        }
+        #expect(try dossier.run(["--help"]).status == 0)
+    }
+
     @Test("malformed input anywhere in the file: nothing recorded, the line named, exit 1")
     func malformedNothingWritten() throws {
         let database = try TestDatabase.create()
