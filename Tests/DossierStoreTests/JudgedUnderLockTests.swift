@@ -155,4 +155,28 @@ struct JudgedUnderLockTests {
         #expect(versions == Array(1...(1 + writers * each)))
         #expect(Set(results.map(\.version)).count == writers * each)
     }
+
+    @Test("begin_decision: only a recording role may call it, and it takes nothing but locks")
+    func beginDecisionIsNoWayIn() async throws {
+        var s = try Scenario()
+        try await s.hire("W1", "2010-03-01")
+        try TestDatabase.register(s.configuration, user: TestDatabase.readerUser, role: "auditor")
+        let auditor = try connection(s.configuration, user: TestDatabase.readerUser)
+        #expect(throws: PostgresError.self) { try auditor.query("SELECT * FROM dossier.begin_decision('worker/W1')") }
+        let outsider = try? connection(s.configuration, user: TestDatabase.outsiderUser)
+        if let outsider {
+            #expect(throws: PostgresError.self) { try outsider.query("SELECT * FROM dossier.begin_decision('worker/W1')") }
+        }
+        // A snapshot isolation level would judge on a stale record: refused.
+        let admin = try adminConnection(s.configuration)
+        try admin.executeScript("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        #expect(throws: PostgresError.self) { try admin.query("SELECT * FROM dossier.begin_decision('worker/W1')") }
+        try admin.executeScript("ROLLBACK")
+        // Called as a recorder would, it returns the stream's version and writes nothing.
+        try admin.executeScript("BEGIN")
+        let version = try admin.query("SELECT o_version FROM dossier.begin_decision('worker/W1')").scalar(Int32.self)
+        try admin.executeScript("COMMIT")
+        #expect(version == 1)
+        #expect(try count(s.configuration) == 1)
+    }
 }
