@@ -171,7 +171,7 @@ class Writer:
         op = meta["op"]
         if op == "hire":
             self.workers[w] = {"district": meta["district"], "active": True, "seconded": False,
-                               "year": 2027, "level": meta.get("level", 3)}
+                               "year": meta.get("year", 2027), "level": meta.get("level", 3)}
         elif w in self.workers:
             st = self.workers[w]
             if op == "exit":
@@ -258,7 +258,7 @@ class Writer:
             if len(own) < 4 or self.rng.random() < 0.1:
                 w = self.new_worker("SK")
                 d = self.hire(w, FREE)
-                return d, "valid", {"op": "hire", "own": w, "district": FREE, "level": d["level"]}
+                return d, "valid", {"op": "hire", "own": w, "district": FREE, "level": d["level"], "year": int(d["effective"][:4])}
             w = self.rng.choice(own)
             st = self.workers[w]
             x = self.rng.random()
@@ -297,7 +297,7 @@ class Writer:
             if self.rng.random() < 0.08:
                 d["override"] = "soak: 街道急需，区社会工作部特批"
                 intent = "override"
-            return d, intent, {"op": "hire", "own": w, "district": LIMITED, "level": d["level"]}
+            return d, intent, {"op": "hire", "own": w, "district": LIMITED, "level": d["level"], "year": int(d["effective"][:4])}
         # Decisions that must be refused.
         k = self.rng.randrange(7)
         own = self.active(FREE, seconded=False)
@@ -679,6 +679,11 @@ class Soak:
             else:
                 self.kill_next_import.set()   # the importer starts one now and kills it part-way
         elif kind == "pg_ctl restart -m immediate":
+            # Half the restarts fall just after a burst starts, while the writers are committing
+            # decisions for one worker (a crash between COMMIT and its answer: issue 15, 3).
+            if random.random() < 0.5:
+                nb = self.t0 + BURST_EVERY * math.ceil((now() - self.t0) / BURST_EVERY)
+                time.sleep(max(0.0, nb - now()) + random.uniform(0.05, 0.4))
             at = now()
             p = self.pg_ctl("-l", os.path.join(self.dir, "server.log"), "-m", "immediate", "-w", "-t", "120", "-s", "restart")
             up = now()
@@ -1084,7 +1089,8 @@ class Soak:
         lines.append("| faults injected | %s |" % ", ".join("%s %d" % kv for kv in f["faults"].items()))
         lines.append("| processes started again | writers %d times (after kill -9); the follower %d times (%d after kill -9, %d after it exited by itself: %s) |" %
                      (f["writer processes started"] - WRITERS, f["follower starts"] - 1, f["faults"]["kill -9 follower"],
-                      len(self.follower_exits), ", ".join("exit %s" % x for x in self.follower_exits) or "-"))
+                      len(self.follower_exits), ", ".join("exit %s × %d" % (x, self.follower_exits.count(x))
+                                                          for x in sorted(set(self.follower_exits), key=str)) or "-"))
         lines.append("| recovery after each restart (server accepting / next acknowledged record) | %s |" % rec_text)
         if nexts:
             lines.append("| recovery to the next record: median, worst | %.2f s, %.2f s |" % (sorted(nexts)[len(nexts) // 2], max(nexts)))
