@@ -106,7 +106,8 @@ extension Dossier {
         func run() async throws {
             try await CLI.run {
                 // Any role verifies; admins also check the personal-data commitments.
-                let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.verify")
+                let configuration = try database.readConfiguration()
+                let session = PostgresSession.open(configuration, role: .person, label: "dossier.verify")
                 var trusted = try key.verifyingKey(publicKey: publicKey)
                 if trusted == nil {
                     trusted = try await session.run { try Integrity.storedVerifyingKey($0) }
@@ -153,9 +154,13 @@ extension Dossier {
                 }
                 CLI.print(
                     "verified \(report.events) events against \(report.checkpoints) stored and \(report.externalCheckpoints) given checkpoints, "
-                        + (report.personalReadable ? "\(report.personalChecked) personal-data commitments" : "personal data not checked (this role may not read it)")
+                        + (report.onStandby
+                            ? "personal data not checked (on the standby, where its logged read cannot be written)"
+                            : report.personalReadable
+                                ? "\(report.personalChecked) personal-data commitments" : "personal data not checked (this role may not read it)")
                         + ": intact (\(String(format: "%.2f", report.seconds)) s, \(Int(rate)) events/s)"
-                        + (report.uncovered > 0 ? "; \(report.uncovered) events after the last checkpoint are not covered yet (run `dossier checkpoint`)" : ""))
+                        + (report.uncovered > 0 ? "; \(report.uncovered) events after the last checkpoint are not covered yet (run `dossier checkpoint`)" : "")
+                        + (configuration.label == DatabaseOptions.standbyLabel ? " [read on the standby]" : ""))
             }
         }
     }
@@ -228,13 +233,15 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.export")
-                var verifying = try key.verifyingKey(publicKey: nil)
-                if verifying == nil {
-                    verifying = try await session.run { try Integrity.storedVerifyingKey($0) }
+                let bundle = try await CLI.reading(database) { configuration in
+                    let session = PostgresSession.open(configuration, role: .person, label: "dossier.export")
+                    var verifying = try key.verifyingKey(publicKey: nil)
+                    if verifying == nil {
+                        verifying = try await session.run { try Integrity.storedVerifyingKey($0) }
+                    }
+                    guard let verifying else { throw UserError(description: "no checkpoint key: run `dossier checkpoint` first") }
+                    return try await session.run { try Integrity.exportBundle($0, subject: worker, key: verifying) }
                 }
-                guard let verifying else { throw UserError(description: "no checkpoint key: run `dossier checkpoint` first") }
-                let bundle = try await session.run { try Integrity.exportBundle($0, subject: worker, key: verifying) }
                 guard FileManager.default.createFile(atPath: to, contents: Data(JSONValue.object(bundle).prettyText().utf8)) else {
                     throw UserError(description: "cannot write \(to)")
                 }

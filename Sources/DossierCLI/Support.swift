@@ -60,7 +60,64 @@ extension DatabaseOptions {
     }
 }
 
+extension DatabaseOptions {
+    /// The label of a configuration that points at the standby of DOSSIER_READ_URL.
+    static let standbyLabel = "the standby at DOSSIER_READ_URL"
+
+    /// How long a read waits for the standby to replay what the primary had committed.
+    static let standbyWait: TimeInterval = 2
+
+    /// Where a read command reads: without DOSSIER_READ_URL, the ledger; with it, the standby
+    /// there once it has replayed everything the primary had committed when the command began
+    /// (read-your-writes for a command run after a write), waiting at most 2 s, else the primary
+    /// (said on stderr). When the primary cannot be reached, the standby as it is (said too).
+    func readConfiguration() throws -> DatabaseConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment["DOSSIER_READ_URL"], !url.isEmpty else { return try configuration() }
+        let standby = DatabaseConfiguration(connectionString: url, label: Self.standbyLabel)
+        let primary: DatabaseConfiguration
+        let position: String
+        do {
+            primary = try configuration()
+            position = try ReadReplica.primaryPosition(try PostgresConnection(connectionString: primary.connectionString))
+        } catch {
+            CLI.printError("note: the primary cannot be reached (\(CLI.explain(error).0)); reading the standby as it is, which may lag")
+            return standby
+        }
+        do {
+            let connection = try PostgresConnection(connectionString: standby.connectionString)
+            if try ReadReplica.waitForReplay(connection, to: position, timeout: Self.standbyWait) { return standby }
+            CLI.printError(
+                "note: the standby at DOSSIER_READ_URL has not replayed the primary's last commit within "
+                    + "\(Int(Self.standbyWait)) s; reading the primary")
+        } catch {
+            CLI.printError("note: the standby at DOSSIER_READ_URL cannot be used (\(CLI.explain(error).0)); reading the primary")
+        }
+        return primary
+    }
+}
+
 enum CLI {
+    /// Runs a read on `readConfiguration()`. On a standby, a statement that would write (the
+    /// database refuses it: SQLSTATE 25006, read-only transaction) is not retried there: the
+    /// read is made on the primary instead, and stderr says so.
+    static func reading<T>(_ database: DatabaseOptions, _ body: (DatabaseConfiguration) async throws -> T) async throws -> T {
+        let configuration = try database.readConfiguration()
+        guard configuration.label == DatabaseOptions.standbyLabel else { return try await body(configuration) }
+        do {
+            return try await body(configuration)
+        } catch where isReadOnlyRefusal(error) {
+            printError("note: this read needs a write (the access log, or the projections' catch-up), which the standby refuses; read from the primary instead")
+            return try await body(try database.configuration())
+        }
+    }
+
+    /// Whether an error is the database refusing a write in a read-only transaction (a standby).
+    static func isReadOnlyRefusal(_ error: Error) -> Bool {
+        if let error = error as? PostgresError { return error.sqlState?.code == "25006" }
+        return "\(error)".contains("25006")
+    }
+
     /// Runs a command body, turning every error into one clear line on stderr and an exit status.
     static func run(_ body: () async throws -> Void) async throws {
         defer { reportPeakMemory() }

@@ -21,6 +21,21 @@ public enum TestDatabase {
         return url
     }
 
+    public struct MissingStandby: Error, CustomStringConvertible {
+        public var description: String {
+            "DOSSIER_TEST_STANDBY_URL is not set: run the tests with tools/test, which starts a primary and a hot standby"
+        }
+    }
+
+    /// A connection string for `database` on the hot standby `tools/test` starts (streaming from
+    /// the test cluster, so every database created there appears on it).
+    public static func standbyConnectionString(database: String) throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["DOSSIER_TEST_STANDBY_URL"], !url.isEmpty else {
+            throw MissingStandby()
+        }
+        return url + " dbname=\(database)"
+    }
+
     /// The password of every login role the tests create (the test cluster asks every role but
     /// its superuser for a password).
     public static let password = "correct horse battery"

@@ -172,6 +172,9 @@ public enum Integrity {
         public var shortfall: Shortfall?
         /// Consistency proofs given (each checked).
         public var consistencyProofs = 0
+        /// Whether the connection was to a standby (personal data is then not checked: its read
+        /// is logged, and a standby writes nothing).
+        public var onStandby = false
     }
 
     /// A given checkpoint covers events the log does not hold, and what is proven about the rest.
@@ -353,7 +356,9 @@ public enum Integrity {
         result.uncovered = frontier.size - latestMatched
         // Personal data against its commitments (when this role may read it).
         // Only admins read every record's personal data (through the owner's function, which logs it).
-        let mayReadPersonal = (try? Ledger.currentActor(connection))?.role == "admin"
+        // On a standby the read cannot be logged (nothing is written there): not checked.
+        result.onStandby = try ReadReplica.isStandby(connection)
+        let mayReadPersonal = !result.onStandby && (try? Ledger.currentActor(connection))?.role == "admin"
         for row in try !mayReadPersonal ? [] : connection.query(
             """
             SELECT e.position, e.event_id, e.payload->>'personal', p.fields, p.salt FROM dossier.personal_commitments() p
