@@ -107,12 +107,7 @@ final class LineChunks: @unchecked Sendable {
     private let lock = NSLock()
 
     init(path: String, linesPerChunk: Int) throws {
-        if path == "-" {
-            handle = FileHandle.standardInput
-        } else {
-            guard let handle = FileHandle(forReadingAtPath: path) else { throw CLI.cannotRead(path) }
-            self.handle = handle
-        }
+        handle = try InputFile.open(path)
         self.linesPerChunk = linesPerChunk
     }
 
@@ -138,8 +133,19 @@ final class LineChunks: @unchecked Sendable {
             } else if !atEnd {
                 buffer.removeSubrange(0..<start)
                 start = 0
+                guard buffer.count <= DecisionInput.maximumDecisionBytes else {
+                    // A line this long is no decision (it may be /dev/zero): stop before holding more.
+                    throw UserError(
+                        description: "line \(lineNumber + 1): the line is longer than \(DecisionInput.maximumDecisionBytes) bytes, "
+                            + "the most a decision takes: nothing was imported")
+                }
                 searchFrom = buffer.count
-                let more = try handle.read(upToCount: 4 << 20) ?? Data()
+                let more: Data
+                do {
+                    more = try handle.read(upToCount: 4 << 20) ?? Data()
+                } catch {
+                    throw UserError(description: "cannot read the input: \(error.localizedDescription)")
+                }
                 if more.isEmpty { atEnd = true } else { buffer.append(contentsOf: more) }
             } else {
                 if start < buffer.count { take(start..<buffer.count) }

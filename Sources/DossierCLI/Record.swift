@@ -30,7 +30,7 @@ extension Dossier {
         func run() async throws {
             try await CLI.run {
                 let onBehalfOf = try CLI.onBehalfOf(onBehalfOf)
-                let lines = DecisionInput.lines(try CLI.read(file))
+                let lines = DecisionInput.lines(try InputFile.readAll(file, limit: InputFile.recordLimit, purpose: "record"))
                 let invalid = lines.compactMap { line -> String? in
                     if case .failure(let error) = line.result { return "line \(line.number): \(error)" }
                     return nil

@@ -40,6 +40,17 @@ public final class Importer: Sendable {
 
         /// A line of JSON Lines input as read (without its line end), decoded.
         public init<Bytes: Collection<UInt8>>(number: Int, bytes: Bytes) {
+            guard bytes.count <= DecisionInput.maximumDecisionBytes else {
+                self.init(
+                    number: number,
+                    decision: .failure(
+                        InvalidDecision(
+                            field: nil,
+                            "the line is longer than \(DecisionInput.maximumDecisionBytes) bytes, the most a decision takes "
+                                + "(it is \(bytes.count))")),
+                    text: String(decoding: bytes.prefix(200), as: UTF8.self) + "…")
+                return
+            }
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 self.init(
                     number: number, decision: .failure(InvalidDecision(field: nil, "the line is not valid UTF-8")),
