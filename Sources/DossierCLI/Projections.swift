@@ -180,7 +180,7 @@ extension Dossier {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
                 let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
-                let model = ReadModel(try database.configuration())
+                let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
                 let entries = try await model.eligible(
                     EligibilityKind(rawValue: kind)!, place: place.place, asOf: date, knownAt: time)
@@ -201,7 +201,7 @@ extension Dossier {
         func run() async throws {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
-                let model = ReadModel(try database.configuration())
+                let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
                 let lines = try await model.quota(jurisdiction: jurisdiction, asOf: date)
                 if json {
@@ -227,7 +227,7 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let model = ReadModel(try database.configuration())
+                let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
                 let exceptions = try await model.exceptions()
                 if json { return CLI.print(JSONValue.array(exceptions.map { .object($0.json) }).prettyText()) }
@@ -253,7 +253,7 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let model = ReadModel(try database.configuration())
+                let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
                 let history = try await model.history(worker: worker, field: ReadModel.Field(rawValue: field)!)
                 if json {

@@ -27,7 +27,7 @@ extension Dossier {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") }
                 let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
-                let report = try await CLI.reading(database) { try await Ledger($0).show(worker: worker, asOf: date, knownAt: time) }
+                let report = try await CLI.reading(database) { try await Ledger($0, primary: try database.primary(behind: $0)).show(worker: worker, asOf: date, knownAt: time) }
                 CLI.print(json ? JSONValue.object(report.json).prettyText() : Self.table(report))
             }
         }
@@ -90,7 +90,7 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let trace = try await CLI.reading(database) { try await Ledger($0).trace(subject: worker) }
+                let trace = try await CLI.reading(database) { try await Ledger($0, primary: try database.primary(behind: $0)).trace(subject: worker) }
                 if json {
                     CLI.print(JSONValue.array(trace.entries.map { .object($0.json) }).prettyText())
                     return

@@ -71,6 +71,12 @@ extension DatabaseOptions {
     /// there once it has replayed everything the primary had committed when the command began
     /// (read-your-writes for a command run after a write), waiting at most 2 s, else the primary
     /// (said on stderr). When the primary cannot be reached, the standby as it is (said too).
+    /// The primary, when `configuration` is the standby of DOSSIER_READ_URL (where the access
+    /// log is written before a standby serves personal data); nil when it is the primary.
+    func primary(behind configuration: DatabaseConfiguration) throws -> DatabaseConfiguration? {
+        configuration.label == Self.standbyLabel ? try self.configuration() : nil
+    }
+
     func readConfiguration() throws -> DatabaseConfiguration {
         let environment = ProcessInfo.processInfo.environment
         guard let url = environment["DOSSIER_READ_URL"], !url.isEmpty else { return try configuration() }
@@ -106,8 +112,11 @@ enum CLI {
         guard configuration.label == DatabaseOptions.standbyLabel else { return try await body(configuration) }
         do {
             return try await body(configuration)
-        } catch where isReadOnlyRefusal(error) {
-            printError("note: this read needs a write (the access log, or the projections' catch-up), which the standby refuses; read from the primary instead")
+        } catch where isReadOnlyRefusal(error) || error is ReadReplica.Lagging {
+            printError(
+                error is ReadReplica.Lagging
+                    ? "note: the standby has not replayed this read's access-log entry within 2 s; reading the primary"
+                    : "note: this read needs a write the standby refuses; reading the primary")
             return try await body(try database.configuration())
         }
     }

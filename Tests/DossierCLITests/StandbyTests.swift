@@ -39,9 +39,26 @@ struct StandbyTests {
         let shown = try reader.run(["show", "SB-3"])
         #expect(shown.status == 0, "\(shown.stderr)")
         #expect(shown.stdout.contains("SB-3"))
+        // Served by the standby, name included: the read was logged on the primary first and the
+        // standby waited until it had replayed that entry.
+        #expect(shown.stdout.contains("备用2"), "\(shown.stdout)")
+        #expect(!shown.stderr.contains("reading the primary"), "\(shown.stderr)")
+        let logged = try PostgresConnection(connectionString: database.connectionString).query(
+            "SELECT count(*) FROM dossier.access_log WHERE what = 'show' AND worker = 'SB-3'"
+        ).scalar(Int64.self)
+        #expect(logged == 1)
         let traced = try reader.run(["trace", "SB-2", "--json"])
         #expect(traced.status == 0, "\(traced.stderr)")
         #expect(traced.stdout.contains("SB-SB-2"))
+        #expect(!traced.stderr.contains("reading the primary"), "\(traced.stderr)")
+        // The read model's answers come from the standby as the primary's projections stand (it is
+        // never written there): bring them up to date on the primary first.
+        #expect(try primary.run(["project"]).status == 0)
+        for command in [["quota"], ["eligible", "--for", "level-up"], ["exceptions"], ["history", "SB-1", "--field", "level"]] {
+            let answered = try reader.run(command)
+            #expect(answered.status == 0, "\(command): \(answered.stderr)")
+            #expect(!answered.stderr.contains("25006") && !answered.stderr.contains("read-only"), "\(command): \(answered.stderr)")
+        }
     }
 
     @Test("the standby is in recovery and replays the primary; a read never leaves it written")

@@ -14,10 +14,17 @@ public final class Ledger: Sendable {
     /// the new connection when a broken one must be replaced to learn a commit's outcome.
     let actingFor: String?
 
-    public init(_ configuration: DatabaseConfiguration, role: AccessRole = .person) {
+    /// Where reads that must be logged are logged when `session` is a standby (which cannot be
+    /// written): the primary. Nil when the session is the primary.
+    let accessLog: PostgresSession?
+
+    /// A ledger on `configuration`; when that is a hot standby, `primary` is where the access log
+    /// is written before personal data is read there.
+    public init(_ configuration: DatabaseConfiguration, role: AccessRole = .person, primary: DatabaseConfiguration? = nil) {
         self.configuration = configuration
         self.session = PostgresSession.open(configuration, role: role, label: "dossier.ledger")
         self.actingFor = nil
+        self.accessLog = primary.map { PostgresSession.open($0, role: role, label: "dossier.ledger.primary") }
     }
 
     /// A ledger on a session someone else owns (the server's pool, which sets the person per request).
@@ -25,6 +32,7 @@ public final class Ledger: Sendable {
         self.configuration = configuration
         self.session = session
         self.actingFor = actingFor
+        self.accessLog = nil
     }
 
     /// What recording a decision did.
@@ -421,8 +429,9 @@ public final class Ledger: Sendable {
 
     /// A worker's record on `asOf` (today when nil) as known at `knownAt` (now when nil).
     public func show(worker: String, asOf: CalendarDate? = nil, knownAt: Timestamp? = nil) async throws -> WorkerReport {
-        try await session.run { connection in
-            let subject = try Self.readSubject(connection, [.worker(worker)], knownAt: knownAt, purpose: "show")
+        let requested = try await logAccessOnPrimary([.worker(worker)], purpose: "show")
+        return try await session.run { connection in
+            let subject = try Self.readSubject(connection, [.worker(worker)], knownAt: knownAt, purpose: "show", requested: requested)
             let stored = subject.stored
             guard !stored.isEmpty else { throw LedgerError.noRecord("worker \(worker)") }
             let references = subject.references
@@ -441,8 +450,10 @@ public final class Ledger: Sendable {
     /// Every event of a worker's (or cadre's) record, in log order, with what later decisions
     /// did to it.
     public func trace(subject: String) async throws -> (stream: StreamID, entries: [TraceEntry], personal: PersonalRecord?) {
-        try await session.run { connection in
-            let read = try Self.readSubject(connection, [.worker(subject), .cadre(subject)], knownAt: nil, purpose: "trace")
+        let requested = try await logAccessOnPrimary([.worker(subject), .cadre(subject)], purpose: "trace")
+        return try await session.run { connection in
+            let read = try Self.readSubject(
+                connection, [.worker(subject), .cadre(subject)], knownAt: nil, purpose: "trace", requested: requested)
             let stored = read.stored
             guard let stream = stored.first?.event.stream else { throw LedgerError.noRecord(subject) }
             let personal = try Self.personalRecord(read.personal, history: Replay.history(stored))
@@ -456,14 +467,31 @@ public final class Ledger: Sendable {
     ///
     /// Personal data is read through the database's logged function: the read is recorded in the
     /// access log, and withheld from roles that may not see it.
-    static func readSubject(_ connection: PostgresConnection, _ streams: [StreamID], knownAt: Timestamp?, purpose: String) throws
-        -> (stored: [StoredDecision], references: ReferenceData, personal: [Row])
-    {
+    /// On a standby: logs the read of `streams` on the primary, then waits (2 s at most) until the
+    /// standby has replayed that entry, so the standby serves the personal data it allows.
+    /// Returns false when the session is the primary (the read is logged there, with the read).
+    func logAccessOnPrimary(_ streams: [StreamID], purpose: String) async throws -> Bool {
+        guard let accessLog else { return false }
+        let names = streams.map(\.rawValue)
+        let position = try await accessLog.run { connection in
+            try connection.query("SELECT dossier.request_personal_access(\(PostgresArray(names)), \(purpose))")
+            return try ReadReplica.primaryPosition(connection)
+        }
+        let replayed = try await session.run { try ReadReplica.waitForReplay($0, to: position, timeout: 2) }
+        guard replayed else { throw ReadReplica.Lagging() }
+        return true
+    }
+
+    static func readSubject(
+        _ connection: PostgresConnection, _ streams: [StreamID], knownAt: Timestamp?, purpose: String, requested: Bool = false
+    ) throws -> (stored: [StoredDecision], references: ReferenceData, personal: [Row]) {
         let names = streams.map(\.rawValue)
         // The read is logged and committed first, then made (dossier.personal_data_of serves only
-        // reads a committed request logged).
+        // reads a committed request logged); on a standby it was logged on the primary.
+        let request: PostgresQuery =
+            requested ? "SELECT 1" : "SELECT dossier.request_personal_access(\(PostgresArray(names)), \(purpose))"
         let results = try connection.pipeline([
-            "SELECT dossier.request_personal_access(\(PostgresArray(names)), \(purpose))",
+            request,
             "BEGIN ISOLATION LEVEL REPEATABLE READ",
             streamQuery(names),
             ReferenceData.versionQuery,

@@ -34,9 +34,11 @@ public enum Projector {
 
     /// Catches up when this connection's role may keep the projections (admins, the server's
     /// login); otherwise leaves them as they are. Returns the position the projections reflect.
+    /// (A standby is read as it is: it cannot be written.)
     public static func catchUpIfAllowed(_ connection: PostgresConnection, wait: Bool) throws -> Int64 {
         let mayProject = try connection.query(
-            "SELECT has_table_privilege('dossier_read.checkpoints', 'UPDATE')").scalar(Bool.self) ?? false
+            "SELECT has_table_privilege('dossier_read.checkpoints', 'UPDATE') AND NOT pg_is_in_recovery()"
+        ).scalar(Bool.self) ?? false
         return mayProject ? try catchUp(connection, wait: wait).position : try checkpoint(connection)
     }
 

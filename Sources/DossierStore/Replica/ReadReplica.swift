@@ -7,6 +7,12 @@ import PostgresClient
 /// for a short-lived command, the primary's current position) and waits, for a bounded time,
 /// until the standby has replayed up to it; past the bound it reads the primary instead.
 public enum ReadReplica {
+    /// The standby had not replayed what a read needs (the access-log entry just committed on the
+    /// primary) within the bound: the read belongs on the primary.
+    public struct Lagging: Error, Sendable, CustomStringConvertible {
+        public var description: String { "the standby has not replayed the primary's last commit in time" }
+    }
+
     /// The primary's current WAL position (`pg_current_wal_lsn()`), as text (`0/16B3748`).
     public static func primaryPosition(_ connection: PostgresConnection) throws -> String {
         try connection.query("SELECT pg_current_wal_lsn()::text").scalar(String.self) ?? "0/0"
