@@ -42,7 +42,11 @@ extension Dossier {
                 let (host, port) = Self.parse(listen: listen)!
                 var logger = Logger(label: "dossier.serve")
                 logger.logLevel = .info
-                let settings = ServerSettings(host: host, port: port, connections: connections, secureCookies: secureCookies)
+                var settings = ServerSettings(host: host, port: port, connections: connections, secureCookies: secureCookies)
+                // Workers' records and traces from the API are read on the standby when there is one.
+                if let url = ProcessInfo.processInfo.environment["DOSSIER_READ_URL"], !url.isEmpty {
+                    settings.standby = DatabaseConfiguration(connectionString: url, label: DatabaseOptions.standbyLabel)
+                }
                 try await DossierService.run(configuration: try database.configuration(), settings: settings, logger: logger)
             }
         }

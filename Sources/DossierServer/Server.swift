@@ -23,12 +23,15 @@ public struct ServerSettings: Sendable {
     public var readyLag: Int64
     public var sessionIdle: Duration
     public var sessionAbsolute: Duration
+    /// A hot standby (DOSSIER_READ_URL) that serves workers' records and traces; nil: the primary does.
+    public var standby: DatabaseConfiguration?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, connections: Int = 8, connectionWait: Duration = .seconds(5),
         secureCookies: Bool = false, readyLag: Int64 = 1000, sessionIdle: Duration = .seconds(30 * 60),
-        sessionAbsolute: Duration = .seconds(8 * 3600)
+        sessionAbsolute: Duration = .seconds(8 * 3600), standby: DatabaseConfiguration? = nil
     ) {
+        self.standby = standby
         self.host = host
         self.port = port
         self.connections = connections
@@ -59,6 +62,8 @@ public final class ServerCore: Sendable {
     public let settings: ServerSettings
     public let configuration: DatabaseConfiguration
     public let pool: SessionPool
+    /// Connections to the standby, when there is one (as many as to the primary).
+    public let standbyPool: SessionPool?
     public let sessions: BrowserSessions
     public let throttle: LoginThrottle
     let loginGate = LoginGate()
@@ -73,6 +78,7 @@ public final class ServerCore: Sendable {
         self.settings = settings
         self.configuration = configuration
         self.pool = SessionPool(configuration, size: settings.connections, waitLimit: settings.connectionWait)
+        self.standbyPool = settings.standby.map { SessionPool($0, size: settings.connections, waitLimit: settings.connectionWait) }
         self.sessions = BrowserSessions(idle: settings.sessionIdle, absolute: settings.sessionAbsolute)
         self.throttle = LoginThrottle()
         self.metrics = ServerMetrics()
@@ -80,6 +86,8 @@ public final class ServerCore: Sendable {
     }
 
     public static let sessionCookie = "dossier_session"
+    /// Says whether the primary or the standby answered a read.
+    public static let readFromHeader = HTTPField.Name("X-Dossier-Read-From")!
 
     /// The person a request acts for: from its session cookie, or its bearer token.
     func identity(_ request: Request) async throws -> Identity? {
@@ -104,6 +112,53 @@ public final class ServerCore: Sendable {
             return identity
         }
         return nil
+    }
+
+    /// Where a read was answered (the `X-Dossier-Read-From` header says it).
+    enum ReadSource: String, Sendable { case primary, standby }
+
+    /// Reads through a `Ledger` acting as the identity's person: on the standby when there is one,
+    /// else on the primary.
+    ///
+    /// Read-your-writes: the read is logged on the primary first (personal data is read only
+    /// after its access-log entry is committed), and the standby answers only once it has replayed
+    /// that entry, so it has replayed every write this server acknowledged before it. When it has
+    /// not within 2 s, or cannot serve the read (unreachable, a person it does not know yet), the
+    /// primary answers.
+    func readLedger<T: Sendable>(_ identity: Identity, _ body: @escaping @Sendable (Ledger) async throws -> T) async throws
+        -> (value: T, source: ReadSource)
+    {
+        if let standbyPool {
+            do {
+                let value = try await act(identity) { primary in
+                    try await standbyPool.with(as: identity.person, metrics: metrics) { standby in
+                        try await body(
+                            Ledger(session: standby, configuration: standbyPool.configuration, actingFor: identity.person, accessLog: primary))
+                    }
+                }
+                return (value, .standby)
+            } catch where Self.standbyCannotServe(error) {
+                logger.info("read on the primary: the standby cannot serve it (\(type(of: error)))")
+            }
+        }
+        let value = try await act(identity) { session in
+            try await body(Ledger(session: session, configuration: configuration, actingFor: identity.person))
+        }
+        return (value, .primary)
+    }
+
+    /// Errors after which the primary answers a read the standby could not.
+    static func standbyCannotServe(_ error: Error) -> Bool {
+        switch error {
+        case is ReadReplica.Lagging, is SessionPool.PoolBusy: return true
+        case let error as PostgresError: return error.sqlState?.code == "25006" || error.isLostConnection
+        case let error as StoreError:
+            switch error {
+            case .unavailable, .notAllowed, .timedOut: return true
+            default: return "\(error)".contains("25006")
+            }
+        default: return false
+        }
     }
 
     /// Runs `body` on a connection acting as the identity's person.

@@ -364,3 +364,45 @@ struct ServerAPITests {
         }
     }
 }
+
+@Suite("dossier serve with a standby for reads")
+struct ServerStandbyTests {
+    @Test("a worker's record and trace are answered by the standby, including what was recorded a moment before")
+    func readsOnTheStandby() async throws {
+        let ledger = try ServedLedger()
+        let standby = DatabaseConfiguration(
+            connectionString: try TestDatabase.standbyConnectionString(database: TestDatabase.name(of: ledger.configuration)))
+        var logger = Logger(label: "test.serve")
+        logger.logLevel = .warning
+        let core = ServerCore(
+            configuration: ledger.configuration,
+            settings: ServerSettings(host: "127.0.0.1", port: 0, connections: 2, standby: standby), logger: logger)
+        let clerk = ledger.clerk
+        let app = DossierService.makeApplication(core: core)
+        try await app.test(.live) { client in
+            let (cookie, csrf) = try await login(client, clerk)
+            let headers: HTTPFields = [.cookie: cookie, HTTPField.Name("X-CSRF-Token")!: csrf, .contentType: "application/json"]
+            for index in 1...3 {
+                let worker = "SBS-\(index)"
+                let created = try await client.execute(uri: "/api/decisions", method: .post, headers: headers, body: ByteBuffer(string: hire(worker, reference: "SBS-\(index)")))
+                #expect(created.status == .created, "\(created.text)")
+                // At once: the standby has replayed the write before it answers (or the primary answers).
+                let shown = try await client.execute(uri: "/api/workers/\(worker)", method: .get, headers: [.cookie: cookie])
+                #expect(shown.status == .ok, "\(shown.text)")
+                #expect(shown.json?["worker"]?.stringValue == worker)
+                #expect(shown.json?["name"]?.stringValue == "朱虹")
+                #expect(shown.headers[ServerCore.readFromHeader] == "standby", "\(shown.headers)")
+                let traced = try await client.execute(uri: "/api/workers/\(worker)/trace", method: .get, headers: [.cookie: cookie])
+                #expect(traced.status == .ok, "\(traced.text)")
+                #expect(traced.headers[ServerCore.readFromHeader] == "standby")
+            }
+            let missing = try await client.execute(uri: "/api/workers/SBS-404", method: .get, headers: [.cookie: cookie])
+            #expect(missing.status == .notFound)
+        }
+        // Every read was logged on the primary.
+        let logged = try PostgresConnection(connectionString: ledger.configuration.connectionString).query(
+            "SELECT count(*) FROM dossier.access_log WHERE worker LIKE 'SBS-%' AND what IN ('show', 'trace')"
+        ).scalar(Int64.self)
+        #expect(logged == 6)
+    }
+}

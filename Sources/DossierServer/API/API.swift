@@ -68,20 +68,22 @@ enum API {
             let identity = try await require(request, core: core)
             let worker = try workerID(context)
             let asOf = try request.date("asOf"), knownAt = try request.time("knownAt")
-            let report = try await core.act(identity) { session in
-                try await Ledger(session: session, configuration: core.configuration, actingFor: identity.person).show(worker: worker, asOf: asOf, knownAt: knownAt)
+            let (report, source) = try await core.readLedger(identity) { ledger in
+                try await ledger.show(worker: worker, asOf: asOf, knownAt: knownAt)
             }
-            return JSONValue.object(report.json).response()
+            var response = JSONValue.object(report.json).response()
+            response.headers[ServerCore.readFromHeader] = source.rawValue
+            return response
         }
         api.get("workers/:id/trace") { request, context in
             let identity = try await require(request, core: core)
             let worker = try workerID(context)
-            let trace = try await core.act(identity) { session in
-                try await Ledger(session: session, configuration: core.configuration, actingFor: identity.person).trace(subject: worker)
-            }
+            let (trace, source) = try await core.readLedger(identity) { ledger in try await ledger.trace(subject: worker) }
             var object = JSONObject([("stream", .string(trace.stream.rawValue)), ("entries", .array(trace.entries.map { .object($0.json) }))])
             if let personal = trace.personal { object["name"] = .string(personal.displayName) }
-            return JSONValue.object(object).response()
+            var response = JSONValue.object(object).response()
+            response.headers[ServerCore.readFromHeader] = source.rawValue
+            return response
         }
         api.get("workers/:id/history") { request, context in
             let identity = try await require(request, core: core)

@@ -28,11 +28,12 @@ public final class Ledger: Sendable {
     }
 
     /// A ledger on a session someone else owns (the server's pool, which sets the person per request).
-    public init(session: PostgresSession, configuration: DatabaseConfiguration, actingFor: String? = nil) {
+    /// `accessLog`: when `session` is a standby, a session on the primary acting as the same person.
+    public init(session: PostgresSession, configuration: DatabaseConfiguration, actingFor: String? = nil, accessLog: PostgresSession? = nil) {
         self.configuration = configuration
         self.session = session
         self.actingFor = actingFor
-        self.accessLog = nil
+        self.accessLog = accessLog
     }
 
     /// What recording a decision did.
