@@ -33,17 +33,51 @@ extension Dossier {
                 let seconds = Date().timeIntervalSince(started)
                 CLI.print("applied \(report.applied) events up to position \(report.position) in \(String(format: "%.2f", seconds)) s")
                 guard follow else { return }
-                for try await event in EventStore(configuration).subscribe(after: report.position) {
-                    let lag = try await session.run { connection -> Double in
-                        try Projector.catchUp(connection, batchSize: batch)
-                        return Date().timeIntervalSince1970 - Double(event.recordedAt.microsecondsSinceEpoch) / 1_000_000
+                // Follows until stopped; a lost connection (a server restart) is waited out, not fatal.
+                var position = report.position
+                while true {
+                    do {
+                        for try await event in EventStore(configuration).subscribe(after: position) {
+                            let lag = try await session.run { connection -> Double in
+                                try Projector.catchUp(connection, batchSize: batch)
+                                return Date().timeIntervalSince1970 - Double(event.recordedAt.microsecondsSinceEpoch) / 1_000_000
+                            }
+                            position = max(position, event.position)
+                            CLI.print("position \(event.position) applied, \(String(format: "%.1f", lag * 1000)) ms after it was recorded")
+                        }
+                        return
+                    } catch where Dossier.lostConnection(error) {
+                        CLI.printError("the connection to the database broke (\(CLI.explain(error).0)); following again when it answers")
+                        position = try await Dossier.reconnect(session, batch: batch)
+                        CLI.printError("following again from position \(position)")
                     }
-                    CLI.print("position \(event.position) applied, \(String(format: "%.1f", lag * 1000)) ms after it was recorded")
                 }
             }
         }
     }
 
+    /// Whether an error means the database went away (a restart, a crash, a lost network).
+    static func lostConnection(_ error: Error) -> Bool {
+        if case StoreError.unavailable = error { return true }
+        if let error = error as? PostgresError { return error.isLostConnection }
+        return false
+    }
+
+    /// Waits (trying every second) until the database answers again and the projections are
+    /// caught up; returns their position.
+    static func reconnect(_ session: PostgresSession, batch: Int) async throws -> Int64 {
+        while true {
+            try await Task.sleep(for: .seconds(1))
+            do {
+                return try await session.run { try Projector.catchUp($0, batchSize: batch).position }
+            } catch where lostConnection(error) {
+                continue
+            }
+        }
+    }
+}
+
+extension Dossier {
     /// Rebuilds projections from the log.
     struct Rebuild: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

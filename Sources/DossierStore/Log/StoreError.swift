@@ -67,8 +67,13 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 extension PostgresError {
     /// True when the error ended the connection: it broke, or the server ended the session
     /// (shutdown, crash, an administrator's pg_terminate_backend).
+    ///
+    /// A failed result libpq made itself (no SQLSTATE: "server closed the connection
+    /// unexpectedly") counts too, as do connection exceptions (class 08).
     public var isLostConnection: Bool {
-        kind == .connectionLost || kind == .connectionFailed || ["57P01", "57P02", "57P03"].contains(sqlState?.code ?? "")
+        if kind == .connectionLost || kind == .connectionFailed { return true }
+        guard let code = sqlState?.code else { return kind == .server }
+        return ["57P01", "57P02", "57P03"].contains(code) || code.hasPrefix("08")
     }
 }
 
