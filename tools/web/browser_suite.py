@@ -15,6 +15,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -58,11 +59,26 @@ def submit(driver, selector):
     WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
 
 
+def open_page(driver, url):
+    """Loads a page and waits until it has finished loading (scripts and DevTools calls made
+    while a phone-emulating Chromium is still settling the document fail with "Node with given
+    id does not belong to the document")."""
+    driver.get(url)
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def login(driver, user):
     user += SUFFIX
-    driver.get(URL + "/login")
-    driver.find_element(By.ID, "user").send_keys(user)
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    for attempt in range(3):
+        try:
+            open_page(driver, URL + "/login")
+            driver.find_element(By.ID, "user").send_keys(user)
+            driver.find_element(By.ID, "password").send_keys(PASSWORD)
+            break
+        except WebDriverException as error:
+            # The login page was replaced under the typing (see open_page): type it again.
+            if attempt == 2 or "does not belong to the document" not in str(error):
+                raise
     submit(driver, "form button[type=submit]")
     if "/login" in driver.current_url:
         shot(driver, "login-failed-" + user)
@@ -192,7 +208,7 @@ def test_phone_width():
     driver = browser(width=390, height=844, phone=True)
     try:
         login(driver, "web_clerk")
-        driver.get(URL + "/workers/W-901")
+        open_page(driver, URL + "/workers/W-901")
         shot(driver, "08-phone-worker")
         width = driver.execute_script("return document.documentElement.scrollWidth")
         widest = driver.execute_script(
