@@ -21,7 +21,7 @@ extension Dossier {
                 let applied = try await PostgresSession.open(configuration, role: .person).run { connection in
                     let applied = try Migrator().migrate(connection)
                     // Tables a killed rebuild left behind (none while a rebuild runs).
-                    _ = try Projector.dropLeftovers(connection)
+                    _ = try? Projector.dropLeftovers(connection)
                     // The installer is an admin: the superuser that ran init, and on the embedded
                     // default the operating-system user, who logs in by peer authentication.
                     try People.registerInstaller(connection)
