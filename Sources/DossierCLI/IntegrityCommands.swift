@@ -64,8 +64,15 @@ extension Dossier {
                 let origin = try await session.run { try $0.query("SELECT current_database()").scalar(String.self) ?? "ledger" }
                 let signing = try key.signingKey(create: true, name: "dossier-" + origin)
                 let progress = ProgressLine()
-                let note = try await session.run { connection in
-                    try Integrity.checkpoint(connection, key: signing, progress: { progress.update($0, done: $1, total: $2) })
+                let note: String
+                do {
+                    note = try await session.run { connection in
+                        try Integrity.checkpoint(connection, key: signing, progress: { progress.update($0, done: $1, total: $2) })
+                    }
+                } catch IntegrityError.emptyLog {
+                    progress.finish()
+                    CLI.print(IntegrityError.emptyLog.description)
+                    return
                 }
                 progress.finish()
                 CLI.print(note, terminator: "")

@@ -221,4 +221,30 @@ struct IntegrityTests {
         }
         #expect(tries > 100)
     }
+
+    @Test("an empty log is not checkpointed; a ledger holding a size-0 checkpoint from before checkpoints again and verifies")
+    func emptyLogNeverBricks() async throws {
+        let s = try Scenario()
+        let key = self.key
+        let session = PostgresSession.open(s.configuration, role: .person)
+        await #expect(throws: IntegrityError.self) { try await session.run { try Integrity.checkpoint($0, key: key) } }
+        #expect(try adminConnection(s.configuration).query("SELECT count(*) FROM dossier.checkpoints").scalar(Int64.self) == 0)
+
+        // What earlier versions did: a signed checkpoint of the empty tree, stored.
+        let time = Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_000)
+        let origin = try await session.run { try Integrity.origin($0) }
+        let empty = try Checkpoint(origin: origin, size: 0, root: Merkle.emptyRoot, time: time).signed(with: key)
+        try adminConnection(s.configuration).query(
+            """
+            INSERT INTO dossier.checkpoints (tree_size, root, signed_at, key_name, note, frontier)
+            VALUES (0, \(PostgresBytea(Merkle.emptyRoot.bytes)), \(PostgresTimestamp(microsecondsSinceEpoch: time.microsecondsSinceEpoch)),
+                    \(key.name), \(empty), '{}'::bytea[])
+            """)
+        var scenario = s
+        try await scenario.hire("W1", "2015-03-01")
+        let note = try await session.run { try Integrity.checkpoint($0, key: key) }
+        #expect(try Checkpoint.verify(note, key: key.verifying).size == 1)
+        let verification = try await verify(s.configuration)
+        #expect(verification.mismatch == nil, "\(String(describing: verification.mismatch))")
+    }
 }

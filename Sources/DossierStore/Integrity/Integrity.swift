@@ -7,7 +7,7 @@ public enum Integrity {
     public typealias Progress = @Sendable (_ phase: String, _ done: Int, _ total: Int?) -> Void
 
     /// The origin line of this ledger's checkpoints.
-    static func origin(_ connection: PostgresConnection) throws -> String {
+    public static func origin(_ connection: PostgresConnection) throws -> String {
         if let origin = ProcessInfo.processInfo.environment["DOSSIER_LOG_ORIGIN"], !origin.isEmpty { return origin }
         return "dossier/" + (try connection.query("SELECT current_database()").scalar(String.self) ?? "ledger")
     }
@@ -85,7 +85,10 @@ public enum Integrity {
                 nodes.removeAll(keepingCapacity: true)
                 progress?("hashing", done, Int(total))
             }
-            if let previous {
+            guard frontier.size > 0 else { throw IntegrityError.emptyLog }
+            // A checkpoint of size 0 (signed by versions before this one) is the empty tree: a
+            // prefix of every tree, with no consistency proof to give (RFC 6962 defines none).
+            if let previous, previous.size > 0 {
                 if previous.size == frontier.size { return previous.note }
                 let proof = try Merkle.consistencyProof(from: previous.size, to: frontier.size, subtree: TreeReader(connection).subtree)
                 guard Merkle.verifyConsistency(

@@ -56,9 +56,12 @@ public enum IntegrityError: Error, Sendable, CustomStringConvertible {
     case notCovered(String)
     case badKey(String)
     case inconsistent(String)
+    /// The log holds no event: there is nothing to checkpoint (a checkpoint of size 0 proves nothing).
+    case emptyLog
 
     public var description: String {
         switch self {
+        case .emptyLog: "the log is empty: nothing to checkpoint yet (record or import decisions first)"
         case .incomplete(let what): "the stored Merkle tree is incomplete: \(what)"
         case .noCheckpoint: "no checkpoint yet: run `dossier checkpoint`"
         case .notCovered(let what): what
