@@ -88,15 +88,27 @@ def login(driver, user):
 
 def fill(driver, values):
     for name, value in values.items():
-        element = driver.find_element(By.ID, "f-" + name)
-        if element.tag_name == "select":
-            Select(element).select_by_value(value)
-        elif element.get_attribute("type") == "date":
-            # What the date picker sets; typing depends on the browser's locale.
-            driver.execute_script("arguments[0].value = arguments[1]", element, value)
-        else:
-            element.clear()
-            element.send_keys(value)
+        for attempt in range(3):
+            try:
+                fill_one(driver, name, value)
+                break
+            except WebDriverException as error:
+                # Chromium settling the document under us (see open_page): find the field again.
+                if attempt == 2 or "does not belong to the document" not in str(error):
+                    raise
+                time.sleep(0.2)
+
+
+def fill_one(driver, name, value):
+    element = driver.find_element(By.ID, "f-" + name)
+    if element.tag_name == "select":
+        Select(element).select_by_value(value)
+    elif element.get_attribute("type") == "date":
+        # What the date picker sets; typing depends on the browser's locale.
+        driver.execute_script("arguments[0].value = arguments[1]", element, value)
+    else:
+        element.clear()
+        element.send_keys(value)
 
 
 def check(condition, message):
@@ -113,7 +125,7 @@ def test_clerk_records_meets_a_refusal_and_overrides_it():
     try:
         login(driver, "web_clerk")
         shot(driver, "01-clerk-home")
-        driver.get(URL + "/decisions/new?kind=hire")
+        open_page(driver, URL + "/decisions/new?kind=hire")
         fill(driver, {"worker": "W-901", "name": "王芳", "effective": "2018-03-01", "authority": "黄浦区人力资源和社会保障局",
                       "reference": "黄人社〔2018〕12号", "community": "桥二居民区", "street": "五里桥街道", "district": "黄浦区",
                       "city": "上海", "post": "staff", "role": "staff", "level": "3", "education": "bachelor"})
@@ -122,11 +134,11 @@ def test_clerk_records_meets_a_refusal_and_overrides_it():
         shot(driver, "02b-hire-recorded")
         confirmed = driver.find_elements(By.CSS_SELECTOR, ".flash")
         check(confirmed and "W-901" in confirmed[0].text, "the hire was not confirmed: " + " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, ".problem")))
-        driver.get(URL + "/workers/W-901")
+        open_page(driver, URL + "/workers/W-901")
         before = marks(driver)
         check(before == 1, f"one decision on the timeline, found {before}")
         # A level-up on assessment grounds with no assessments: refused, naming the rule.
-        driver.get(URL + "/decisions/new?kind=level-change&worker=W-901")
+        open_page(driver, URL + "/decisions/new?kind=level-change&worker=W-901")
         fill(driver, {"worker": "W-901", "effective": "2019-06-01", "authority": "黄浦区人力资源和社会保障局",
                       "reference": "黄人社〔2019〕40号", "level": "5", "grounds": "assessment"})
         submit(driver, "form.grid button[type=submit]")
@@ -137,7 +149,7 @@ def test_clerk_records_meets_a_refusal_and_overrides_it():
         driver.find_element(By.ID, "f-override").send_keys("区委常委会2019年第5次会议特批")
         submit(driver, "form.grid button[type=submit]")
         check(driver.find_elements(By.CSS_SELECTOR, ".flash"), f"the override was not recorded: {driver.page_source[:800]}")
-        driver.get(URL + "/workers/W-901")
+        open_page(driver, URL + "/workers/W-901")
         after = marks(driver)
         check(after == before + 1, f"the timeline did not change: {before} -> {after}")
         check("政策例外" in driver.page_source, "the overridden decision is not marked as a policy exception")
@@ -155,15 +167,15 @@ def test_auditor_finds_no_form_and_no_names():
     try:
         login(driver, "web_auditor")
         check(not driver.find_elements(By.CSS_SELECTOR, "a[href='/decisions/new']"), "an auditor is offered the decision form")
-        driver.get(URL + "/decisions/new")
+        open_page(driver, URL + "/decisions/new")
         check("Not allowed" in driver.page_source, "an auditor reached the decision form")
-        driver.get(URL + "/workers/W-901")
+        open_page(driver, URL + "/workers/W-901")
         check("王芳" not in driver.page_source, "an auditor sees a name on the worker page")
         check("withheld" in driver.page_source, "the worker page does not say names are withheld")
-        driver.get(URL + "/roster?district=黄浦区")
+        open_page(driver, URL + "/roster?district=黄浦区")
         check("王芳" not in driver.page_source and "W-901" in driver.page_source, "the auditor's roster is wrong")
         shot(driver, "05-auditor-roster-en")
-        driver.get(URL + "/quota")
+        open_page(driver, URL + "/quota")
         check(driver.find_elements(By.CSS_SELECTOR, ".chart svg rect"), "the quota dashboard draws no bars")
         shot(driver, "06-quota")
     finally:
@@ -174,7 +186,7 @@ def test_reviewer_reads_as_known_then_and_downloads_a_bundle():
     driver = browser()
     try:
         login(driver, "web_reviewer")
-        driver.get(URL + "/workers/W-902")
+        open_page(driver, URL + "/workers/W-902")
         rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
         check(len(rows) == 2, f"W-902 should have a hire and a correction, found {len(rows)} rows")
         check("已更正" in driver.page_source, "the corrected hire is not marked corrected")
