@@ -46,7 +46,7 @@ extension Dossier {
                             CLI.print("position \(event.position) applied, \(String(format: "%.1f", lag * 1000)) ms after it was recorded")
                         }
                         return
-                    } catch where Dossier.lostConnection(error) {
+                    } catch where StoreError.isLostConnection(error) {
                         CLI.printError("the connection to the database broke (\(CLI.explain(error).0)); following again when it answers")
                         position = try await Dossier.reconnect(session, batch: batch)
                         CLI.printError("following again from position \(position)")
@@ -56,13 +56,6 @@ extension Dossier {
         }
     }
 
-    /// Whether an error means the database went away (a restart, a crash, a lost network).
-    static func lostConnection(_ error: Error) -> Bool {
-        if case StoreError.unavailable = error { return true }
-        if let error = error as? PostgresError { return error.isLostConnection }
-        return false
-    }
-
     /// Waits (trying every second) until the database answers again and the projections are
     /// caught up; returns their position.
     static func reconnect(_ session: PostgresSession, batch: Int) async throws -> Int64 {
@@ -70,7 +63,7 @@ extension Dossier {
             try await Task.sleep(for: .seconds(1))
             do {
                 return try await session.run { try Projector.catchUp($0, batchSize: batch).position }
-            } catch where lostConnection(error) {
+            } catch where StoreError.isLostConnection(error) {
                 continue
             }
         }

@@ -112,19 +112,13 @@ enum CLI {
         guard configuration.label == DatabaseOptions.standbyLabel else { return try await body(configuration) }
         do {
             return try await body(configuration)
-        } catch where isReadOnlyRefusal(error) || error is ReadReplica.Lagging {
+        } catch where StoreError.isReadOnlyRefusal(error) || error is ReadReplica.Lagging {
             printError(
                 error is ReadReplica.Lagging
                     ? "note: the standby has not replayed this read's access-log entry within 2 s; reading the primary"
                     : "note: this read needs a write the standby refuses; reading the primary")
             return try await body(try database.configuration())
         }
-    }
-
-    /// Whether an error is the database refusing a write in a read-only transaction (a standby).
-    static func isReadOnlyRefusal(_ error: Error) -> Bool {
-        if let error = error as? PostgresError { return error.sqlState?.code == "25006" }
-        return "\(error)".contains("25006")
     }
 
     /// Runs a command body, turning every error into one clear line on stderr and an exit status.
@@ -231,18 +225,6 @@ enum CLI {
             return String(cString: name)
         }
         return ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-    }
-
-    /// Reads a file, or standard input for "-".
-    static func read(_ path: String) throws -> Data {
-        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
-        guard let data = FileManager.default.contents(atPath: path) else { throw cannotRead(path) }
-        return data
-    }
-
-    /// The error for an input file that cannot be opened.
-    static func cannotRead(_ path: String) -> UserError {
-        UserError(description: "cannot read \(path): no such file, or not readable")
     }
 
     static func parseDate(_ text: String, option: String) throws -> CalendarDate {

@@ -151,11 +151,11 @@ public final class ServerCore: Sendable {
     static func standbyCannotServe(_ error: Error) -> Bool {
         switch error {
         case is ReadReplica.Lagging, is SessionPool.PoolBusy: return true
-        case let error as PostgresError: return error.sqlState?.code == "25006" || error.isLostConnection
+        case let error as PostgresError: return StoreError.isReadOnlyRefusal(error) || error.isLostConnection
         case let error as StoreError:
             switch error {
             case .unavailable, .notAllowed, .timedOut: return true
-            default: return "\(error)".contains("25006")
+            default: return StoreError.isReadOnlyRefusal(error)
             }
         default: return false
         }

@@ -111,7 +111,7 @@ public final class Importer: Sendable {
                     connection.rollbackQuietly()
                 }
                 return report
-            } catch where Self.lostConnection(error, connection) {
+            } catch where !connection.isUsable || StoreError.isLostConnection(error) {
                 connection.rollbackQuietly()
                 let cause = (error as? PostgresError).map { StoreError.from($0) } ?? error
                 if committing {
@@ -128,14 +128,6 @@ public final class Importer: Sendable {
                 throw error
             }
         }
-    }
-
-    /// Whether an error means the connection is gone (broken, or ended by the server).
-    static func lostConnection(_ error: Error, _ connection: PostgresConnection) -> Bool {
-        if !connection.isUsable { return true }
-        if let error = error as? PostgresError { return error.isLostConnection }
-        if case StoreError.unavailable = error { return true }
-        return false
     }
 
     /// A stream as far as the import has taken it.

@@ -168,7 +168,7 @@ public final class Ledger: Sendable {
         let stream = decision.stream
         var sentCommit = false
         let backend = connection.backendPID
-        var eventID = decision.eventID ?? UUID()
+        let eventID = decision.eventID ?? UUID()
         var violations: [RuleViolation] = []
         do {
             let head = try connection.pipeline([
@@ -183,23 +183,23 @@ public final class Ledger: Sendable {
                 connection.rollbackQuietly()
                 return try sameDecision(decision, existing, connection)
             }
-            var references = try ReferenceData.current(
-                connection, count: try head.decode(Int64.self, at: 1), last: try head.decode(Int64.self, at: 2))
-            let quota = try quotaLocks(decision, stored)
-            var headcount: HeadcountIndex?
-            if !quota.keys.isEmpty {
+            let quota = quotaLocks(decision, stored)
+            var context: RuleContext
+            if quota.keys.isEmpty {
+                context = try ReferenceData.current(
+                    connection, count: try head.decode(Int64.self, at: 1), last: try head.decode(Int64.self, at: 2)
+                ).context
+            } else {
                 // Under the quota locks: what a concurrent hire, transfer or population decision
-                // committed is read now, and nothing more can commit until this transaction ends.
+                // committed is read now (the reference data too), and nothing more can commit until
+                // this transaction ends.
                 var statements: [PostgresQuery] = quota.keys.map { "SELECT dossier.lock_jurisdiction(\($0))" }
                 statements.append(ReferenceData.versionQuery)
                 if let city = quota.city { statements.append(spansQuery(city: city)) }
                 let results = try connection.pipeline(statements)
-                references = try ReferenceData.current(connection, version: results[quota.keys.count], knownAt: nil)
-                if quota.city != nil { headcount = HeadcountIndex(spans: try decodeSpans(results.last!)) }
+                context = try ReferenceData.current(connection, version: results[quota.keys.count], knownAt: nil).context
+                if quota.city != nil { context.headcount = HeadcountIndex(spans: try decodeSpans(results.last!)) }
             }
-            var context = references.context
-            if let headcount { context.headcount = headcount }
-            eventID = decision.eventID ?? eventID
             let verdict = Evaluator.evaluate(decision, eventID: eventID, history: stored, context: context)
             guard verdict.accepted else {
                 connection.rollbackQuietly()
@@ -218,9 +218,9 @@ public final class Ledger: Sendable {
                 let after = spans(of: stored + [appendedDecision], worker: decision.subject)
                 if before != after { statements += replaceSpans(worker: decision.subject, after) }
             }
-            statements += FaultInjection.statements(before: "COMMIT")
+            statements += FaultInjection.beforeCommit
             statements.append("COMMIT")
-            statements += FaultInjection.statements(after: "COMMIT")
+            statements += FaultInjection.afterCommit
             statements.append("SELECT pg_notify(\(EventStore.notificationChannel), '')")
             sentCommit = true
             let results: [QueryResult]
@@ -301,7 +301,7 @@ public final class Ledger: Sendable {
 
     /// The quota keys a decision locks before it is judged (city before district), and the city
     /// whose placements a hire or transfer reads under them.
-    static func quotaLocks(_ decision: Decision, _ stored: [StoredDecision]) throws -> (keys: [String], city: String?) {
+    static func quotaLocks(_ decision: Decision, _ stored: [StoredDecision]) -> (keys: [String], city: String?) {
         switch decision.body {
         case .hire(let hire):
             return ([hire.placement.city, hire.placement.districtJurisdiction], hire.placement.city)
@@ -587,13 +587,8 @@ enum FaultInjection {
     static let setting = ProcessInfo.processInfo.environment["DOSSIER_FAULT"] ?? ""
     static let endSession: PostgresQuery = "SELECT pg_terminate_backend(pg_backend_pid())"
 
-    static func statements(before command: String) -> [PostgresQuery] {
-        setting.contains("lose-connection-before-commit") ? [endSession] : []
-    }
-
-    static func statements(after command: String) -> [PostgresQuery] {
-        setting.contains("lose-connection-after-commit") ? [endSession] : []
-    }
+    static var beforeCommit: [PostgresQuery] { setting.contains("lose-connection-before-commit") ? [endSession] : [] }
+    static var afterCommit: [PostgresQuery] { setting.contains("lose-connection-after-commit") ? [endSession] : [] }
 
     static var blocksReconnection: Bool { setting.contains("no-reconnection") }
 }

@@ -77,6 +77,23 @@ extension PostgresError {
     }
 }
 
+extension StoreError {
+    /// Whether an error means the database went away (a restart, a crash, a lost network): a
+    /// lost connection, as PostgreSQL reports it or as the store has already named it.
+    public static func isLostConnection(_ error: Error) -> Bool {
+        if case StoreError.unavailable = error { return true }
+        if let error = error as? PostgresError { return error.isLostConnection }
+        return false
+    }
+
+    /// Whether an error is the database refusing a write in a read-only transaction: a standby
+    /// (SQLSTATE 25006), as PostgreSQL reports it or wrapped in another error's description.
+    public static func isReadOnlyRefusal(_ error: Error) -> Bool {
+        if let error = error as? PostgresError { return error.sqlState?.code == "25006" }
+        return "\(error)".contains("25006")
+    }
+}
+
 /// The version a stream must be at for an append to go through.
 public enum ExpectedVersion: Sendable, Equatable, CustomStringConvertible {
     /// Whatever version the stream is at.
