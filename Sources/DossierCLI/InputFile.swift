@@ -50,9 +50,10 @@ enum InputFile {
             if more.isEmpty { return data }
             data.append(more)
             if data.count > limit {
+                let size = limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit >> 10) KiB"
                 throw UserError(
-                    description: "\(path == "-" ? "standard input" : path) is larger than \(limit >> 20) MiB: \(purpose) "
-                        + "reads at most \(limit >> 20) MiB (nothing was recorded); `dossier import` takes files of any length")
+                    description: "\(path == "-" ? "standard input" : path) is larger than \(size): \(purpose) reads at most \(size)"
+                        + (purpose == "record" ? " (nothing was recorded); `dossier import` takes files of any length" : ""))
             }
         }
     }

@@ -130,6 +130,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         microsecondsSinceEpoch = Int64(date.daysSinceEpoch + 1) * 86_400_000_000 - 1
     }
 
+    /// Reads exactly the form `description` writes (`2026-11-29T18:07:36.123456Z`: UTC, `T`,
+    /// six fraction digits, `Z`) and nothing looser: what evidence formats accept.
+    public init?(exactly text: String) {
+        guard text.utf8.count == 27, let parsed = Timestamp(parsing: text), parsed.description == text else { return nil }
+        self = parsed
+    }
+
     /// ISO 8601 in UTC with microseconds: `2026-11-29T18:07:36.123456Z`.
     public var description: String {
         var days = microsecondsSinceEpoch / 86_400_000_000

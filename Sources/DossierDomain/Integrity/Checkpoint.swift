@@ -6,28 +6,45 @@ import Foundation
 ///     <origin>
 ///     <tree size, decimal>
 ///     <root hash, base64>
-///     time <ISO 8601 UTC>
+///     heads <number of streams, decimal> <root of the stream-heads tree, base64>
+///     time <ISO 8601 UTC, six fraction digits>
 ///
 ///     — <key name> <base64(key id (4 bytes) || Ed25519 signature (64 bytes))>
 ///
 /// The signature covers the text up to and including the newline before the blank line. The key
 /// id is the first 4 bytes of SHA-256(key name || 0x0A || 0x01 || public key), as in the signed
-/// note format.
+/// note format. The `heads` line (see `StreamHead`) is absent from checkpoints signed before
+/// version 0.9 of Dossier; nothing else may differ from this layout.
 public struct Checkpoint: Sendable, Equatable {
     public var origin: String
     public var size: Int
     public var root: MerkleHash
+    /// The number of streams and the root of the tree of their heads; nil in older checkpoints.
+    public var heads: Heads?
     public var time: Timestamp
 
-    public init(origin: String, size: Int, root: MerkleHash, time: Timestamp) {
+    public struct Heads: Sendable, Equatable {
+        public var count: Int
+        public var root: MerkleHash
+
+        public init(count: Int, root: MerkleHash) {
+            self.count = count
+            self.root = root
+        }
+    }
+
+    public init(origin: String, size: Int, root: MerkleHash, heads: Heads? = nil, time: Timestamp) {
         self.origin = origin
         self.size = size
         self.root = root
+        self.heads = heads
         self.time = time
     }
 
     /// The signed body.
-    public var body: String { "\(origin)\n\(size)\n\(root.base64)\ntime \(time)\n" }
+    public var body: String {
+        "\(origin)\n\(size)\n\(root.base64)\n" + (heads.map { "heads \($0.count) \($0.root.base64)\n" } ?? "") + "time \(time)\n"
+    }
 
     /// The note with one signature line.
     public func signed(with key: SigningKey) throws -> String {
@@ -43,28 +60,41 @@ public struct Checkpoint: Sendable, Equatable {
 
     /// Parses a signed checkpoint and checks its signature by `key`.
     ///
-    /// Refuses anything malformed with a clear reason; never traps on hostile input.
+    /// Strict: exactly the layout above (each line ending in a newline, the note too; no blank
+    /// line among the signatures; canonical decimal and base64; the time as `Timestamp` writes
+    /// it). Refuses anything else with a clear reason; never traps on hostile input.
     public static func verify(_ text: String, key: VerifyingKey) throws(Invalid) -> Checkpoint {
         guard text.utf8.count <= 64 * 1024 else { throw Invalid("the checkpoint is too large") }
         guard let separator = text.range(of: "\n\n") else { throw Invalid("the checkpoint has no signature block") }
         let body = String(text[..<separator.lowerBound]) + "\n"
         let lines = body.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
-        guard lines.count >= 3 else { throw Invalid("the checkpoint needs an origin, a size and a root") }
+        guard lines.count == 4 || lines.count == 5 else {
+            throw Invalid("the checkpoint must have an origin, a size, a root, optionally a heads line, and a time line")
+        }
         guard !lines[0].isEmpty else { throw Invalid("the checkpoint's origin is empty") }
         guard let size = Int(lines[1]), size >= 0, String(size) == lines[1] else {
             throw Invalid("the checkpoint's size is not a decimal number")
         }
         guard let root = MerkleHash(base64: lines[2]) else { throw Invalid("the checkpoint's root is not a base64 SHA-256 hash") }
-        var time: Timestamp?
-        for line in lines.dropFirst(3) where line.hasPrefix("time ") {
-            time = Timestamp(parsing: String(line.dropFirst(5)))
+        var heads: Heads?
+        if lines.count == 5 {
+            let parts = lines[3].split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0] == "heads", let count = Int(parts[1]), count >= 1, String(count) == parts[1],
+                let headsRoot = MerkleHash(base64: String(parts[2]))
+            else { throw Invalid("the checkpoint's heads line must be \"heads <count> <base64 root>\"") }
+            heads = Heads(count: count, root: headsRoot)
         }
-        guard let time else { throw Invalid("the checkpoint has no time line") }
+        let timeLine = lines[lines.count - 1]
+        guard timeLine.hasPrefix("time "), let time = Timestamp(exactly: String(timeLine.dropFirst(5))) else {
+            throw Invalid("the checkpoint's last line must be \"time YYYY-MM-DDTHH:MM:SS.ffffffZ\"")
+        }
+        let signatures = text[separator.upperBound...]
+        guard signatures.hasSuffix("\n") else { throw Invalid("the checkpoint must end with a newline") }
         var verified = false
-        for line in text[separator.upperBound...].split(separator: "\n") {
-            guard line.hasPrefix("— ") else { throw Invalid("a signature line must start with an em dash") }
-            let parts = line.dropFirst(2).split(separator: " ")
-            guard parts.count == 2, let blob = Data(canonicalBase64: String(parts[1])), blob.count == 68 else {
+        for line in signatures.dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
+            guard line.hasPrefix("— ") else { throw Invalid("a signature line must start with an em dash (no blank lines among signatures)") }
+            let parts = line.dropFirst(2).split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, let blob = Data(canonicalBase64: String(parts[1])), blob.count == 68 else {
                 throw Invalid("a signature line is malformed")
             }
             guard String(parts[0]) == key.name, Array(blob.prefix(4)) == key.keyID else { continue }
@@ -74,7 +104,7 @@ public struct Checkpoint: Sendable, Equatable {
             verified = true
         }
         guard verified else { throw Invalid("the checkpoint carries no signature by the key \(key.name)") }
-        return Checkpoint(origin: lines[0], size: size, root: root, time: time)
+        return Checkpoint(origin: lines[0], size: size, root: root, heads: heads, time: time)
     }
 }
 

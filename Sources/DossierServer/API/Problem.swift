@@ -109,7 +109,7 @@ public struct Problem: Error, Sendable {
                 extra: JSONObject([("problems", .array(error.problems.map { .object(JSONObject([("field", $0.field.map(JSONValue.string) ?? .null), ("message", .string($0.message))])) }))]))
         case let error as IntegrityError:
             switch error {
-            case .noCheckpoint, .notCovered:
+            case .noCheckpoint, .notCovered, .stale:
                 return Problem(.conflict, "no-checkpoint", "Not covered by a checkpoint", error.description)
             default:
                 return Problem(.internalServerError, "integrity", "Integrity check failed", error.description)

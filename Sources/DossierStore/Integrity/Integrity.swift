@@ -24,12 +24,27 @@ public enum Integrity {
             try connection.query("SELECT pg_advisory_xact_lock(1153, 0)")
             let previous = try StoredCheckpoint.latest(connection)
             var frontier = MerkleFrontier()
+            // The head of every stream, and the streams whose head this checkpoint moves.
+            var heads = StreamHeads()
+            var changed: Set<String> = []
+            var previousSignedHeads = false
             if let previous {
                 guard let restored = MerkleFrontier(size: previous.size, hashes: previous.frontier), restored.root == previous.root else {
                     throw IntegrityError.inconsistent("the stored frontier of checkpoint \(previous.size) does not give its root")
                 }
-                _ = try Checkpoint.verify(previous.note, key: key.verifying)
+                let signed = try Checkpoint.verify(previous.note, key: key.verifying)
                 frontier = restored
+                if let signedHeads = signed.heads {
+                    heads = try HeadsStore.heads(connection, atSize: previous.size)
+                    guard heads.count == signedHeads.count, heads.root == signedHeads.root else {
+                        throw IntegrityError.inconsistent("the stored stream heads of checkpoint \(previous.size) do not give its signed heads root")
+                    }
+                    previousSignedHeads = true
+                } else if previous.size > 0 {
+                    // Checkpointed before heads were signed: take them from the events, all new here.
+                    heads = try HeadsStore.headsFromEvents(connection, atSize: previous.size)
+                    changed = Set(heads.latest.keys)
+                }
             }
             // The nodes still waiting for their right sibling, and the leaves of the open block.
             var pendingNodes: [Int: MerkleHash] = [:]
@@ -70,6 +85,13 @@ public enum Integrity {
                 guard let last = events.last else { break }
                 for event in events {
                     let hash = CanonicalEvent.leafHash(event)
+                    let before = heads.advance(stream: event.stream.rawValue, version: event.version, leafIndex: frontier.size)
+                    guard event.version == before + 1 else {
+                        throw IntegrityError.inconsistent(
+                            "stream \(event.stream) goes from version \(before) to \(event.version) at position \(event.position): "
+                                + "an event of it is missing")
+                    }
+                    changed.insert(event.stream.rawValue)
                     leaves.append((frontier.size, event.position, event.eventID, hash))
                     frontier.append(hash)
                     block.append(hash)
@@ -89,7 +111,8 @@ public enum Integrity {
             // A checkpoint of size 0 (signed by versions before this one) is the empty tree: a
             // prefix of every tree, with no consistency proof to give (RFC 6962 defines none).
             if let previous, previous.size > 0 {
-                if previous.size == frontier.size { return previous.note }
+                // Nothing new, and the stream heads already signed: the latest checkpoint stands.
+                if previous.size == frontier.size, previousSignedHeads { return previous.note }
                 let proof = try Merkle.consistencyProof(from: previous.size, to: frontier.size, subtree: TreeReader(connection).subtree)
                 guard Merkle.verifyConsistency(
                     from: previous.size, to: frontier.size, oldRoot: previous.root, newRoot: frontier.root, proof: proof)
@@ -100,8 +123,13 @@ public enum Integrity {
             }
             let time = Timestamp(microsecondsSinceEpoch: try connection.query(
                 "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint").scalar(Int64.self) ?? 0)
-            let checkpoint = Checkpoint(origin: try origin(connection), size: frontier.size, root: frontier.root, time: time)
+            let checkpoint = Checkpoint(
+                origin: try origin(connection), size: frontier.size, root: frontier.root,
+                heads: Checkpoint.Heads(count: heads.count, root: heads.root), time: time)
             let note = try checkpoint.signed(with: key)
+            try HeadsStore.write(
+                connection, size: frontier.size,
+                changed: changed.sorted().map { StreamHead(stream: $0, version: heads.latest[$0]!.version, leafIndex: heads.latest[$0]!.leafIndex) })
             try connection.query(
                 """
                 INSERT INTO dossier.checkpoints (tree_size, root, signed_at, key_name, note, frontier)
@@ -175,6 +203,8 @@ public enum Integrity {
         public var shortfall: Shortfall?
         /// Consistency proofs given (each checked).
         public var consistencyProofs = 0
+        /// Stored interior nodes recomputed and found equal.
+        public var nodesChecked = 0
         /// Whether the connection was to a standby (personal data is then not checked: its read
         /// is logged, and a standby writes nothing).
         public var onStandby = false
@@ -224,6 +254,8 @@ public enum Integrity {
         // Sizes of the stored checkpoints, and of those given from outside with their labels.
         var storedSizes: Set<Int> = []
         var given: [Int: String] = [:]
+        // What each stored checkpoint keeps beside its note: its frontier, and its signed heads.
+        var storedAt: [Int: [(frontier: [MerkleHash], heads: Checkpoint.Heads?)]] = [:]
         for stored in try StoredCheckpoint.all(connection) {
             storedSizes.insert(stored.size)
             do {
@@ -231,6 +263,10 @@ public enum Integrity {
                 guard checkpoint.size == stored.size, checkpoint.root == stored.root else {
                     return fail(Mismatch(message: "the stored checkpoint of size \(stored.size) does not match its own signed note"))
                 }
+                if let known = checkpoints[stored.size], known.root != stored.root {
+                    return fail(Mismatch(message: "two stored checkpoints of size \(stored.size) sign different roots"))
+                }
+                storedAt[stored.size, default: []].append((stored.frontier, checkpoint.heads))
             } catch {
                 return fail(Mismatch(message: "the stored checkpoint of size \(stored.size) is not validly signed by \(key.name): \(error)"))
             }
@@ -294,6 +330,31 @@ public enum Integrity {
         // From the very start: a forged row below the first position must be seen too.
         var after = Int64.min
         var leafIndex = 0
+        // Every stored interior node is recomputed and compared (they make proofs; a damaged one
+        // would make a wrong proof). Nodes still waiting for their right sibling, per level:
+        var storedNodes: [NodeKey: MerkleHash] = [:]
+        for row in try connection.query("SELECT level::int, node_index, hash FROM dossier.merkle_nodes").rows {
+            storedNodes[NodeKey(level: Int(try row.decode(Int32.self, at: 0)), index: Int(try row.decode(Int64.self, at: 1)))] =
+                MerkleHash(bytes: try row.decode(PostgresBytea.self, at: 2).bytes) ?? Merkle.emptyRoot
+        }
+        let storedNodeCount = storedNodes.count
+        var pendingNodes: [Int: MerkleHash] = [:]
+        var block: [MerkleHash] = []
+        func node(level: Int, index: Int, hash: MerkleHash) -> String? {
+            if let stored = storedNodes.removeValue(forKey: NodeKey(level: level, index: index)), stored != hash {
+                return "the stored hash of leaves \(index << level)..<\((index + 1) << level) (level \(level), node \(index)) "
+                    + "is not the hash of those events: it was altered"
+            }
+            if index % 2 == 1, let left = pendingNodes.removeValue(forKey: level) {
+                return node(level: level + 1, index: index / 2, hash: Merkle.nodeHash(left, hash))
+            }
+            pendingNodes[level] = hash
+            return nil
+        }
+        // The heads of every stream as the events give them, and the streams whose head moved
+        // since the last stored checkpoint that signed heads (nil: none signed heads yet).
+        var heads = StreamHeads()
+        var movedSince: Set<String>? = nil
         while true {
             let events = try EventLog.readAll(connection, after: after, limit: 10_000)
             let stored = try connection.query(
@@ -330,13 +391,35 @@ public enum Integrity {
                                 + "\(recorded?.hex.prefix(16) ?? "?")…, is now \(hash.hex.prefix(16))…)"))
                     }
                 }
+                let before = heads.advance(stream: event.stream.rawValue, version: event.version, leafIndex: leafIndex)
+                guard event.version == before + 1 else {
+                    return fail(Mismatch(
+                        position: event.position, eventID: event.eventID,
+                        message: "stream \(event.stream) goes from version \(before) to \(event.version) here: an event of it was deleted"))
+                }
+                movedSince?.insert(event.stream.rawValue)
                 frontier.append(hash)
                 leafIndex += 1
+                block.append(hash)
+                if block.count == 1 << TreeReader.nodeLevel {
+                    if let problem = node(level: TreeReader.nodeLevel, index: leafIndex / block.count - 1, hash: Merkle.root(of: block)) {
+                        return fail(Mismatch(position: event.position, eventID: event.eventID, message: problem))
+                    }
+                    block.removeAll(keepingCapacity: true)
+                }
                 if let checkpoint = checkpoints[frontier.size], checkpoint.root != frontier.root {
                     return fail(Mismatch(
                         position: event.position, eventID: event.eventID,
                         message: "the tree of the first \(frontier.size) events does not have the root of \(checkpoint.label): "
                             + "an event up to here was altered, removed or reordered"))
+                }
+                for stored in storedAt[frontier.size] ?? [] {
+                    if let problem = try checkStored(
+                        connection, size: frontier.size, frontier: frontier, storedFrontier: stored.frontier, signedHeads: stored.heads,
+                        heads: heads, movedSince: &movedSince)
+                    {
+                        return fail(Mismatch(position: event.position, eventID: event.eventID, message: problem))
+                    }
                 }
             }
             after = events.last!.position
@@ -347,6 +430,17 @@ public enum Integrity {
             return fail(Mismatch(
                 message: "the stored checkpoint of size \(largestStored) covers \(largestStored) events but the log holds only "
                     + "\(frontier.size): events were deleted"))
+        }
+        if let extra = storedNodes.keys.min(by: { ($0.level, $0.index) < ($1.level, $1.index) }) {
+            return fail(Mismatch(
+                message: "the stored tree has a node over leaves \(extra.index << extra.level)..<\((extra.index + 1) << extra.level) "
+                    + "(level \(extra.level)) beyond the \(frontier.size) events of the log: it was inserted, or events were deleted"))
+        }
+        result.nodesChecked = storedNodeCount
+        if let stray = try connection.query(
+            "SELECT tree_size FROM dossier.merkle_heads WHERE NOT (tree_size = ANY(\(PostgresArray(storedSizes.map { Int64($0) })))) LIMIT 1"
+        ).scalar(Int64.self) {
+            return fail(Mismatch(message: "stored stream heads of size \(stray) belong to no checkpoint: they were inserted"))
         }
         let latestMatched = checkpoints.keys.filter { $0 <= frontier.size }.max() ?? 0
         if let largestGiven = given.keys.max(), largestGiven > frontier.size {
@@ -383,6 +477,44 @@ public enum Integrity {
         return result
     }
 
+    struct NodeKey: Hashable {
+        var level: Int
+        var index: Int
+    }
+
+    /// Checks what a stored checkpoint of `size` keeps beside its signed note: its frontier (from
+    /// which the next checkpoint continues) and, when it signs heads, the heads root and the
+    /// stored head rows of that size (exactly the streams that moved since the last such checkpoint).
+    static func checkStored(
+        _ connection: PostgresConnection, size: Int, frontier: MerkleFrontier, storedFrontier: [MerkleHash],
+        signedHeads: Checkpoint.Heads?, heads: StreamHeads, movedSince: inout Set<String>?
+    ) throws -> String? {
+        if storedFrontier != frontier.hashes {
+            return "the stored frontier of checkpoint \(size) is not the right edge of the tree of the first \(size) events: it was altered"
+        }
+        guard let signedHeads else { return nil }
+        if signedHeads.count != heads.count || signedHeads.root != heads.root {
+            return "the stream heads signed by checkpoint \(size) (\(signedHeads.count) streams) are not where the log's "
+                + "\(heads.count) streams end at that size: an event was removed, added or moved"
+        }
+        let expected = movedSince ?? Set(heads.latest.keys)
+        var seen = 0
+        for row in try connection.query(
+            "SELECT stream, version, leaf_index FROM dossier.merkle_heads WHERE tree_size = \(Int64(size))"
+        ).rows {
+            let stream = try row.decode(String.self, at: 0)
+            guard expected.contains(stream), let head = heads.latest[stream], head.version == Int(try row.decode(Int32.self, at: 1)),
+                head.leafIndex == Int(try row.decode(Int64.self, at: 2))
+            else { return "the stored head of \(stream.prefix(80)) at checkpoint \(size) is not where that stream ends: it was altered" }
+            seen += 1
+        }
+        if seen != expected.count {
+            return "checkpoint \(size) stores \(seen) stream heads where \(expected.count) streams moved: rows were removed"
+        }
+        movedSince = []
+        return nil
+    }
+
     // MARK: Proofs
 
     /// An inclusion proof of one event against a checkpoint (the latest when `size` is nil).
@@ -394,20 +526,45 @@ public enum Integrity {
         public var proof: [MerkleHash]
         public var checkpoint: String
 
+        /// The proof as `dossier prove` prints it: the event itself (as a bundle writes it), so
+        /// its id, position and content are what the proof binds (docs/INTEGRITY.md §5).
         public var json: JSONObject {
             JSONObject([
                 ("eventId", .string(event.eventID.uuidString.lowercased())), ("position", .integer(event.position)),
                 ("leafIndex", .integer(Int64(leafIndex))), ("treeSize", .integer(Int64(treeSize))),
                 ("leafHash", .string(leafHash.base64)), ("proof", .array(proof.map { .string($0.base64) })),
+                ("event", .object(JSONObject(EvidenceBundle.eventMembers(event)))),
                 ("checkpoint", .string(checkpoint)),
             ])
         }
     }
 
-    public static func inclusionProof(_ connection: PostgresConnection, eventID: UUID, size: Int? = nil) throws -> InclusionProof {
-        guard let checkpoint = try size.map({ try StoredCheckpoint.at(connection, size: $0) }) ?? StoredCheckpoint.latest(connection) else {
+    /// The stored checkpoint of `size` (the latest when nil), and its note checked with `key`
+    /// when given.
+    static func signedCheckpoint(_ connection: PostgresConnection, size: Int?, key: VerifyingKey?) throws -> (StoredCheckpoint, Checkpoint?) {
+        guard let stored = try size.map({ try StoredCheckpoint.at(connection, size: $0) }) ?? StoredCheckpoint.latest(connection) else {
             throw size == nil ? IntegrityError.noCheckpoint : IntegrityError.notCovered("there is no checkpoint of size \(size!)")
         }
+        guard let key else { return (stored, nil) }
+        let signed: Checkpoint
+        do {
+            signed = try Checkpoint.verify(stored.note, key: key)
+        } catch {
+            throw IntegrityError.damaged("the stored checkpoint of size \(stored.size) is not validly signed by \(key.name): \(error)")
+        }
+        guard signed.size == stored.size, signed.root == stored.root else {
+            throw IntegrityError.damaged("the stored checkpoint of size \(stored.size) does not match its own signed note")
+        }
+        return (stored, signed)
+    }
+
+    /// Proves one event is in the tree of a checkpoint. The proof is checked against the signed
+    /// root with the event's recomputed leaf hash before it is returned: a damaged stored node is
+    /// refused, never printed. The note's signature is checked when `key` is given.
+    public static func inclusionProof(
+        _ connection: PostgresConnection, eventID: UUID, size: Int? = nil, key: VerifyingKey? = nil
+    ) throws -> InclusionProof {
+        let (checkpoint, _) = try signedCheckpoint(connection, size: size, key: key)
         guard let row = try connection.query(
             "SELECT leaf_index FROM dossier.merkle_leaves WHERE event_id = \(eventID)"
         ).rows.first else {
@@ -421,17 +578,27 @@ public enum Integrity {
             "SELECT \(fragment: EventLog.columns) FROM dossier.events WHERE event_id = \(eventID)").rows.map { try EventLog.decodeEvent($0) }
         guard let event = events.first else { throw IntegrityError.notCovered("no event \(eventID.uuidString.lowercased()) in the log") }
         let proof = try Merkle.inclusionProof(index: index, size: checkpoint.size, subtree: TreeReader(connection).subtree)
-        return InclusionProof(
-            event: event, leafIndex: index, treeSize: checkpoint.size, leafHash: CanonicalEvent.leafHash(event), proof: proof,
-            checkpoint: checkpoint.note)
+        let leaf = CanonicalEvent.leafHash(event)
+        guard Merkle.verifyInclusion(index: index, size: checkpoint.size, leaf: leaf, proof: proof, root: checkpoint.root) else {
+            throw IntegrityError.damaged(
+                "the proof of event \(eventID.uuidString.lowercased()) (leaf \(index)) does not lead to the root of checkpoint \(checkpoint.size)")
+        }
+        return InclusionProof(event: event, leafIndex: index, treeSize: checkpoint.size, leafHash: leaf, proof: proof, checkpoint: checkpoint.note)
     }
 
-    /// A consistency proof between two checkpointed sizes.
+    /// A consistency proof between two checkpointed sizes, checked against both stored roots
+    /// before it is returned.
     public static func consistencyProof(_ connection: PostgresConnection, from old: Int, to new: Int) throws -> JSONObject {
         guard let older = try StoredCheckpoint.at(connection, size: old), let newer = try StoredCheckpoint.at(connection, size: new) else {
             throw IntegrityError.notCovered("both sizes must be checkpoints; run `dossier verify` to list them")
         }
+        guard old >= 1, old <= new else {
+            throw IntegrityError.notCovered("a consistency proof goes from an older checkpoint (at least 1 event) to a newer one")
+        }
         let proof = try Merkle.consistencyProof(from: old, to: new, subtree: TreeReader(connection).subtree)
+        guard Merkle.verifyConsistency(from: old, to: new, oldRoot: older.root, newRoot: newer.root, proof: proof) else {
+            throw IntegrityError.damaged("the consistency proof from checkpoint \(old) to \(new) does not lead from one stored root to the other")
+        }
         return JSONObject([
             ("from", .integer(Int64(old))), ("to", .integer(Int64(new))), ("fromRoot", .string(older.root.base64)),
             ("toRoot", .string(newer.root.base64)), ("proof", .array(proof.map { .string($0.base64) })),
@@ -446,8 +613,14 @@ public enum Integrity {
             .scalar(String.self).flatMap(VerifyingKey.init(text:))
     }
 
-    /// A worker's (or cadre's) whole record as a self-contained bundle.
-    public static func exportBundle(_ connection: PostgresConnection, subject: String, key: VerifyingKey) throws -> JSONObject {
+    /// A worker's (or cadre's) whole record as a self-contained bundle (format 2), against the
+    /// latest checkpoint, which must be signed by `key`, sign stream heads, and cover every event
+    /// of the record (else `IntegrityError.stale`). `since` holds older checkpoint notes (signed by
+    /// `key`) to link the bundle to: each gets a consistency proof. Every proof is checked
+    /// against the signed roots before the bundle is returned; a damaged stored tree is refused.
+    public static func exportBundle(
+        _ connection: PostgresConnection, subject: String, key: VerifyingKey, since: [String] = []
+    ) throws -> JSONObject {
         var stream = StreamID.worker(subject)
         var events = try EventLog.readStream(connection, stream)
         if events.isEmpty {
@@ -455,19 +628,68 @@ public enum Integrity {
             events = try EventLog.readStream(connection, stream)
         }
         guard !events.isEmpty else { throw LedgerError.noRecord(subject) }
-        guard let checkpoint = try StoredCheckpoint.latest(connection) else { throw IntegrityError.noCheckpoint }
+        let (checkpoint, signedOrNil) = try signedCheckpoint(connection, size: nil, key: key)
+        guard let signed = signedOrNil, let signedHeads = signed.heads else {
+            throw IntegrityError.stale(
+                "the latest checkpoint (\(checkpoint.size) events) was signed before checkpoints signed stream heads: run "
+                    + "`dossier checkpoint` (or `dossier export --checkpoint`) so the bundle can prove the record complete")
+        }
+        var indexes: [UUID: Int] = [:]
+        for row in try connection.query(
+            "SELECT event_id, leaf_index FROM dossier.merkle_leaves WHERE event_id = ANY(\(PostgresArray(events.map(\.eventID))))"
+        ).rows {
+            indexes[try row.decode(UUID.self, at: 0)] = Int(try row.decode(Int64.self, at: 1))
+        }
+        let uncovered = events.filter { (indexes[$0.eventID] ?? Int.max) >= checkpoint.size }
+        if !uncovered.isEmpty {
+            throw IntegrityError.stale(
+                "the latest checkpoint (\(checkpoint.size) events) does not cover the last \(uncovered.count) of the \(events.count) "
+                    + "events of \(subject) (from position \(uncovered[0].position)): run `dossier checkpoint` first, or "
+                    + "`dossier export --checkpoint` to make one (needs the signing key and the admin role)")
+        }
         let reader = TreeReader(connection)
         var proven: [EvidenceBundle.ProvenEvent] = []
         for event in events {
-            guard let index = try connection.query(
-                "SELECT leaf_index FROM dossier.merkle_leaves WHERE event_id = \(event.eventID)").scalar(Int64.self), index < checkpoint.size
+            let index = indexes[event.eventID]!
+            let proof = try Merkle.inclusionProof(index: index, size: checkpoint.size, subtree: reader.subtree)
+            guard Merkle.verifyInclusion(
+                index: index, size: checkpoint.size, leaf: CanonicalEvent.leafHash(event), proof: proof, root: checkpoint.root)
             else {
-                throw IntegrityError.notCovered(
-                    "the latest checkpoint (\(checkpoint.size) events) does not cover position \(event.position) of this record: run `dossier checkpoint` first")
+                throw IntegrityError.damaged(
+                    "the proof of position \(event.position) (leaf \(index)) does not lead to the root of checkpoint \(checkpoint.size)")
             }
-            proven.append(EvidenceBundle.ProvenEvent(
-                event: event, leafIndex: Int(index),
-                proof: try Merkle.inclusionProof(index: Int(index), size: checkpoint.size, subtree: reader.subtree)))
+            proven.append(EvidenceBundle.ProvenEvent(event: event, leafIndex: index, proof: proof))
+        }
+        let heads = try HeadsStore.heads(connection, atSize: checkpoint.size)
+        guard heads.count == signedHeads.count, let head = heads.proof(for: stream.rawValue), head.root == signedHeads.root else {
+            throw IntegrityError.damaged("the stored stream heads of checkpoint \(checkpoint.size) do not give its signed heads root")
+        }
+        guard let stored = heads.latest[stream.rawValue], stored.version == events.count, stored.leafIndex == indexes[events.last!.eventID]!
+        else {
+            throw IntegrityError.damaged(
+                "checkpoint \(checkpoint.size) signs \(stream) as ending elsewhere than its \(events.count) events in the log")
+        }
+        var links: [EvidenceBundle.Link] = []
+        for (offset, note) in since.enumerated() {
+            let older: Checkpoint
+            do {
+                older = try Checkpoint.verify(note, key: key)
+            } catch {
+                throw IntegrityError.notCovered("checkpoint file \(offset + 1) does not verify with \(key.name): \(error)")
+            }
+            guard older.size >= 1, older.size <= checkpoint.size else {
+                throw IntegrityError.notCovered(
+                    "checkpoint file \(offset + 1) covers \(older.size) events; the bundle's checkpoint covers \(checkpoint.size): "
+                        + "a link goes from an older checkpoint to a newer one")
+            }
+            let proof = try Merkle.consistencyProof(from: older.size, to: checkpoint.size, subtree: reader.subtree)
+            guard Merkle.verifyConsistency(from: older.size, to: checkpoint.size, oldRoot: older.root, newRoot: checkpoint.root, proof: proof)
+            else {
+                throw IntegrityError.damaged(
+                    "the tree of this ledger's first \(older.size) events does not have the root of checkpoint file \(offset + 1): "
+                        + "that checkpoint is of another log, or this one was altered")
+            }
+            links.append(EvidenceBundle.Link(checkpoint: note, proof: proof))
         }
         try connection.query("SELECT dossier.request_personal_access(\(PostgresArray([stream.rawValue])), 'export')")
         let openings = try connection.query(
@@ -481,6 +703,8 @@ public enum Integrity {
             else { return nil }
             return EvidenceBundle.Opening(eventID: try row.decode(UUID.self, at: 0), fields: fields, salt: salt.bytes)
         }
-        return EvidenceBundle.encode(stream: stream, events: proven, checkpoint: checkpoint.note, key: key, personal: openings)
+        return EvidenceBundle.encode(
+            stream: stream, events: proven, head: EvidenceBundle.HeadProof(index: head.index, proof: head.proof), links: links,
+            checkpoint: checkpoint.note, key: key, personal: openings)
     }
 }

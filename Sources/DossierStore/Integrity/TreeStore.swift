@@ -58,6 +58,11 @@ public enum IntegrityError: Error, Sendable, CustomStringConvertible {
     case inconsistent(String)
     /// The log holds no event: there is nothing to checkpoint (a checkpoint of size 0 proves nothing).
     case emptyLog
+    /// The latest checkpoint does not cover what was asked for (events were recorded since): the
+    /// user runs `dossier checkpoint` (or asks the command to make one).
+    case stale(String)
+    /// A stored hash does not give what the signed checkpoint says: nothing is emitted.
+    case damaged(String)
 
     public var description: String {
         switch self {
@@ -67,6 +72,8 @@ public enum IntegrityError: Error, Sendable, CustomStringConvertible {
         case .notCovered(let what): what
         case .badKey(let what): what
         case .inconsistent(let what): "refused: \(what)"
+        case .stale(let what): what
+        case .damaged(let what): "refused: \(what); the stored Merkle tree is damaged or was altered: run `dossier verify` to find where"
         }
     }
 }
@@ -79,20 +86,72 @@ public struct StoredCheckpoint: Sendable {
     public var frontier: [MerkleHash]
 }
 
+/// Reads the stream heads kept with the checkpoints (`dossier.merkle_heads`, 0009).
+enum HeadsStore {
+    /// The heads of every stream at a checkpointed size, as stored (not trusted: callers compare
+    /// the root with the signed one).
+    static func heads(_ connection: PostgresConnection, atSize size: Int) throws -> StreamHeads {
+        var heads = StreamHeads()
+        for row in try connection.query(
+            """
+            SELECT DISTINCT ON (stream) stream, version, leaf_index FROM dossier.merkle_heads
+             WHERE tree_size <= \(Int64(size)) ORDER BY stream, tree_size DESC
+            """
+        ).rows {
+            heads.advance(
+                stream: try row.decode(String.self, at: 0), version: Int(try row.decode(Int32.self, at: 1)),
+                leafIndex: Int(try row.decode(Int64.self, at: 2)))
+        }
+        return heads
+    }
+
+    /// The heads at a checkpointed size, from the events and the stored leaves: for a ledger whose
+    /// checkpoints predate signed heads.
+    static func headsFromEvents(_ connection: PostgresConnection, atSize size: Int) throws -> StreamHeads {
+        var heads = StreamHeads()
+        for row in try connection.query(
+            """
+            SELECT DISTINCT ON (e.stream) e.stream, e.version, l.leaf_index
+              FROM dossier.merkle_leaves l JOIN dossier.events e ON e.position = l.position
+             WHERE l.leaf_index < \(Int64(size)) ORDER BY e.stream, e.version DESC
+            """
+        ).rows {
+            heads.advance(
+                stream: try row.decode(String.self, at: 0), version: Int(try row.decode(Int32.self, at: 1)),
+                leafIndex: Int(try row.decode(Int64.self, at: 2)))
+        }
+        return heads
+    }
+
+    /// Appends the heads that changed at a new checkpoint.
+    static func write(_ connection: PostgresConnection, size: Int, changed: [StreamHead]) throws {
+        guard !changed.isEmpty else { return }
+        try connection.copyFrom("COPY dossier.merkle_heads (tree_size, stream, version, leaf_index) FROM STDIN") { writer in
+            for head in changed {
+                writer.field(Int64(size))
+                writer.field(head.stream)
+                writer.field(Int32(head.version))
+                writer.field(Int64(head.leafIndex))
+                try writer.endRow()
+            }
+        }
+    }
+}
+
 extension StoredCheckpoint {
     static func all(_ connection: PostgresConnection) throws -> [StoredCheckpoint] {
-        try connection.query("SELECT tree_size, root, note, frontier FROM dossier.checkpoints ORDER BY tree_size").rows.map(Self.init(row:))
+        try connection.query("SELECT tree_size, root, note, frontier FROM dossier.checkpoints ORDER BY tree_size, signed_at").rows.map(Self.init(row:))
     }
 
     public static func latest(_ connection: PostgresConnection) throws -> StoredCheckpoint? {
         try connection.query(
-            "SELECT tree_size, root, note, frontier FROM dossier.checkpoints ORDER BY tree_size DESC LIMIT 1"
+            "SELECT tree_size, root, note, frontier FROM dossier.checkpoints ORDER BY tree_size DESC, signed_at DESC LIMIT 1"
         ).rows.first.map(Self.init(row:))
     }
 
     static func at(_ connection: PostgresConnection, size: Int) throws -> StoredCheckpoint? {
         try connection.query(
-            "SELECT tree_size, root, note, frontier FROM dossier.checkpoints WHERE tree_size = \(Int64(size))"
+            "SELECT tree_size, root, note, frontier FROM dossier.checkpoints WHERE tree_size = \(Int64(size)) ORDER BY signed_at DESC LIMIT 1"
         ).rows.first.map(Self.init(row:))
     }
 
