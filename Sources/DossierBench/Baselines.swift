@@ -38,7 +38,7 @@ extension Bench {
 
     /// Workers on the roster today, to record decisions for.
     func activeWorkers(url: String, among all: [String]) async throws -> [String] {
-        let reads = ReadModel(DatabaseConfiguration(connectionString: url))
+        let reads = ReadModel(DatabaseConfiguration(connectionString: url, label: ConnectionString.redacted(url)))
         let roster = try await reads.roster(place: .init(), asOf: Ledger.today())
         return roster.isEmpty ? all : roster.map(\.worker)
     }
@@ -130,7 +130,7 @@ extension Bench {
 
     /// Latencies of `show` and `trace` for random workers, through the ledger service.
     func readLatencies(url: String, workers: [String]) async throws -> (show: Rate, trace: Rate) {
-        let ledger = Ledger(DatabaseConfiguration(connectionString: url))
+        let ledger = Ledger(DatabaseConfiguration(connectionString: url, label: ConnectionString.redacted(url)))
         var show = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         var trace = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         for _ in 0..<2000 {

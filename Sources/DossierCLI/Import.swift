@@ -25,8 +25,11 @@ extension Dossier {
         @Flag(name: .customLong("skip-invalid"), help: "Write the valid decisions; put refused lines in --rejects.")
         var skipInvalid = false
 
-        @Option(help: "Where --skip-invalid writes the refused lines, each with its line number and reason (JSON Lines).")
+        @Option(help: "Where --skip-invalid writes the refused lines, each with its line number and reason (JSON Lines, mode 0600).")
         var rejects: String?
+
+        @Flag(help: "Replace the --rejects file if it exists.")
+        var force = false
 
         @Option(help: "A note of whom you record for (stored apart from the recorder, shown in trace).")
         var onBehalfOf: String?
@@ -40,6 +43,9 @@ extension Dossier {
             if rejects != nil, !skipInvalid {
                 throw ValidationError("--rejects only goes with --skip-invalid")
             }
+            if force, rejects == nil {
+                throw ValidationError("--force only goes with --rejects FILE (it replaces that file)")
+            }
         }
 
         @Option(help: ArgumentHelp("Lines judged and staged at a time (for tests).", visibility: .hidden))
@@ -48,6 +54,8 @@ extension Dossier {
         func run() async throws {
             try await CLI.run {
                 let onBehalfOf = try CLI.onBehalfOf(onBehalfOf)
+                // Before anything is imported: the rejects file must be writable, and new unless --force.
+                if let rejects { try OutputFile.check(rejects, force: force) }
                 let reader = try LineChunks(path: file, linesPerChunk: max(1, chunkLines))
                 let progress = ProgressLine()
                 let report = try await Importer(try database.configuration()).run(
@@ -63,7 +71,14 @@ extension Dossier {
                             + shown.joined(separator: "\n") + more)
                 }
                 if let rejects, skipInvalid {
-                    try Self.writeRejects(report.problems, to: rejects)
+                    do {
+                        try Self.writeRejects(report.problems, to: rejects, force: force)
+                    } catch {
+                        throw UserError(
+                            description: "imported \(report.written) decisions, but \(CLI.explain(error).0): the refused lines are not kept; "
+                                + "run the same import again with another --rejects file (what was imported is recognised, the refused "
+                                + "lines are found again)")
+                    }
                 }
                 CLI.print(
                     "imported \(report.written) decisions"
@@ -73,7 +88,7 @@ extension Dossier {
             }
         }
 
-        static func writeRejects(_ problems: [Importer.Problem], to path: String) throws {
+        static func writeRejects(_ problems: [Importer.Problem], to path: String, force: Bool) throws {
             var output = [UInt8]()
             var index = 0
             while index < problems.count {
@@ -89,9 +104,7 @@ extension Dossier {
                 output.append(UInt8(ascii: "\n"))
                 index = end
             }
-            guard FileManager.default.createFile(atPath: path, contents: Data(output)) else {
-                throw UserError(description: "cannot write the rejected lines to \(path)")
-            }
+            try OutputFile.write(output, to: path, force: force)
         }
     }
 }

@@ -15,24 +15,99 @@ struct KeyOptions: ParsableArguments {
         return EmbeddedCluster().home.appending(path: "checkpoint.key").path
     }
 
-    /// Loads the signing key, creating it (mode 0600) on first use when `create`.
-    func signingKey(create: Bool, name: String) throws -> SigningKey {
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            guard let key = SigningKey(fileText: text) else {
-                throw UserError(description: "\(path) is not a dossier checkpoint key")
-            }
-            return key
-        }
+    /// Loads the signing key, creating it on first use when `create`: mode 0600 from its first
+    /// byte (written to a temporary file opened `O_CREAT|O_EXCL` with that mode, then linked to its
+    /// name, which fails if another process made the key meanwhile: then that key is loaded, so
+    /// two first checkpoints at once end with one key). A key file others may read or change is
+    /// refused for `signing` ("run chmod 600"), and only warned about when its public half is all
+    /// that is needed (verify, export): verifying keeps nothing secret.
+    func signingKey(create: Bool, name: String, signing: Bool = true) throws -> SigningKey {
+        if let key = try Self.loadKey(path, signing: signing) { return key }
         guard create else { throw UserError(description: "no checkpoint key at \(path): run `dossier checkpoint` first, or give --public-key") }
         let key = SigningKey(name: name)
-        let url = URL(filePath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: path, contents: Data(key.fileText.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw UserError(description: "cannot write the checkpoint key to \(path)")
+        let directory = URL(filePath: path).deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw UserError(description: "cannot create the directory \(directory.path) for the checkpoint key: \(error.localizedDescription)")
         }
-        FileManager.default.createFile(atPath: path + ".pub", contents: Data((key.verifying.text + "\n").utf8))
-        CLI.printError("created checkpoint key \(path) (public key in \(path).pub; keep a copy outside the ledger)")
+        let text = Array(key.fileText.utf8)
+        let temporary = try OutputFile.writeTemporary(text, beside: path, mode: 0o600, named: path)
+        if link(temporary, path) != 0 {
+            let code = errno
+            unlink(temporary)
+            if code == EEXIST, let existing = try Self.loadKey(path, signing: signing) { return existing }
+            // A file system without hard links: create the key in place, O_EXCL, mode 0600.
+            guard [EPERM, ENOTSUP, EOPNOTSUPP, EMLINK, ENOSYS].contains(code) else { throw OutputFile.failure(path, code) }
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else {
+                if errno == EEXIST, let existing = try Self.loadKey(path, signing: signing) { return existing }
+                throw OutputFile.failure(path, errno)
+            }
+            do {
+                guard fchmod(descriptor, 0o600) == 0 else { throw OutputFile.failure(path, errno) }
+                try OutputFile.writeAll(text, to: descriptor, path: path)
+                guard fsync(descriptor) == 0 else { throw OutputFile.failure(path, errno) }
+                close(descriptor)
+            } catch {
+                close(descriptor)
+                unlink(path)
+                throw error
+            }
+        } else {
+            unlink(temporary)
+        }
+        OutputFile.syncDirectory(of: path)
+        do {
+            try OutputFile.write(Array((key.verifying.text + "\n").utf8), to: path + ".pub", force: true, mode: 0o644)
+        } catch {
+            CLI.printError("warning: \(error); the public key is \(key.verifying.text)")
+        }
+        CLI.printError("created checkpoint key \(path) (mode 0600; public key in \(path).pub; keep a copy outside the ledger)")
         return key
+    }
+
+    /// The key in the file at `path`, nil when there is none. A file still being written by a
+    /// process that created it in place (no final newline yet) is read again for up to 2 s.
+    static func loadKey(_ path: String, signing: Bool) throws -> SigningKey? {
+        var attempts = 0
+        while true {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                switch errno {
+                case ENOENT: return nil
+                case EACCES, EPERM: throw UserError(description: "cannot read the checkpoint key \(path): permission denied")
+                default: throw UserError(description: "cannot read the checkpoint key \(path): \(String(cString: strerror(errno)))")
+                }
+            }
+            defer { close(descriptor) }
+            var status = stat()
+            guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+                throw UserError(description: "\(path) is not a dossier checkpoint key (not a regular file)")
+            }
+            let mode = status.st_mode & 0o777
+            if mode & 0o077 != 0 {
+                let octal = String(mode, radix: 8)
+                let message = "the signing key \(path) is \(mode & 0o044 != 0 ? "readable" : "writable") by others "
+                    + "(mode \(String(repeating: "0", count: 4 - octal.count) + octal)): run chmod 600 \(path)"
+                if signing { throw UserError(description: message + " (and make a new key if someone else may have read it)") }
+                CLI.printError("warning: " + message)
+            }
+            var bytes = [UInt8](repeating: 0, count: 64 * 1024)
+            let count = read(descriptor, &bytes, bytes.count)
+            guard count >= 0 else { throw UserError(description: "cannot read the checkpoint key \(path): \(String(cString: strerror(errno)))") }
+            let text = String(decoding: bytes[..<count], as: UTF8.self)
+            // Every key file ends with a newline: without it, another process may be writing it
+            // right now (only where keys are created in place); read it again for up to 2 s.
+            let young = time(nil) - status.st_mtim.tv_sec < 5
+            if !text.hasSuffix("\n"), young, attempts < 40 {
+                attempts += 1
+                usleep(50_000)
+                continue
+            }
+            if let key = SigningKey(fileText: text) { return key }
+            throw UserError(description: "\(path) is not a dossier checkpoint key")
+        }
     }
 
     /// The key that checks checkpoints: --public-key, else the signing key's public half.
@@ -43,7 +118,7 @@ struct KeyOptions: ParsableArguments {
             }
             return key
         }
-        return try? signingKey(create: false, name: "").verifying
+        return try? signingKey(create: false, name: "", signing: false).verifying
     }
 }
 
@@ -234,12 +309,14 @@ extension Dossier {
             abstract: "Write a worker's whole record, with inclusion proofs, the signed checkpoint and the public key, to a bundle.")
 
         @Argument(help: "The worker (or cadre) id.") var worker: String
-        @Option(help: "The bundle file to write.") var to: String
+        @Option(help: "The bundle file to write (mode 0600: it holds names and their salts).") var to: String
+        @Flag(help: "Replace the bundle file if it exists.") var force = false
         @OptionGroup var key: KeyOptions
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             try await CLI.run {
+                try OutputFile.check(to, force: force)
                 let bundle = try await CLI.reading(database) { configuration in
                     let session = PostgresSession.open(configuration, role: .person, label: "dossier.export")
                     var verifying = try key.verifyingKey(publicKey: nil)
@@ -249,9 +326,7 @@ extension Dossier {
                     guard let verifying else { throw UserError(description: "no checkpoint key: run `dossier checkpoint` first") }
                     return try await session.run { try Integrity.exportBundle($0, subject: worker, key: verifying) }
                 }
-                guard FileManager.default.createFile(atPath: to, contents: Data(JSONValue.object(bundle).prettyText().utf8)) else {
-                    throw UserError(description: "cannot write \(to)")
-                }
+                try OutputFile.write(Array(JSONValue.object(bundle).prettyText().utf8), to: to, force: force)
                 let events = bundle["events"].map { if case .array(let list) = $0 { list.count } else { 0 } } ?? 0
                 CLI.print("wrote \(to): \(events) events of \(worker) with their proofs")
             }

@@ -28,10 +28,28 @@ struct UserError: Error, CustomStringConvertible {
 
 /// Shared options for commands that talk to the ledger.
 struct DatabaseOptions: ParsableArguments {
+    /// The connection string in the environment variable `name` (nil when unset or empty),
+    /// refused before any connection is tried when libpq cannot read it or its scheme is not
+    /// postgresql:// (a misspelt scheme would reach the server, password and all, as a database
+    /// name). The message shows it only redacted (`ConnectionString`).
+    static func connectionString(_ name: String) throws -> String? {
+        guard let url = ProcessInfo.processInfo.environment[name], !url.isEmpty else { return nil }
+        do {
+            try ConnectionString.validate(url)
+        } catch {
+            let redacted = ConnectionString.redacted(url)
+            throw UserError(
+                description: "malformed \(name): \(error.reason)"
+                    + (error.reason.contains(redacted) ? "" : "; it reads \"\(redacted)\""))
+        }
+        return url
+    }
+
     /// Resolves where the ledger is: DOSSIER_DATABASE_URL, or the embedded cluster (started on demand).
+    /// A malformed DOSSIER_DATABASE_URL or DOSSIER_READ_URL is refused here, by every command.
     func configuration() throws -> DatabaseConfiguration {
-        let environment = ProcessInfo.processInfo.environment
-        if let url = environment["DOSSIER_DATABASE_URL"], !url.isEmpty {
+        _ = try Self.connectionString("DOSSIER_READ_URL")
+        if let url = try Self.connectionString("DOSSIER_DATABASE_URL") {
             return DatabaseConfiguration(connectionString: url, label: "DOSSIER_DATABASE_URL")
         }
         do {
@@ -46,8 +64,7 @@ extension DatabaseOptions {
     /// Where `dossier init` works: DOSSIER_DATABASE_URL as given, or the embedded cluster as its
     /// superuser; and the login to make an admin there (the embedded default's operating-system user).
     func administration() throws -> (configuration: DatabaseConfiguration, admin: String?) {
-        let environment = ProcessInfo.processInfo.environment
-        if let url = environment["DOSSIER_DATABASE_URL"], !url.isEmpty {
+        if let url = try Self.connectionString("DOSSIER_DATABASE_URL") {
             return (DatabaseConfiguration(connectionString: url, label: "DOSSIER_DATABASE_URL"), nil)
         }
         do {
@@ -78,8 +95,7 @@ extension DatabaseOptions {
     }
 
     func readConfiguration() throws -> DatabaseConfiguration {
-        let environment = ProcessInfo.processInfo.environment
-        guard let url = environment["DOSSIER_READ_URL"], !url.isEmpty else { return try configuration() }
+        guard let url = try Self.connectionString("DOSSIER_READ_URL") else { return try configuration() }
         let standby = DatabaseConfiguration(connectionString: url, label: Self.standbyLabel)
         let primary: DatabaseConfiguration
         let position: String

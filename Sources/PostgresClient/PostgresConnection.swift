@@ -22,8 +22,15 @@ public final class PostgresConnection {
     ///   URI (`postgresql://user@host/db`); empty uses libpq's defaults and PG* variables.
     ///   `user` and `password`, when given, override the string's (a server checking a person's
     ///   password opens a connection as that person on the server's own database).
-    /// - Throws: `PostgresError` of kind `.connectionFailed`, with libpq's reason in `context`.
+    /// - Throws: `PostgresError` of kind `.connectionFailed`, with libpq's reason in `context`
+    ///   (any password of the string scrubbed from it); a string `ConnectionString.validate`
+    ///   refuses is refused before any connection is tried ("malformed connection string: …").
     public init(connectionString: String, user: String? = nil, password: String? = nil) throws {
+        do {
+            try ConnectionString.validate(connectionString)
+        } catch {
+            throw PostgresError(.connectionFailed, context: "malformed connection string: \(error.reason)")
+        }
         var keywords = ["dbname", "client_encoding", "fallback_application_name"]
         var values = [connectionString, "UTF8", "dossier"]
         // Later parameters override those of the expanded connection string.
@@ -54,7 +61,10 @@ public final class PostgresConnection {
             throw PostgresError(.connectionFailed, context: "libpq could not allocate a connection")
         }
         guard PQstatus(connection) == CONNECTION_OK else {
-            let reason = Self.firstLine(of: PQerrorMessage(connection))
+            // libpq names hosts, users and databases here, not passwords; any secret of the
+            // string is scrubbed all the same. (`password`, given apart, is never quoted by libpq,
+            // and scrubbing it could hide the words callers look for, such as "authentication failed".)
+            let reason = ConnectionString.scrub(Self.firstLine(of: PQerrorMessage(connection)), of: connectionString)
             PQfinish(connection)
             throw PostgresError(.connectionFailed, context: reason)
         }
