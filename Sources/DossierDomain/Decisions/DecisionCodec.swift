@@ -44,12 +44,13 @@ public enum DecisionCodec {
         return try decode(value)
     }
 
-    /// Decodes one decision sent by a user.
+    /// Decodes one decision sent by a user: its texts put in NFC and checked by
+    /// `DecisionText.prepare` before any field is read.
     public static func decode(_ value: JSONValue) throws(InvalidDecision) -> Decision {
         guard case .object(let object) = value else {
             throw InvalidDecision(field: nil, "a decision must be a JSON object, found \(value.typeName)")
         }
-        return try decode(object, mode: .input)
+        return try decode(FieldReader(DecisionText.prepare(object)), mode: .input)
     }
 
     /// Rebuilds the decision an event records, upgrading old schema versions in code.
@@ -87,16 +88,23 @@ public enum DecisionCodec {
     }
 
     static func decode(_ object: JSONObject, mode: Mode) throws(InvalidDecision) -> Decision {
-        var reader = FieldReader(object, trusted: mode == .stored)
+        try decode(FieldReader(object, trusted: mode == .stored), mode: mode)
+    }
+
+    static func decode(_ reader: FieldReader, mode: Mode) throws(InvalidDecision) -> Decision {
+        var reader = reader
         guard let kindName = reader.value("decision", required: true) else {
             throw InvalidDecision(reader.problems)
         }
         guard case .string(let kindText) = kindName, let kind = DecisionKind(rawValue: kindText) else {
-            let found = kindName.stringValue.map { "\"\($0.prefix(40))\"" } ?? kindName.typeName
+            let found = kindName.stringValue.map { JSONValue.quotedExcerpt($0) } ?? kindName.typeName
             throw InvalidDecision(
-                field: "decision",
-                "unknown decision kind \(found); known kinds: "
-                    + DecisionKind.allCases.map(\.rawValue).joined(separator: ", "))
+                reader.problems + [
+                    FieldProblem(
+                        field: "decision",
+                        message: "unknown decision kind \(found); known kinds: "
+                            + DecisionKind.allCases.map(\.rawValue).joined(separator: ", "))
+                ])
         }
         let subject: String?
         switch kind.subject {
@@ -105,9 +113,9 @@ public enum DecisionCodec {
         case .policy: subject = "policy"
         }
         let effective = reader.date("effective")
-        let authority = reader.text("authority", maxLength: 200)
-        let reference = reader.text("reference", maxLength: 100)
-        let override = reader.text("override", required: false, maxLength: 2000, multiline: true)
+        let authority = reader.text("authority")
+        let reference = reader.text("reference")
+        let override = reader.text("override", required: false)
         let eventID = mode == .input && reader.object["eventId"] != nil ? reader.eventID("eventId") : nil
         var personal: PersonalData?
         if mode == .stored {
@@ -130,10 +138,10 @@ public enum DecisionCodec {
     static func readPersonal(_ reader: inout FieldReader, mode: Mode, requireName: Bool) -> PersonalData? {
         if mode == .stored { return nil }
         var fields = JSONObject()
-        if let name = reader.text("name", required: requireName, maxLength: 100) { fields["name"] = .string(name) }
-        if let id = reader.text("idNumber", required: false, maxLength: 32) { fields["idNumber"] = .string(id) }
+        if let name = reader.text("name", required: requireName) { fields["name"] = .string(name) }
+        if let id = reader.text("idNumber", required: false) { fields["idNumber"] = .string(id) }
         if let birth = reader.date("birthDate", required: false) { fields["birthDate"] = .string(birth.description) }
-        if let phone = reader.text("phone", required: false, maxLength: 32) { fields["phone"] = .string(phone) }
+        if let phone = reader.text("phone", required: false) { fields["phone"] = .string(phone) }
         return fields.isEmpty ? nil : PersonalData(fields: fields)
     }
 
@@ -181,10 +189,10 @@ public enum DecisionCodec {
             guard let kind, let hours else { return nil }
             return .training(kind: kind, hours: hours)
         case .secondment:
-            let to = reader.text("to", maxLength: 200)
+            let to = reader.text("to")
             let level = reader.choice("toLevel", SecondmentLevel.self)
             let until = reader.date("until")
-            let approval = reader.text("approval", required: false, maxLength: 200)
+            let approval = reader.text("approval", required: false)
             guard let to, let level, let until else { return nil }
             if let effective, until <= effective {
                 reader.problem("until", "must be after the effective date \(effective), found \(until)")
@@ -193,8 +201,8 @@ public enum DecisionCodec {
             return .secondment(Decision.Secondment(to: to, toLevel: level, until: until, approval: approval))
         case .temporaryPost:
             personal = readPersonal(&reader, mode: mode, requireName: true)
-            let agency = reader.text("homeAgency", maxLength: 200)
-            let community = reader.text("community", maxLength: 100)
+            let agency = reader.text("homeAgency")
+            let community = reader.text("community")
             let role = reader.choice("role", Role.self)
             let until = reader.date("until")
             let postKind = reader.choice("kind", TemporaryPostKind.self)
@@ -206,7 +214,7 @@ public enum DecisionCodec {
             return .temporaryPost(
                 Decision.TemporaryPost(homeAgency: agency, community: community, role: role, until: until, kind: postKind))
         case .misconduct:
-            let description = reader.text("description", maxLength: 2000, multiline: true)
+            let description = reader.text("description")
             let sanction = reader.choice("sanction", Sanction.self)
             guard let description, let sanction else { return nil }
             return .misconduct(description: description, sanction: sanction)
@@ -221,7 +229,7 @@ public enum DecisionCodec {
             }
             return .faultTolerance(misconduct: misconduct, ruling: ruling, sanction: sanction)
         case .dismissal:
-            return reader.text("grounds", maxLength: 2000, multiline: true).map { .dismissal(grounds: $0) }
+            return reader.text("grounds").map { .dismissal(grounds: $0) }
         case .resignation: return .resignation
         case .retirement: return .retirement
         case .civilService: return .civilService
@@ -236,7 +244,7 @@ public enum DecisionCodec {
             return .appealRuling(appealed: appealed, outcome: outcome)
         case .rescission:
             let target = reader.eventID("rescinds")
-            let grounds = reader.text("grounds", maxLength: 2000, multiline: true)
+            let grounds = reader.text("grounds")
             guard let target, let grounds else { return nil }
             return .rescission(rescinds: target, grounds: grounds)
         case .correction:
@@ -244,17 +252,30 @@ public enum DecisionCodec {
             let newEffective = reader.date("correctedEffective", required: false)
             // Every other field is a corrected field of the target's kind, checked later.
             var changes = JSONObject()
+            var refusedChanges = false
             for (key, value) in reader.object where !reader.used.contains(key) && !commonFields.contains(key)
                 && key != subjectKey(.correction)
             {
                 if mode == .stored, storedOnlyFields.contains(key) { continue }
+                if reader.refused.contains(key) {
+                    refusedChanges = true  // reported already
+                    continue
+                }
+                // A corrected text obeys the rules of its field (its kind is checked later).
+                if mode == .input, case .string(let text) = value,
+                    let reason = DecisionText.problem(text, DecisionText.limit(of: key))
+                {
+                    reader.problem(key, reason)
+                    refusedChanges = true
+                    continue
+                }
                 changes[key] = value
             }
             reader.allow(changes.keys)
             guard let target else { return nil }
             let carriesPersonal = mode == .stored
                 ? reader.object["personal"] != nil : changes.keys.contains(where: PersonalData.fieldNames.contains)
-            if changes.isEmpty, newEffective == nil, !carriesPersonal {
+            if changes.isEmpty, newEffective == nil, !carriesPersonal, !refusedChanges {
                 reader.problem(nil, "a correction must give at least one corrected field or correctedEffective")
                 return nil
             }
@@ -394,13 +415,20 @@ public enum DecisionCodec {
 extension FieldReader {
     /// A jurisdiction: `City` or `City/District` (or `*` for policy that applies everywhere).
     mutating func jurisdiction(_ key: String, allowAll: Bool) -> String? {
-        guard let text = text(key, maxLength: 201) else { return nil }
+        guard let text = text(key, limit: DecisionText.jurisdiction) else { return nil }
         if allowAll, text == "*" { return text }
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        let place = DecisionText.place
         guard (1...2).contains(parts.count),
-            parts.allSatisfy({ !$0.isEmpty && $0.count <= 100 && $0.trimmingCharacters(in: .whitespaces) == $0 })
+            parts.allSatisfy({
+                !$0.isEmpty && $0.utf8.count <= place.bytes && $0.unicodeScalars.count <= place.characters!
+                    && $0.trimmingCharacters(in: .whitespaces) == $0
+            })
         else {
-            problem(key, "expected a city or \"City/District\"" + (allowAll ? " or \"*\"" : ""))
+            problem(
+                key,
+                "expected a city or \"City/District\"" + (allowAll ? " or \"*\"" : "")
+                    + ", each part at most \(place.bytes) bytes of UTF-8 and \(place.characters!) characters")
             return nil
         }
         return text
@@ -408,10 +436,10 @@ extension FieldReader {
 
     /// community, street, district (and city, required on hire).
     mutating func placement(requireCity: Bool) -> Decision.Placement? {
-        let community = text("community", maxLength: 100)
-        let street = text("street", maxLength: 100)
-        let district = text("district", maxLength: 100)
-        let city = text("city", required: requireCity, maxLength: 100)
+        let community = text("community")
+        let street = text("street")
+        let district = text("district")
+        let city = text("city", required: requireCity)
         for (key, value) in [("district", district), ("city", city)] where value?.contains("/") == true {
             problem(key, "must not contain a slash")
             return nil

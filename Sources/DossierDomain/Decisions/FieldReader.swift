@@ -39,10 +39,21 @@ struct FieldReader {
     /// For events read back from the log: their text was checked when they were recorded, so
     /// the character-by-character checks are skipped (types and vocabularies still are not).
     let trusted: Bool
+    /// Fields already refused by `DecisionText.prepare` (their problem is in `problems`).
+    let refused: Set<String>
 
     init(_ object: JSONObject, trusted: Bool = false) {
         self.object = object
         self.trusted = trusted
+        self.refused = []
+    }
+
+    /// A reader of a decision sent by a user, made ready by `DecisionText.prepare`.
+    init(_ prepared: DecisionText.Prepared) {
+        self.object = prepared.object
+        self.trusted = false
+        self.refused = prepared.refused
+        self.problems = prepared.problems
     }
 
     mutating func problem(_ field: String?, _ message: String) {
@@ -52,6 +63,7 @@ struct FieldReader {
     /// The raw value, marking the field as known.
     mutating func value(_ key: String, required: Bool) -> JSONValue? {
         used.append(key)
+        if refused.contains(key) { return nil }  // reported already
         guard let value = object[key], value != .null else {
             if required { problem(key, "is required") }
             return nil
@@ -59,37 +71,24 @@ struct FieldReader {
         return value
     }
 
-    /// Text: not blank, no control characters (line breaks and tabs only where `multiline`),
-    /// at most `maxLength` characters.
-    mutating func text(_ key: String, required: Bool = true, maxLength: Int = 200, multiline: Bool = false) -> String? {
+    /// Text within the limit of its field (`DecisionText.limit(of:)`): not blank, no control
+    /// characters (line breaks and tabs only where the limit allows them), no format characters.
+    mutating func text(_ key: String, required: Bool = true, limit: DecisionText.Limit? = nil) -> String? {
         guard let value = value(key, required: required) else { return nil }
         guard case .string(let text) = value else {
             problem(key, "expected text, found \(value.typeName)")
             return nil
         }
-        if !trusted, let reason = Self.textProblem(text, maxLength: maxLength, multiline: multiline) {
+        if !trusted, let reason = DecisionText.problem(text, limit ?? DecisionText.limit(of: key)) {
             problem(key, reason)
             return nil
         }
         return text
     }
 
-    static func textProblem(_ text: String, maxLength: Int, multiline: Bool) -> String? {
-        if text.allSatisfy({ $0.isWhitespace }) { return "must not be blank" }
-        if text.count > maxLength { return "must be at most \(maxLength) characters, found \(text.count)" }
-        let control = text.unicodeScalars.first { scalar in
-            (scalar.value < 0x20 && !(multiline && (scalar == "\n" || scalar == "\t")))
-                || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
-        }
-        if let control {
-            return "must not contain control characters (found U+\(String(control.value, radix: 16, uppercase: true)))"
-        }
-        return nil
-    }
-
-    /// An identifier: 1 to 64 characters, no spaces, control characters or slashes.
+    /// An identifier: at most 64 bytes, no spaces, control or format characters, or slashes.
     mutating func identifier(_ key: String, allowSlash: Bool = false) -> String? {
-        guard let text = text(key, maxLength: 64) else { return nil }
+        guard let text = text(key, limit: DecisionText.identifier) else { return nil }
         if !trusted, text.contains(where: { $0.isWhitespace }) || (!allowSlash && text.contains("/")) {
             problem(key, allowSlash ? "must not contain spaces" : "must not contain spaces or slashes")
             return nil
@@ -106,7 +105,7 @@ struct FieldReader {
         guard let date = CalendarDate(text) else {
             problem(
                 key,
-                "\"\(text.prefix(40))\" is not a real calendar date written YYYY-MM-DD "
+                "\(JSONValue.quotedExcerpt(text)) is not a real calendar date written YYYY-MM-DD "
                     + "(years \(CalendarDate.supportedYears.lowerBound) to \(CalendarDate.supportedYears.upperBound))")
             return nil
         }
@@ -136,7 +135,7 @@ struct FieldReader {
         guard let value = value(key, required: required) else { return nil }
         let options = E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
         guard case .string(let text) = value, let choice = E(rawValue: text) else {
-            let found = value.stringValue.map { "\"\($0.prefix(40))\"" } ?? value.typeName
+            let found = value.stringValue.map { JSONValue.quotedExcerpt($0) } ?? value.typeName
             problem(key, "expected one of \(options), found \(found)")
             return nil
         }
@@ -145,7 +144,7 @@ struct FieldReader {
 
     mutating func eventID(_ key: String) -> UUID? {
         guard let value = value(key, required: true) else { return nil }
-        guard case .string(let text) = value, text.count == 36, let id = UUID(uuidString: text) else {
+        guard case .string(let text) = value, text.utf8.count == 36, let id = UUID(uuidString: text) else {
             problem(key, "expected an event id (a UUID such as 0b5f1c7e-1f0a-4c59-9a3e-5d6c2b8e4f10)")
             return nil
         }
@@ -168,8 +167,15 @@ struct FieldReader {
 
     /// Adds a problem for each field that was not read: unknown fields are refused, not ignored.
     mutating func refuseUnknown(hint: String) {
-        for key in object.keys where !used.contains(key) {
-            problem(key, "is not a field of \(hint)")
+        var unknown = 0
+        for key in object.keys where !used.contains(key) && !refused.contains(key) {
+            unknown += 1
+            if unknown <= DecisionText.maximumProblems {
+                problem(JSONValue.quotedExcerpt(key, maxBytes: DecisionText.maximumFieldNameBytes, quotes: false), "is not a field of \(hint)")
+            }
+        }
+        if unknown > DecisionText.maximumProblems {
+            problem(nil, "… and \(unknown - DecisionText.maximumProblems) more fields that are not fields of \(hint)")
         }
     }
 }

@@ -47,6 +47,16 @@ public struct JSONObject: Sendable, Equatable, Sequence {
         for (key, value) in members { self[key] = value }
     }
 
+    /// Members whose keys are known to be unique (no two equal as Swift strings): built in
+    /// linear time, where the initializer above compares every key with every other.
+    init(membersWithUniqueKeys members: [(key: String, value: JSONValue)]) {
+        self.members = members
+    }
+
+    fileprivate mutating func appendUnique(_ key: String, _ value: JSONValue) {
+        members.append((key, value))
+    }
+
     public subscript(key: String) -> JSONValue? {
         get { members.first { $0.key == key }?.value }
         set {
@@ -176,6 +186,7 @@ public struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var object = JSONObject()
+        var keys = MemberNames()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -188,16 +199,16 @@ public struct JSONParser {
             }
             let keyStart = index
             let key = try parseString()
-            if object[key] != nil {
-                throw error("the member \"\(key)\" appears twice", at: keyStart)
+            if !keys.insert(key, among: object) {
+                throw error("the member \(JSONValue.quotedExcerpt(key)) appears twice", at: keyStart)
             }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
-                throw error("expected ':' after the member name \"\(key)\"")
+                throw error("expected ':' after the member name \(JSONValue.quotedExcerpt(key))")
             }
             index += 1
             skipWhitespace()
-            object[key] = try parseValue()
+            object.appendUnique(key, try parseValue())
             skipWhitespace()
             guard index < bytes.count else { throw error("the JSON text ends inside an object") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -209,6 +220,37 @@ public struct JSONParser {
                 return .object(object)
             }
             throw error("expected ',' or '}' in an object")
+        }
+    }
+
+    /// The member names of one object, to find a duplicate in linear time. Names are equal as
+    /// Swift strings are (canonical equivalence). Hashing a string costs time growing faster
+    /// than its length for long runs of combining marks, so only short names are hashed; the
+    /// few long ones are compared. Canonically equivalent texts differ in UTF-8 length by at
+    /// most 9 times (a canonical decomposition grows or shrinks a text at most 3 times), which
+    /// bounds which names can equal which.
+    private struct MemberNames {
+        static let hashedBytes = 1024
+        var short = Set<String>()
+        var long: [String] = []
+
+        /// Adds `key` unless an equal name is in `object` already (then false).
+        mutating func insert(_ key: String, among object: JSONObject) -> Bool {
+            let length = key.utf8.count
+            if length <= Self.hashedBytes {
+                if !short.insert(key).inserted { return false }
+                if length * 9 > Self.hashedBytes, long.contains(where: { $0 == key }) { return false }
+                return true
+            }
+            if long.contains(where: { $0 == key }) { return false }
+            if object.members.contains(where: { member in
+                let other = member.key.utf8.count
+                return other <= Self.hashedBytes && other * 9 >= length && member.key == key
+            }) {
+                return false
+            }
+            long.append(key)
+            return true
         }
     }
 
@@ -445,6 +487,37 @@ extension JSONValue {
     }
 
     static let hex = Array("0123456789abcdef".utf8)
+
+    /// A text as a message may show it: at most `maxBytes` bytes of it (cut between characters,
+    /// "…" marking the cut), in quotes, with quotes, backslashes, control characters and
+    /// invisible format characters (category Cf) escaped as JSON would, so that a message never
+    /// carries a whole huge input or characters that change how a terminal or page shows it.
+    public static func quotedExcerpt(_ text: String, maxBytes: Int = 40, quotes: Bool = true) -> String {
+        var output = quotes ? "\"" : ""
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            let length = UTF8.width(scalar)
+            if bytes + length > maxBytes {
+                output += "…"
+                break
+            }
+            bytes += length
+            let value = scalar.value
+            if scalar == "\"" || scalar == "\\" {
+                output += "\\" + String(scalar)
+            } else if value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
+                || (value >= 0xAD && scalar.properties.generalCategory == .format)
+            {
+                for unit in String(scalar).utf16 {
+                    let digits = String(unit, radix: 16, uppercase: true)
+                    output += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+                }
+            } else {
+                output.unicodeScalars.append(scalar)
+            }
+        }
+        return output + (quotes ? "\"" : "")
+    }
 
     static func writeString(_ string: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))

@@ -4,7 +4,10 @@ import Foundation
 /// Splits input into decisions: one JSON object (possibly spread over lines) or JSON Lines.
 ///
 /// `record`, the API and `import` read decisions the same way: each line (or the lone object) at
-/// most `maximumDecisionBytes` bytes of valid UTF-8, then decoded (see `Importer.Line`).
+/// most `maximumDecisionBytes` bytes of valid UTF-8, then decoded (see `Importer.Line`) by
+/// `DecisionCodec.decode`, which puts every text in NFC and applies the rules of `DecisionText`
+/// (field limits in bytes, no format or control characters) before any field is read, so that
+/// idempotency keys are compared and hashes computed on the same bytes whichever path sent them.
 public enum DecisionInput {
     /// The most bytes one decision may take: a line of JSON Lines, or a lone JSON object.
     public static let maximumDecisionBytes = 256 * 1024
