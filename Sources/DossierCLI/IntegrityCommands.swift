@@ -283,6 +283,7 @@ extension Dossier {
         @Option(help: "The checkpoint size to prove against (default: the latest).") var size: Int?
         @Option(help: "Consistency proof: the older checkpoint size.") var from: Int?
         @Option(help: "Consistency proof: the newer checkpoint size.") var to: Int?
+        @OptionGroup var key: KeyOptions
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
@@ -293,10 +294,12 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
+                // The checkpoint's signature is checked with the signing key's public half when this machine has it.
+                let verifying = (try? key.verifyingKey(publicKey: nil)) ?? nil
                 let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.prove")
                 let object = try await session.run { connection -> JSONObject in
                     if let from, let to { return try Integrity.consistencyProof(connection, from: from, to: to) }
-                    return try Integrity.inclusionProof(connection, eventID: UUID(uuidString: event!)!, size: size).json
+                    return try Integrity.inclusionProof(connection, eventID: UUID(uuidString: event!)!, size: size, key: verifying).json
                 }
                 CLI.print(JSONValue.object(object).prettyText())
             }
@@ -311,12 +314,29 @@ extension Dossier {
         @Argument(help: "The worker (or cadre) id.") var worker: String
         @Option(help: "The bundle file to write (mode 0600: it holds names and their salts).") var to: String
         @Flag(help: "Replace the bundle file if it exists.") var force = false
+        @Option(
+            name: .customLong("since-checkpoint"),
+            help: "A checkpoint file kept earlier: the bundle carries the proof that its tree extends that one (repeatable).")
+        var sinceCheckpoints: [String] = []
+        @Flag(help: "Make a checkpoint first when the latest does not cover the record (needs the signing key and the admin role).")
+        var checkpoint = false
         @OptionGroup var key: KeyOptions
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             try await CLI.run {
                 try OutputFile.check(to, force: force)
+                let since = try sinceCheckpoints.map { path in
+                    String(decoding: try InputFile.readAll(path, limit: 64 * 1024, purpose: "checkpoint"), as: UTF8.self)
+                }
+                if checkpoint {
+                    let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.export")
+                    let origin = try await session.run { try $0.query("SELECT current_database()").scalar(String.self) ?? "ledger" }
+                    let signing = try key.signingKey(create: true, name: "dossier-" + origin)
+                    do {
+                        _ = try await session.run { try Integrity.checkpoint($0, key: signing) }
+                    } catch IntegrityError.emptyLog {}
+                }
                 let bundle = try await CLI.reading(database) { configuration in
                     let session = PostgresSession.open(configuration, role: .person, label: "dossier.export")
                     var verifying = try key.verifyingKey(publicKey: nil)
@@ -324,7 +344,7 @@ extension Dossier {
                         verifying = try await session.run { try Integrity.storedVerifyingKey($0) }
                     }
                     guard let verifying else { throw UserError(description: "no checkpoint key: run `dossier checkpoint` first") }
-                    return try await session.run { try Integrity.exportBundle($0, subject: worker, key: verifying) }
+                    return try await session.run { try Integrity.exportBundle($0, subject: worker, key: verifying, since: since) }
                 }
                 try OutputFile.write(Array(JSONValue.object(bundle).prettyText().utf8), to: to, force: force)
                 let events = bundle["events"].map { if case .array(let list) = $0 { list.count } else { 0 } } ?? 0
@@ -341,6 +361,10 @@ extension Dossier {
 
         @Argument(help: "The bundle file.") var file: String
         @Option(name: .customLong("public-key"), help: "Only accept bundles signed by this key.") var publicKey: String?
+        @Flag(
+            name: .customLong("accept-format-1"),
+            help: "Also check bundles of format dossier-bundle/1 (before stream heads were signed): their events, not their completeness.")
+        var acceptFormat1 = false
 
         func run() async throws {
             try await CLI.run {
@@ -351,13 +375,18 @@ extension Dossier {
                     }
                     trusted = key
                 }
-                guard let data = FileManager.default.contents(atPath: file) else { throw UserError(description: "cannot read \(file)") }
+                let data = try InputFile.readAll(file, limit: EvidenceBundle.maximumBytes, purpose: "bundle")
                 do {
-                    let verified = try EvidenceBundle.verify([UInt8](data), trustedKey: trusted)
+                    let verified = try EvidenceBundle.verify([UInt8](data), trustedKey: trusted, acceptFormat1: acceptFormat1)
                     CLI.print(
                         "bundle verified: \(verified.events.count) events of \(verified.stream) are in the tree of \(verified.checkpoint.size) "
-                            + "events signed by \(verified.key.name) at \(verified.checkpoint.time); \(verified.personalVerified) personal-data "
-                            + "commitments opened" + (trusted == nil ? " (signature checked with the key in the bundle; give --public-key to pin it)" : ""))
+                            + "events signed by \(verified.key.name) at \(verified.checkpoint.time)"
+                            + (verified.complete
+                                ? ", and they are the whole record: the checkpoint signs version \(verified.events.count) as the stream's last"
+                                : "; NOT proven complete (format \(EvidenceBundle.formatWithoutHeads) does not sign where a stream ends)")
+                            + "; \(verified.personalVerified) personal-data commitments opened"
+                            + verified.linked.map { "; extends the checkpoint of \($0.size) events signed at \($0.time)" }.joined()
+                            + (trusted == nil ? " (signature checked with the key in the bundle; give --public-key to pin it)" : ""))
                 } catch {
                     CLI.printError("bundle REFUSED: \(error)")
                     throw Exit.integrity

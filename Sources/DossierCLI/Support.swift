@@ -183,6 +183,8 @@ enum CLI {
         case let error as EmbeddedCluster.Failure:
             return (error.description, error.refused ? Exit.refused : Exit.database)
         case let error as IntegrityError:
+            // Not yet checkpointed is a state to fix by a command, not a sign of tampering.
+            if case .stale = error { return (error.description, Exit.refused) }
             return (error.description, Exit.integrity)
         case let error as ServeError:
             return (error.description, Exit.refused)
