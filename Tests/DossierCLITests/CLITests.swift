@@ -123,7 +123,7 @@ struct CLITests {
         #expect(firstReject?["line"] == .integer(3))
         #expect(firstReject?["input"] == .string(#"{"decision":"nonsense"}"#))
         // Importing again recognises what is recorded.
-        let again = try dossier.run(["import", file, "--skip-invalid", "--rejects", rejects] + chunk)
+        let again = try dossier.run(["import", file, "--skip-invalid", "--rejects", rejects, "--force"] + chunk)
         #expect(again.stdout.contains("3 already recorded"))
         #expect(try events(database) == 3)
     }

@@ -11,23 +11,7 @@ public struct DatabaseConfiguration: Sendable {
 
     public init(connectionString: String, label: String? = nil) {
         self.connectionString = connectionString
-        self.label = label ?? Self.redacted(connectionString)
-    }
-
-    /// A connection string with any password hidden.
-    static func redacted(_ text: String) -> String {
-        // URI form: scheme://user:password@host/...
-        if let schemeEnd = text.range(of: "://"), let at = text[schemeEnd.upperBound...].firstIndex(of: "@") {
-            let credentials = text[schemeEnd.upperBound..<at]
-            if let colon = credentials.firstIndex(of: ":") {
-                return String(text[..<colon]) + ":***" + String(text[at...])
-            }
-            return text
-        }
-        // keyword=value form
-        return text.split(separator: " ").map { part in
-            part.lowercased().hasPrefix("password=") ? "password=***" : String(part)
-        }.joined(separator: " ")
+        self.label = label ?? ConnectionString.redacted(connectionString)
     }
 }
 
