@@ -23,6 +23,16 @@ extension Dossier {
 
             @Option(help: "The document number of the change (default: generated).")
             var reference: String?
+
+            /// The texts go into an event of the `access` stream: the rules of a decision's
+            /// `authority` and `reference` apply (NFC, no format characters, limits in bytes).
+            func validate() throws {
+                _ = try checkedAuthority()
+                _ = try checkedReference()
+            }
+
+            func checkedAuthority() throws -> String { try CLI.checkedText(authority, option: "authority") }
+            func checkedReference() throws -> String? { try reference.map { try CLI.checkedText($0, option: "reference") } }
         }
 
         struct Add: AsyncParsableCommand {
@@ -66,7 +76,7 @@ extension Dossier {
                     try await CLI.session(database).run { connection in
                         try People.add(
                             connection, name: name, role: role, jurisdictions: jurisdictions, password: password,
-                            authority: authority.authority, reference: authority.reference)
+                            authority: try authority.checkedAuthority(), reference: try authority.checkedReference())
                     }
                     CLI.print("added \(name) as \(role.rawValue)" + (jurisdictions.isEmpty ? "" : " for \(jurisdictions.joined(separator: ", "))"))
                     if generated { CLI.print("password (shown once): \(password)") }
@@ -108,7 +118,7 @@ extension Dossier {
             func run() async throws {
                 try await CLI.run {
                     let changed = try await CLI.session(database).run {
-                        try People.grant($0, name: name, jurisdiction: jurisdiction, authority: authority.authority, reference: authority.reference)
+                        try People.grant($0, name: name, jurisdiction: jurisdiction, authority: try authority.checkedAuthority(), reference: try authority.checkedReference())
                     }
                     CLI.print(changed ? "granted \(jurisdiction) to \(name)" : "\(name) already holds \(jurisdiction): nothing changed")
                 }
@@ -126,7 +136,7 @@ extension Dossier {
             func run() async throws {
                 try await CLI.run {
                     try await CLI.session(database).run {
-                        try People.revoke($0, name: name, jurisdiction: jurisdiction, authority: authority.authority, reference: authority.reference)
+                        try People.revoke($0, name: name, jurisdiction: jurisdiction, authority: try authority.checkedAuthority(), reference: try authority.checkedReference())
                     }
                     CLI.print("revoked \(jurisdiction) from \(name)")
                 }
@@ -143,7 +153,7 @@ extension Dossier {
             func run() async throws {
                 try await CLI.run {
                     let changed = try await CLI.session(database).run {
-                        try People.disable($0, name: name, authority: authority.authority, reference: authority.reference)
+                        try People.disable($0, name: name, authority: try authority.checkedAuthority(), reference: try authority.checkedReference())
                     }
                     CLI.print(changed ? "disabled \(name)" : "\(name) was already disabled: nothing changed")
                 }
@@ -167,13 +177,13 @@ extension Dossier {
                 try await CLI.run {
                     if revoke {
                         let count = try await CLI.session(database).run {
-                            try People.revokeTokens($0, person: name, authority: authority.authority, reference: authority.reference)
+                            try People.revokeTokens($0, person: name, authority: try authority.checkedAuthority(), reference: try authority.checkedReference())
                         }
                         CLI.print("revoked \(count) token\(count == 1 ? "" : "s") of \(name)")
                         return
                     }
                     let issued = try await CLI.session(database).run {
-                        try People.issueToken($0, person: name, authority: authority.authority, reference: authority.reference)
+                        try People.issueToken($0, person: name, authority: try authority.checkedAuthority(), reference: try authority.checkedReference())
                     }
                     CLI.print(issued.token.text)
                     CLI.printError("token \(issued.id.uuidString.lowercased()) for \(name): shown once, keep it secret; revoke with `dossier user token \(name) --revoke`")
@@ -226,7 +236,9 @@ extension Dossier {
         func run() async throws {
             try await CLI.run {
                 let erasure = try await CLI.session(database).run {
-                    try People.erase($0, worker: worker, authority: authority, reference: reference)
+                    try People.erase(
+                        $0, worker: worker, authority: try CLI.checkedText(authority, option: "authority"),
+                        reference: try CLI.checkedText(reference, option: "reference"))
                 }
                 CLI.print(
                     erasure.duplicate

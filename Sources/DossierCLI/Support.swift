@@ -120,6 +120,16 @@ extension DatabaseOptions {
 }
 
 enum CLI {
+    /// A text given as a command-line option that goes into an event, checked and normalized by
+    /// the rules of the decision field of the same name (`DecisionText`).
+    static func checkedText(_ text: String, option: String) throws -> String {
+        do {
+            return try DecisionText.checked(text, field: option)
+        } catch {
+            throw ValidationError("--\(option): " + (error.problems.first?.message ?? "is not acceptable text"))
+        }
+    }
+
     /// Runs a read on `readConfiguration()`. On a standby, a statement that would write (the
     /// database refuses it: SQLSTATE 25006, read-only transaction) is not retried there: the
     /// read is made on the primary instead, and stderr says so.

@@ -216,4 +216,26 @@ struct InputLimitsCLITests {
         #expect(piped.status == 0, "\(piped.stderr)")
         #expect(try events(database) == 1)
     }
+
+    @Test("texts given as options that enter events (erase, user grant) obey the decision rules: no format characters, NFC, bytes")
+    func optionTexts() throws {
+        let database = try TestDatabase.create()
+        let dossier = CommandRunner(database: database)
+        #expect(try dossier.run(["record", "-"], input: hire).status == 0)
+        let before = try events(database)
+        let hidden = try dossier.run(["erase", "W-001", "--authority", "黄浦区人民法院", "--reference", "ER-2026-1\u{200B}"])
+        #expect(hidden.status == 1, "\(hidden.stderr)")
+        #expect(hidden.stderr.contains("--reference: must not contain invisible or direction-changing characters (found U+200B)"), "\(hidden.stderr)")
+        let long = try dossier.run(["erase", "W-001", "--authority", String(repeating: "院", count: 201), "--reference", "ER-2026-2"])
+        #expect(long.status == 1, "\(long.stderr)")
+        #expect(long.stderr.contains("--authority: must be at most 600 bytes of UTF-8, found 603"), "\(long.stderr)")
+        let grant = try dossier.run(["user", "grant", "nobody", "--jurisdiction", "上海/黄浦区", "--authority", "A\u{202E}B"])
+        #expect(grant.status != 0)
+        #expect(grant.stderr.contains("found U+202E"), "\(grant.stderr)")
+        #expect(try events(database) == before)
+        // Decomposed and composed references are one erasure.
+        #expect(try dossier.run(["erase", "W-001", "--authority", "法院", "--reference", "ER-\u{E9}"]).status == 0)
+        let again = try dossier.run(["erase", "W-001", "--authority", "法院", "--reference", "ER-e\u{301}"])
+        #expect(again.status == 0 && again.stdout.contains("nothing changed"), "\(again.stdout) \(again.stderr)")
+    }
 }

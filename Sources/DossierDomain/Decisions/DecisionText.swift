@@ -144,6 +144,18 @@ public enum DecisionText {
         return (plain ? text : text.precomposedStringWithCanonicalMapping, nil)
     }
 
+    /// One text given outside a decision's JSON (a command-line option such as `erase
+    /// --reference`), by the rules of the field it fills: in NFC, or refused naming the field.
+    public static func checked(_ text: String, field: String) throws(InvalidDecision) -> String {
+        let limit = limit(of: field)
+        let bytes = text.utf8.count
+        if bytes > limit.bytes { throw InvalidDecision(field: field, tooManyBytes(bytes, limit)) }
+        let (normalized, format) = normalize(text)
+        if let format { throw InvalidDecision(field: field, "\(invisible) (found \(codePoint(format)))") }
+        if let problem = problem(normalized, limit) { throw InvalidDecision(field: field, problem) }
+        return normalized
+    }
+
     // MARK: The whole decision
 
     /// A decision's JSON object made ready to read: every text in NFC, and the problems found
