@@ -87,23 +87,23 @@ extension Dossier {
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the people, their roles and scopes.")
 
-            @Flag(help: "Print JSON.")
-            var json = false
+            @OptionGroup var output: OutputFormat
 
             @OptionGroup var database: DatabaseOptions
 
             func run() async throws {
                 try await CLI.run {
                     let people = try await CLI.session(database).run { try People.list($0) }
-                    if json {
-                        CLI.print(JSONValue.array(people.map { .object($0.json) }).canonicalText)
-                        return
-                    }
-                    for person in people {
-                        let state = person.disabledAt.map { " (disabled \($0))" } ?? ""
-                        let scopes = person.scopes.isEmpty ? (person.role == "admin" ? "everywhere" : "—") : person.scopes.joined(separator: ", ")
-                        CLI.print("\(person.name)\t\(person.role)\t\(scopes)\tadded \(person.addedAt) by \(person.addedBy)\(state)")
-                    }
+                    output.print(
+                        table: {
+                            people.map { person in
+                                let state = person.disabledAt.map { " (disabled \($0))" } ?? ""
+                                let scopes = person.scopes.isEmpty ? (person.role == "admin" ? "everywhere" : "—") : person.scopes.joined(separator: ", ")
+                                return "\(person.name)\t\(person.role)\t\(scopes)\tadded \(person.addedAt) by \(person.addedBy)\(state)"
+                            }.joined(separator: "\n")
+                        },
+                        json: { JSONValue.array(people.map { .object($0.json) }).canonicalText },
+                        csvHeader: People.Person.csvHeader, csvRows: { people.map(\.csvRow) })
                 }
             }
         }
@@ -196,7 +196,7 @@ extension Dossier {
                 abstract: "Who could record for a jurisdiction at a time, and who gave them that right.")
             @Option(help: "CITY or CITY/DISTRICT.") var jurisdiction: String
             @Option(help: "A date (its end) or an ISO 8601 time; now when omitted.") var at: String?
-            @Flag(help: "Print JSON.") var json = false
+            @OptionGroup var output: OutputFormat
             @OptionGroup var database: DatabaseOptions
 
             func run() async throws {
@@ -206,14 +206,13 @@ extension Dossier {
                     let rows = try await CLI.session(database).run {
                         try People.whoCouldRecord($0, jurisdiction: jurisdiction, at: time)
                     }
-                    if json {
-                        CLI.print(JSONValue.array(rows.map(JSONValue.object)).canonicalText)
-                        return
-                    }
-                    for row in rows {
-                        CLI.print(["person", "role", "scope", "grantedAt", "grantedBy"].map { row[$0]?.stringValue ?? "" }
-                            .joined(separator: "\t"))
-                    }
+                    output.print(
+                        table: {
+                            rows.map { row in People.whoCSVHeader.map { row[$0]?.stringValue ?? "" }.joined(separator: "\t") }
+                                .joined(separator: "\n")
+                        },
+                        json: { JSONValue.array(rows.map(JSONValue.object)).canonicalText },
+                        csvHeader: People.whoCSVHeader, csvRows: { rows.map(People.whoCSVRow) })
                 }
             }
         }
@@ -255,7 +254,7 @@ extension Dossier {
         @Option(help: "Only reads of this worker.") var worker: String?
         @Option(help: "Only reads by this person.") var reader: String?
         @Option(help: "Only reads at or after this date or time.") var since: String?
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputFormat
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -264,14 +263,15 @@ extension Dossier {
                 let entries = try await CLI.session(database).run {
                     try People.accessLog($0, worker: worker, reader: reader, since: time)
                 }
-                if json {
-                    CLI.print(JSONValue.array(entries.map { .object($0.json) }).canonicalText)
-                    return
-                }
-                for entry in entries {
-                    let via = entry.login == entry.reader ? "" : " (login \(entry.login))"
-                    CLI.print("\(entry.at)\t\(entry.reader)\(via)\t\(entry.worker)\t\(entry.what)")
-                }
+                output.print(
+                    table: {
+                        entries.map { entry in
+                            let via = entry.login == entry.reader ? "" : " (login \(entry.login))"
+                            return "\(entry.at)\t\(entry.reader)\(via)\t\(entry.worker)\t\(entry.what)"
+                        }.joined(separator: "\n")
+                    },
+                    json: { JSONValue.array(entries.map { .object($0.json) }).canonicalText },
+                    csvHeader: People.AccessEntry.csvHeader, csvRows: { entries.map(\.csvRow) })
             }
         }
     }
@@ -281,18 +281,17 @@ extension Dossier {
         static let configuration = CommandConfiguration(
             abstract: "Find workers by (part of) their name, among those you may read (each read is logged).")
         @Argument var name: String
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputFormat
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             try await CLI.run {
                 let found = try await CLI.session(database).run { try People.find($0, name: name) }
-                if json {
-                    CLI.print(JSONValue.array(found.map { .object(JSONObject([("worker", .string($0.worker)), ("name", .string($0.name))])) }).canonicalText)
-                    return
-                }
-                if found.isEmpty { CLI.printError("no worker you may read has a name containing \"\(name)\"") }
-                for match in found { CLI.print("\(match.worker)\t\(match.name)") }
+                if found.isEmpty, output.chosen == .table { CLI.printError("no worker you may read has a name containing \"\(name)\"") }
+                output.print(
+                    table: { found.map { "\($0.worker)\t\($0.name)" }.joined(separator: "\n") },
+                    json: { JSONValue.array(found.map { .object(JSONObject([("worker", .string($0.worker)), ("name", .string($0.name))])) }).canonicalText },
+                    csvHeader: People.findCSVHeader, csvRows: { found.map { [.text($0.worker), .text($0.name)] } })
             }
         }
     }

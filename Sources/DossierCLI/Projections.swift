@@ -159,7 +159,7 @@ extension Dossier {
             "Only workers whose name contains this text (names are read only by roles that may; each read is logged).",
             valueName: "TEXT"))
         var name: String?
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputFormat
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -181,7 +181,9 @@ extension Dossier {
                     }
                     entries = entries.filter { $0.name?.contains(name) == true }
                 }
-                CLI.print(json ? JSONValue.array(entries.map { .object($0.json) }).prettyText() : Dossier.table(entries, reason: false))
+                output.print(
+                    table: { Dossier.table(entries, reason: false) }, json: { JSONValue.array(entries.map { .object($0.json) }).prettyText() },
+                    csvHeader: ReadModel.RosterEntry.csvHeader, csvRows: { entries.map(\.csvRow) })
             }
         }
     }
@@ -194,7 +196,7 @@ extension Dossier {
         @OptionGroup var place: PlaceOptions
         @Option(name: .customLong("as-of"), help: "The date (default today).") var asOf: String?
         @Option(name: .customLong("known-at"), help: "Only what was recorded by then.") var knownAt: String?
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputFormat
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
@@ -211,7 +213,9 @@ extension Dossier {
                 defer { CLI.noteLag(model) }
                 let entries = try await model.eligible(
                     EligibilityKind(rawValue: kind)!, place: place.place, asOf: date, knownAt: time)
-                CLI.print(json ? JSONValue.array(entries.map { .object($0.json) }).prettyText() : Dossier.table(entries, reason: true))
+                output.print(
+                    table: { Dossier.table(entries, reason: true) }, json: { JSONValue.array(entries.map { .object($0.json) }).prettyText() },
+                    csvHeader: ReadModel.RosterEntry.csvHeader, csvRows: { entries.map(\.csvRow) })
             }
         }
     }
@@ -222,7 +226,7 @@ extension Dossier {
 
         @Option(help: "One jurisdiction: City or City/District.") var jurisdiction: String?
         @Option(name: .customLong("as-of"), help: "The date (default today).") var asOf: String?
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputFormat
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -231,17 +235,19 @@ extension Dossier {
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
                 let lines = try await model.quota(jurisdiction: jurisdiction, asOf: date)
-                if json {
-                    CLI.print(JSONValue.array(lines.map { .object($0.json) }).prettyText())
-                    return
-                }
-                guard !lines.isEmpty else { return CLI.print("(no jurisdiction)") }
-                for line in lines {
-                    let quota = line.quota.map { "quota \($0) (\(line.perTenThousand!) per 10,000 of \(line.urbanPopulation!), \(line.year!))" } ?? "no population recorded"
-                    let state = line.gap.map { $0 >= 0 ? "\($0) below quota" : "\(-$0) OVER QUOTA" } ?? ""
-                    CLI.print("\(line.jurisdiction): headcount \(line.headcount), \(quota)" + (state.isEmpty ? "" : ", \(state)"))
-                }
+                output.print(
+                    table: { Self.table(lines) }, json: { JSONValue.array(lines.map { .object($0.json) }).prettyText() },
+                    csvHeader: ReadModel.QuotaLine.csvHeader, csvRows: { lines.map(\.csvRow) })
             }
+        }
+
+        static func table(_ lines: [ReadModel.QuotaLine]) -> String {
+            guard !lines.isEmpty else { return "(no jurisdiction)" }
+            return lines.map { line in
+                let quota = line.quota.map { "quota \($0) (\(line.perTenThousand!) per 10,000 of \(line.urbanPopulation!), \(line.year!))" } ?? "no population recorded"
+                let state = line.gap.map { $0 >= 0 ? "\($0) below quota" : "\(-$0) OVER QUOTA" } ?? ""
+                return "\(line.jurisdiction): headcount \(line.headcount), \(quota)" + (state.isEmpty ? "" : ", \(state)")
+            }.joined(separator: "\n")
         }
     }
 
@@ -249,7 +255,7 @@ extension Dossier {
     struct Exceptions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List decisions recorded despite a policy rule, with their justification.")
 
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputFormat
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -257,8 +263,10 @@ extension Dossier {
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
                 let exceptions = try await model.exceptions()
-                if json { return CLI.print(JSONValue.array(exceptions.map { .object($0.json) }).prettyText()) }
-                CLI.print(exceptions.isEmpty ? "(no policy exceptions)" : exceptions.map(\.line).joined(separator: "\n"))
+                output.print(
+                    table: { exceptions.isEmpty ? "(no policy exceptions)" : exceptions.map(\.line).joined(separator: "\n") },
+                    json: { JSONValue.array(exceptions.map { .object($0.json) }).prettyText() },
+                    csvHeader: ReadModel.Exception.csvHeader, csvRows: { exceptions.map(\.csvRow) })
             }
         }
     }
@@ -269,7 +277,7 @@ extension Dossier {
 
         @Argument(help: "The worker id.") var worker: String
         @Option(help: "level, post, community or status.") var field: String
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputFormat
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
@@ -282,23 +290,28 @@ extension Dossier {
             try await CLI.run {
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
-                let history = try await model.history(worker: worker, field: ReadModel.Field(rawValue: field)!)
-                if json {
-                    CLI.print(JSONValue.object(history.json(worker: worker, field: ReadModel.Field(rawValue: field)!)).prettyText())
-                    return
-                }
-                CLI.print("\(field) of \(worker), as known now:")
-                for period in history.effective {
-                    CLI.print("  \(period.from) – \(period.until.map { "\($0)" } ?? "        ")  \(period.value)")
-                }
-                CLI.print("\nas the ledger learned it:")
-                for version in history.learned {
-                    CLI.print("  recorded \(version.at):")
-                    for period in version.periods {
-                        CLI.print("    \(period.from) – \(period.until.map { "\($0)" } ?? "        ")  \(period.value)")
-                    }
+                let attribute = ReadModel.Field(rawValue: field)!
+                let history = try await model.history(worker: worker, field: attribute)
+                output.print(
+                    table: { Self.table(history, worker: worker, field: attribute) },
+                    json: { JSONValue.object(history.json(worker: worker, field: attribute)).prettyText() },
+                    csvHeader: ReadModel.History.csvHeader, csvRows: { history.csvRows(worker: worker, field: attribute) })
+            }
+        }
+
+        static func table(_ history: ReadModel.History, worker: String, field: ReadModel.Field) -> String {
+            var lines = ["\(field.rawValue) of \(worker), as known now:"]
+            for period in history.effective {
+                lines.append("  \(period.from) – \(period.until.map { "\($0)" } ?? "        ")  \(period.value)")
+            }
+            lines.append("\nas the ledger learned it:")
+            for version in history.learned {
+                lines.append("  recorded \(version.at):")
+                for period in version.periods {
+                    lines.append("    \(period.from) – \(period.until.map { "\($0)" } ?? "        ")  \(period.value)")
                 }
             }
+            return lines.joined(separator: "\n")
         }
     }
 }

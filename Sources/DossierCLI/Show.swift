@@ -83,23 +83,17 @@ extension Dossier {
         @Argument(help: "The worker (or temporary-post cadre) id.")
         var worker: String
 
-        @Flag(help: "Print the documented JSON array instead of a timeline.")
-        var json = false
+        @OptionGroup var output: OutputFormat
 
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             try await CLI.run {
                 let trace = try await CLI.reading(database) { try await Ledger($0, primary: try database.primary(behind: $0)).trace(subject: worker) }
-                if json {
-                    CLI.print(JSONValue.array(trace.entries.map { .object($0.json) }).prettyText())
-                    return
-                }
-                let name = trace.personal?.displayName ?? ""
-                CLI.print("\(trace.stream)  \(name)")
-                for entry in trace.entries {
-                    CLI.print(Self.line(entry))
-                }
+                output.print(
+                    table: { (["\(trace.stream)  \(trace.personal?.displayName ?? "")"] + trace.entries.map(Self.line)).joined(separator: "\n") },
+                    json: { JSONValue.array(trace.entries.map { .object($0.json) }).prettyText() },
+                    csvHeader: TraceEntry.csvHeader, csvRows: { trace.entries.map(\.csvRow) })
             }
         }
 

@@ -158,6 +158,31 @@ public struct TraceEntry: Sendable {
         object["details"] = .object(details)
         return object
     }
+
+    /// The CSV columns of `dossier trace --format csv`: the keys of `json` in order, with the
+    /// event's `stream` after `eventId`; lists of event ids and rule names are separated by
+    /// spaces, and `details` is the canonical JSON text of the decision's own fields.
+    public static let csvHeader = [
+        "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "onBehalfOf", "authority",
+        "reference", "corrected", "rescinded", "excused", "mitigated", "overturned", "upheld", "correctedBy", "rescindedBy",
+        "overturnedBy", "ruledBy", "override", "exceptions", "details",
+    ]
+
+    /// One CSV record, in the order of `csvHeader`.
+    public var csvRow: [CSV.Field] {
+        let object = json
+        return Self.csvHeader.map { key in
+            if key == "stream" { return .text(event.stream.rawValue) }
+            switch object[key] {
+            case .integer(let number)?: return .integer(number)
+            case .string(let text)?: return .text(text)
+            case .bool(let flag)?: return CSV.Field(flag)
+            case .array(let list)?: return CSV.Field(list: list.compactMap(\.stringValue))
+            case .object(let details)?: return .text(JSONValue.object(details).canonicalText)
+            default: return .absent
+            }
+        }
+    }
 }
 
 extension Replay {

@@ -413,22 +413,11 @@ enum API {
             body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
-    /// RFC 4180: a header row, CRLF line ends, fields quoted when they hold a comma, quote or line break.
+    /// The roster or eligibility list as CSV, by the one writer the CLI uses too (`CSV`: RFC 4180,
+    /// a header row, CRLF, quoting, a `'` before a text that a spreadsheet would run as a
+    /// formula), in the columns of `RosterEntry.csvHeader`.
     static func rosterCSV(_ entries: [ReadModel.RosterEntry]) -> String {
-        func field(_ text: String) -> String {
-            // A leading =, +, - or @ would be read as a formula by a spreadsheet.
-            var value = text
-            if let first = value.first, "=+-@".contains(first) { value = "'" + value }
-            return value.contains(where: { ",\"\r\n".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
-        }
-        var rows = ["worker,name,status,post,role,level,community,street,district,city,reason"]
-        for entry in entries {
-            rows.append([
-                entry.worker, entry.name ?? "", entry.status, entry.post ?? "", entry.role ?? "", entry.level.map(String.init) ?? "",
-                entry.community, entry.street, entry.district, entry.city, entry.reason ?? "",
-            ].map(field).joined(separator: ","))
-        }
-        return rows.joined(separator: "\r\n") + "\r\n"
+        CSV.document(header: ReadModel.RosterEntry.csvHeader, rows: entries.map(\.csvRow))
     }
 }
 

@@ -65,6 +65,16 @@ public final class ReadModel: Sendable {
             if let name { object["name"] = .string(name) }
             return object
         }
+
+        /// The CSV columns of `roster` and `eligible` (CLI and API alike; README, "CSV and other
+        /// formats"): `name` is empty for a role that may not read names, `reason` for a roster.
+        public static let csvHeader = ["worker", "name", "status", "post", "role", "level", "community", "street", "district", "city", "reason"]
+
+        /// One CSV record, in the order of `csvHeader`.
+        public var csvRow: [CSV.Field] {
+            [.text(worker), CSV.Field(name), .text(status), CSV.Field(post), CSV.Field(role), CSV.Field(level),
+             .text(community), .text(street), .text(district), .text(city), CSV.Field(reason)]
+        }
     }
 
     /// Filters by place; nil matches everything.
@@ -178,6 +188,16 @@ public final class ReadModel: Sendable {
                 ("perTenThousand", number(perTenThousand)), ("compliant", quota.map { .bool(headcount <= $0) } ?? .null),
             ])
         }
+
+        /// The CSV columns of `quota`: the population figure and the ratio per 10,000 in force
+        /// that give the quota; `gap` is quota minus headcount (negative: over quota).
+        public static let csvHeader = ["jurisdiction", "headcount", "urbanPopulation", "year", "perTenThousand", "quota", "gap", "compliant"]
+
+        /// One CSV record, in the order of `csvHeader`.
+        public var csvRow: [CSV.Field] {
+            [.text(jurisdiction), CSV.Field(headcount), CSV.Field(urbanPopulation), CSV.Field(year), CSV.Field(perTenThousand),
+             CSV.Field(quota), CSV.Field(gap), CSV.Field(quota.map { headcount <= $0 })]
+        }
     }
 
     /// Quota compliance per district and city on `date` (one jurisdiction when given).
@@ -219,6 +239,24 @@ public final class ReadModel: Sendable {
     public struct Exception: Sendable {
         public var json: JSONObject
         public var line: String
+
+        /// The CSV columns of `exceptions`, the keys of `json` in order (`rules` separated by spaces).
+        public static let csvHeader = [
+            "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "authority", "reference",
+            "override", "rules",
+        ]
+
+        /// One CSV record, in the order of `csvHeader`.
+        public var csvRow: [CSV.Field] {
+            Self.csvHeader.map { key in
+                switch json[key] {
+                case .integer(let number)?: .integer(number)
+                case .string(let text)?: .text(text)
+                case .array(let list)?: CSV.Field(list: list.compactMap(\.stringValue))
+                default: .absent
+                }
+            }
+        }
     }
 
     /// Every policy exception, in log order.
@@ -274,6 +312,19 @@ public final class ReadModel: Sendable {
                 ("worker", .string(worker)), ("field", .string(field.rawValue)), ("effective", periods(effective)),
                 ("learned", .array(learned.map { .object(JSONObject([("recordedAt", .string($0.at.description)), ("periods", periods($0.periods))])) })),
             ])
+        }
+
+        /// The CSV columns of `history`: one record per period per view, `effective` (as known
+        /// now; `recordedAt` empty) first, then `learned` (the periods as known from `recordedAt`).
+        public static let csvHeader = ["worker", "field", "view", "recordedAt", "from", "until", "value"]
+
+        /// The CSV records, in the order of `csvHeader`.
+        public func csvRows(worker: String, field: Field) -> [[CSV.Field]] {
+            func row(_ view: String, _ at: Timestamp?, _ period: (from: CalendarDate, until: CalendarDate?, value: String)) -> [CSV.Field] {
+                [.text(worker), .text(field.rawValue), .text(view), CSV.Field(at?.description), .text(period.from.description),
+                 CSV.Field(period.until?.description), .text(period.value)]
+            }
+            return effective.map { row("effective", nil, $0) } + learned.flatMap { version in version.periods.map { row("learned", version.at, $0) } }
         }
     }
 
