@@ -110,6 +110,16 @@ struct KeyOptions: ParsableArguments {
         }
     }
 
+    /// The name of a new signing key for a database: `dossier-` and the database's name, with
+    /// every character a key name cannot hold (space, `+`, controls: the note and key formats split
+    /// on them) replaced by `-`.
+    static func keyName(database: String) -> String {
+        "dossier-" + String(database.unicodeScalars.map { scalar in
+            scalar.properties.isWhitespace || scalar == "+" || scalar.value < 0x20 || scalar.properties.generalCategory == .format
+                ? "-" : Character(scalar)
+        })
+    }
+
     /// The key that checks checkpoints: --public-key, else the signing key's public half.
     func verifyingKey(publicKey: String?) throws -> VerifyingKey? {
         if let publicKey {
@@ -135,22 +145,27 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.checkpoint")
-                let origin = try await session.run { try $0.query("SELECT current_database()").scalar(String.self) ?? "ledger" }
-                let signing = try key.signingKey(create: true, name: "dossier-" + origin)
-                let progress = ProgressLine()
-                let note: String
-                do {
-                    note = try await session.run { connection in
-                        try Integrity.checkpoint(connection, key: signing, progress: { progress.update($0, done: $1, total: $2) })
-                    }
-                } catch IntegrityError.emptyLog {
-                    progress.finish()
-                    CLI.print(IntegrityError.emptyLog.description)
-                    return
+                guard let note = try await Self.sign(key: key, database: database, create: true) else {
+                    return CLI.print(IntegrityError.emptyLog.description)
                 }
-                progress.finish()
                 CLI.print(note, terminator: "")
+            }
+        }
+
+        /// Extends the tree and signs its head with the key (created on first use when `create`),
+        /// showing progress on a terminal; nil when the log is empty (nothing to sign).
+        static func sign(key: KeyOptions, database: DatabaseOptions, create: Bool) async throws -> String? {
+            let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.checkpoint")
+            let origin = try await session.run { try $0.query("SELECT current_database()").scalar(String.self) ?? "ledger" }
+            let signing = try key.signingKey(create: create, name: KeyOptions.keyName(database: origin))
+            let progress = ProgressLine()
+            defer { progress.finish() }
+            do {
+                return try await session.run { connection in
+                    try Integrity.checkpoint(connection, key: signing, progress: { progress.update($0, done: $1, total: $2) })
+                }
+            } catch IntegrityError.emptyLog {
+                return nil
             }
         }
     }
@@ -294,9 +309,11 @@ extension Dossier {
 
         func run() async throws {
             try await CLI.run {
-                // The checkpoint's signature is checked with the signing key's public half when this machine has it.
-                let verifying = (try? key.verifyingKey(publicKey: nil)) ?? nil
                 let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.prove")
+                // The checkpoint's signature is checked with the signing key's public half when this
+                // machine has it, else with the key the ledger says it signs with.
+                var verifying = (try? key.verifyingKey(publicKey: nil)) ?? nil
+                if verifying == nil { verifying = try await session.run { try Integrity.storedVerifyingKey($0) } }
                 let object = try await session.run { connection -> JSONObject in
                     if let from, let to { return try Integrity.consistencyProof(connection, from: from, to: to) }
                     return try Integrity.inclusionProof(connection, eventID: UUID(uuidString: event!)!, size: size, key: verifying).json
@@ -330,12 +347,8 @@ extension Dossier {
                     String(decoding: try InputFile.readAll(path, limit: 64 * 1024, purpose: "checkpoint"), as: UTF8.self)
                 }
                 if checkpoint {
-                    let session = PostgresSession.open(try database.configuration(), role: .person, label: "dossier.export")
-                    let origin = try await session.run { try $0.query("SELECT current_database()").scalar(String.self) ?? "ledger" }
-                    let signing = try key.signingKey(create: true, name: "dossier-" + origin)
-                    do {
-                        _ = try await session.run { try Integrity.checkpoint($0, key: signing) }
-                    } catch IntegrityError.emptyLog {}
+                    // With the ledger's own key only: a key made here would sign a checkpoint no one trusts.
+                    _ = try await CheckpointCommand.sign(key: key, database: database, create: false)
                 }
                 let bundle = try await CLI.reading(database) { configuration in
                     let session = PostgresSession.open(configuration, role: .person, label: "dossier.export")

@@ -232,12 +232,17 @@ extension Dossier {
         @Option(help: "The document number of the request.") var reference: String
         @OptionGroup var database: DatabaseOptions
 
+        func validate() throws {
+            _ = try CLI.checkedText(authority, option: "authority")
+            _ = try CLI.checkedText(reference, option: "reference")
+        }
+
         func run() async throws {
             try await CLI.run {
+                let authority = try CLI.checkedText(authority, option: "authority")
+                let reference = try CLI.checkedText(reference, option: "reference")
                 let erasure = try await CLI.session(database).run {
-                    try People.erase(
-                        $0, worker: worker, authority: try CLI.checkedText(authority, option: "authority"),
-                        reference: try CLI.checkedText(reference, option: "reference"))
+                    try People.erase($0, worker: worker, authority: authority, reference: reference)
                 }
                 CLI.print(
                     erasure.duplicate

@@ -194,7 +194,10 @@ enum CLI {
             return (error.description, error.refused ? Exit.refused : Exit.database)
         case let error as IntegrityError:
             // Not yet checkpointed is a state to fix by a command, not a sign of tampering.
-            if case .stale = error { return (error.description, Exit.refused) }
+            switch error {
+            case .stale, .badKey: return (error.description, Exit.refused)
+            default: break
+            }
             return (error.description, Exit.integrity)
         case let error as ServeError:
             return (error.description, Exit.refused)

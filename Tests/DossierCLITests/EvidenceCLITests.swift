@@ -132,6 +132,26 @@ struct EvidenceCLITests {
         #expect(proof?["event"]?.objectValue?["eventId"] == .string(id))
         #expect(proof?["event"]?.objectValue?["payload"]?.objectValue?["level"] == .integer(10))
 
+        // Another key than the ledger's: a question of which key to trust (exit 1), not tampering.
+        var stranger = dossier
+        let otherKey = temporary("other.key")
+        FileManager.default.createFile(
+            atPath: otherKey, contents: Data(SigningKey(name: "someone-else").fileText.utf8), attributes: [.posixPermissions: 0o600])
+        stranger.environment["DOSSIER_CHECKPOINT_KEY"] = otherKey
+        let bundle = temporary("bundle.json")
+        let wrongKey = try stranger.run(["export", "W-001", "--to", bundle])
+        #expect(wrongKey.status == 1, "\(wrongKey.stderr)")
+        #expect(wrongKey.stderr.contains("is not signed by the key \"someone-else\""), "\(wrongKey.stderr)")
+        // export --checkpoint never makes a key of its own.
+        var keyless = dossier
+        let missingKey = temporary("missing.key")
+        keyless.environment["DOSSIER_CHECKPOINT_KEY"] = missingKey
+        let noKey = try keyless.run(["export", "W-001", "--to", bundle, "--checkpoint"])
+        #expect(noKey.status == 1, "\(noKey.stderr)")
+        #expect(noKey.stderr.contains("no checkpoint key at"), "\(noKey.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: missingKey) && !FileManager.default.fileExists(atPath: bundle))
+        try? FileManager.default.removeItem(atPath: otherKey)
+
         var environment = dossier
         environment.environment["DOSSIER_REPORT_PEAK_MEMORY"] = "1"
         let huge = try environment.run(["verify-bundle", "/dev/zero"])

@@ -179,6 +179,38 @@ struct EvidenceTests {
         #expect(report.checkpoints == 1)  // one size, signed twice with one root
     }
 
+    @Test("a head row slipped in at the size of a checkpoint that signs no heads is found by verify, and export refuses")
+    func strayHeadAtLegacySize() async throws {
+        var s = try Scenario()
+        for worker in ["W1", "W2"] { try await s.hire(worker, "2015-03-01") }
+        let key = self.key
+        let signed = try Checkpoint.verify(try await checkpoint(s), key: key.verifying)
+        var legacy = signed
+        legacy.heads = nil
+        try tamper(s, [
+            "DELETE FROM dossier.merkle_heads",
+            "UPDATE dossier.checkpoints SET note = \(sqlLiteral(try legacy.signed(with: key)))",
+        ])
+        try await s.hire("W3", "2015-03-01")
+        try await checkpoint(s)
+        #expect(try await verify(s).mismatch == nil)
+        #expect(try EvidenceBundle.verify(bytes(try await export(s, "W1")), trustedKey: key.verifying).complete)
+        try tamper(s, ["INSERT INTO dossier.merkle_heads VALUES (2, 'worker/W0', 1, 0)"])
+        let report = try await verify(s)
+        #expect(report.mismatch?.message.contains("it was inserted") == true, "\(String(describing: report.mismatch))")
+        await #expect(throws: IntegrityError.self) { try await export(s, "W1") }
+    }
+
+    @Test("streams whose names differ only in Unicode normalization are two streams, as in the log")
+    func normalizationTwins() {
+        var heads = StreamHeads()
+        heads.advance(stream: "worker/Jos\u{E9}", version: 1, leafIndex: 0)
+        #expect(heads.advance(stream: "worker/Jose\u{301}", version: 1, leafIndex: 1) == 0)
+        #expect(heads.count == 2)
+        #expect(heads.head(of: "worker/Jos\u{E9}")?.leafIndex == 0)
+        #expect(heads.proof(for: "worker/Jose\u{301}")?.index != heads.proof(for: "worker/Jos\u{E9}")?.index)
+    }
+
     @Test("verify checks every stored node, frontier and head; prove and export refuse what a damaged tree would give")
     func storedTreeChecked() async throws {
         // 9 + 261 = 270 events: one complete node of 256 leaves is stored.
@@ -211,9 +243,9 @@ struct EvidenceTests {
     func framesAndHeads() async throws {
         for (statement, expected) in [
             ("UPDATE dossier.checkpoints SET frontier = ARRAY[decode(repeat('cd', 32), 'hex')] || frontier[2:]", "frontier"),
-            ("UPDATE dossier.merkle_heads SET version = version + 1 WHERE stream = 'worker/W2'", "stored head of worker/W2"),
+            ("UPDATE dossier.merkle_heads SET version = version + 1 WHERE stream = 'worker/W2'", "stored head of \"worker/W2\""),
             ("DELETE FROM dossier.merkle_heads WHERE stream = 'worker/W2'", "rows were removed"),
-            ("INSERT INTO dossier.merkle_heads VALUES (5, 'worker/W9', 1, 2)", "belong to no checkpoint"),
+            ("INSERT INTO dossier.merkle_heads VALUES (5, 'worker/W9', 1, 2)", "it was inserted"),
         ] {
             let s = try await ledger()
             try tamper(s, [statement])

@@ -192,8 +192,15 @@ def tlv(tag, data):
     return bytes([tag]) + len(data).to_bytes(4, "big") + data
 
 
-RECORDED_AT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})Z$")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+RECORDED_AT = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})Z$")
+DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
+
+
+def real_date(y, m, d):
+    if not 1 <= m <= 12 or d < 1:
+        return False
+    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    return d <= [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -212,6 +219,8 @@ def microseconds(text):
     if not match:
         raise Refused("recordedAt %r is not YYYY-MM-DDTHH:MM:SS.ffffffZ" % text[:40])
     y, mo, d, h, mi, s, f = (int(g) for g in match.groups())
+    if not real_date(y, mo, d) or h > 23 or mi > 59 or s > 59:
+        raise Refused("recordedAt %r is not a real instant" % text[:40])
     return ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1000000) + f
 
 
@@ -232,8 +241,9 @@ def text(obj, key):
 def event_bytes(e):
     if not UUID.match(text(e, "eventId")):
         raise Refused("eventId is not a lowercase uuid")
-    if not DATE.match(text(e, "effective")):
-        raise Refused("effective is not YYYY-MM-DD")
+    date = DATE.match(text(e, "effective"))
+    if not date or not real_date(*(int(g) for g in date.groups())):
+        raise Refused("effective is not a real date written YYYY-MM-DD")
     if not isinstance(e.get("payload"), dict):
         raise Refused("payload is not an object")
     out = b"DOSSIER-EVENT\x00\x01"
@@ -276,7 +286,8 @@ def hashes(value):
 
 # ---- keys and notes (section 3) -------------------------------------------------------------
 def parse_key(key_text):
-    parts = key_text.strip().split("+")
+    # The base64 part may itself hold "+": split at the first two only.
+    parts = key_text.strip().split("+", 2)
     if len(parts) != 3:
         raise Refused("the public key is not name+keyid+base64")
     name, key_id, blob = parts
@@ -314,10 +325,12 @@ def verify_note(note, key):
         if not line.startswith("\u2014 "):
             raise Refused("a signature line does not start with an em dash")
         parts = line[2:].split(" ")
-        if len(parts) != 2:
+        if len(parts) != 2 or not parts[0]:
             raise Refused("a signature line is malformed")
+        if parts[0] != name:
+            continue  # another signer's line (a witness): not ours to read
         blob = b64(parts[1], 68)
-        if parts[0] != name or blob[:4] != key_id:
+        if blob[:4] != key_id:
             continue
         if not ed25519_verify(public, body.encode(), blob[4:]):
             raise Refused("the checkpoint's signature does not verify")

@@ -55,7 +55,13 @@ public struct Checkpoint: Sendable, Equatable {
     /// Why a checkpoint note was refused.
     public struct Invalid: Error, Sendable, Equatable, CustomStringConvertible {
         public var description: String
-        init(_ description: String) { self.description = description }
+        /// The note is well formed but carries no signature by the key it was checked with: a
+        /// question of which key to trust, not a sign of tampering.
+        public var notSignedByKey = false
+        init(_ description: String, notSignedByKey: Bool = false) {
+            self.description = description
+            self.notSignedByKey = notSignedByKey
+        }
     }
 
     /// Parses a signed checkpoint and checks its signature by `key`.
@@ -94,16 +100,21 @@ public struct Checkpoint: Sendable, Equatable {
         for line in signatures.dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
             guard line.hasPrefix("— ") else { throw Invalid("a signature line must start with an em dash (no blank lines among signatures)") }
             let parts = line.dropFirst(2).split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, let blob = Data(canonicalBase64: String(parts[1])), blob.count == 68 else {
-                throw Invalid("a signature line is malformed")
+            guard parts.count == 2, !parts[0].isEmpty else { throw Invalid("a signature line is malformed") }
+            // Another signer's line (a witness's cosignature, say) is not ours to read.
+            guard String(parts[0]) == key.name else { continue }
+            guard let blob = Data(canonicalBase64: String(parts[1])), blob.count == 68 else {
+                throw Invalid("the signature line of \(JSONValue.quotedExcerpt(key.name)) is not base64 of a key id and an Ed25519 signature")
             }
-            guard String(parts[0]) == key.name, Array(blob.prefix(4)) == key.keyID else { continue }
+            guard Array(blob.prefix(4)) == key.keyID else { continue }
             guard key.publicKey.isValidSignature(blob.suffix(64), for: Data(body.utf8)) else {
-                throw Invalid("the signature of \(key.name) does not match the checkpoint")
+                throw Invalid("the signature of \(JSONValue.quotedExcerpt(key.name)) does not match the checkpoint")
             }
             verified = true
         }
-        guard verified else { throw Invalid("the checkpoint carries no signature by the key \(key.name)") }
+        guard verified else {
+            throw Invalid("the checkpoint carries no signature by the key \(JSONValue.quotedExcerpt(key.name))", notSignedByKey: true)
+        }
         return Checkpoint(origin: lines[0], size: size, root: root, heads: heads, time: time)
     }
 }

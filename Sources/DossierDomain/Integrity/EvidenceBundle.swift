@@ -171,7 +171,9 @@ public enum EvidenceBundle {
             throw Failure("the bundle's public key is missing or malformed")
         }
         if let trustedKey, trustedKey != key {
-            throw Failure("the bundle is signed by \(key.name) (\(key.keyID.hexString)), not by the trusted key \(trustedKey.name)")
+            throw Failure(
+                "the bundle is signed by \(JSONValue.quotedExcerpt(key.name)) (\(key.keyID.hexString)), not by the trusted key "
+                    + JSONValue.quotedExcerpt(trustedKey.name))
         }
         guard let checkpointText = object["checkpoint"]?.stringValue else { throw Failure("the bundle has no checkpoint") }
         let checkpoint: Checkpoint
@@ -188,7 +190,10 @@ public enum EvidenceBundle {
             guard case .object(let fields) = item else { throw Failure("\(label) is not an object") }
             try onlyKnown(fields, eventKeys.union(["leafIndex", "proof"]), label: label, required: true)
             let event = try decodeEvent(fields, label: label)
-            guard event.stream == stream else { throw Failure("\(label) belongs to \(event.stream), not \(stream)") }
+            guard event.stream.rawValue.utf8.elementsEqual(stream.rawValue.utf8) else {
+                throw Failure(
+                    "\(label) belongs to \(JSONValue.quotedExcerpt(event.stream.rawValue)), not \(JSONValue.quotedExcerpt(stream.rawValue))")
+            }
             guard event.version == offset + 1 else {
                 throw Failure("\(label) has version \(event.version): the record must hold versions 1 to \(items.count) in order")
             }
@@ -222,7 +227,7 @@ public enum EvidenceBundle {
             let head = StreamHead(stream: stream.rawValue, version: events.count, leafIndex: lastLeaf)
             guard Merkle.verifyInclusion(index: index, size: heads.count, leaf: head.leafHash, proof: proof, root: heads.root) else {
                 throw Failure(
-                    "the record is incomplete or its head proof was altered: the checkpoint does not sign \(stream) as ending at "
+                    "the record is incomplete or its head proof was altered: the checkpoint does not sign \(JSONValue.quotedExcerpt(stream.rawValue)) as ending at "
                         + "version \(events.count) (leaf \(lastLeaf)); an event may have been removed")
             }
             guard case .array(let links)? = object["consistency"] else { throw Failure("the bundle's consistency proofs are not a list") }
@@ -298,7 +303,7 @@ public enum EvidenceBundle {
     /// Refuses members outside `keys` and, when `required`, a missing one.
     static func onlyKnown(_ object: JSONObject, _ keys: Set<String>, label: String, required: Bool = false) throws(Failure) {
         if let unknown = object.keys.first(where: { !keys.contains($0) }) {
-            throw Failure("\(label) has an unknown member \"\(unknown.prefix(40))\"")
+            throw Failure("\(label) has an unknown member \(JSONValue.quotedExcerpt(unknown))")
         }
         if required, let missing = keys.sorted().first(where: { object[$0] == nil }) {
             throw Failure("\(label) has no member \"\(missing)\"")

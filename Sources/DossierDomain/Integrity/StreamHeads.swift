@@ -51,27 +51,40 @@ public struct StreamHead: Sendable, Equatable, CustomStringConvertible {
 
 /// The heads of every stream at one tree size, in the order the heads tree takes them: by the
 /// bytes of the stream's UTF-8 name.
+///
+/// Streams are told apart by their bytes, not by Swift's `String` equality (which takes a name
+/// written composed and decomposed as one): the log, PostgreSQL and a verifier in another
+/// language all compare bytes.
 public struct StreamHeads: Sendable {
-    /// Version and leaf index of each stream's last event.
-    public private(set) var latest: [String: (version: Int, leafIndex: Int)] = [:]
+    /// Version and leaf index of each stream's last event, by the stream name's UTF-8 bytes.
+    private var latest: [[UInt8]: (version: Int, leafIndex: Int)] = [:]
 
     public init() {}
 
     public var count: Int { latest.count }
 
+    /// The names of the streams, as UTF-8 bytes.
+    public var streams: Set<[UInt8]> { Set(latest.keys) }
+
+    /// The head of one stream (named by its exact bytes).
+    public func head(of stream: String) -> (version: Int, leafIndex: Int)? { latest[Array(stream.utf8)] }
+    public func head(ofBytes stream: [UInt8]) -> (version: Int, leafIndex: Int)? { latest[stream] }
+
     /// Records the event at `leafIndex` as its stream's head. Returns the version the stream was
     /// at before (0 when the stream is new), so a caller can check versions are dense.
     @discardableResult
     public mutating func advance(stream: String, version: Int, leafIndex: Int) -> Int {
-        let before = latest[stream]?.version ?? 0
-        latest[stream] = (version, leafIndex)
+        let key = Array(stream.utf8)
+        let before = latest[key]?.version ?? 0
+        latest[key] = (version, leafIndex)
         return before
     }
 
     /// The heads in tree order.
     public var sorted: [StreamHead] {
-        latest.map { StreamHead(stream: $0.key, version: $0.value.version, leafIndex: $0.value.leafIndex) }
-            .sorted { $0.stream.utf8.lexicographicallyPrecedes($1.stream.utf8) }
+        latest.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map {
+            StreamHead(stream: String(decoding: $0.key, as: UTF8.self), version: $0.value.version, leafIndex: $0.value.leafIndex)
+        }
     }
 
     /// The root of the heads tree.
@@ -80,7 +93,8 @@ public struct StreamHeads: Sendable {
     /// The root of the heads tree and, for `stream`, its index and inclusion proof.
     public func proof(for stream: String) -> (root: MerkleHash, index: Int, proof: [MerkleHash])? {
         let heads = sorted
-        guard let index = heads.firstIndex(where: { $0.stream == stream }) else { return nil }
+        let key = Array(stream.utf8)
+        guard let index = heads.firstIndex(where: { $0.stream.utf8.elementsEqual(key) }) else { return nil }
         let leaves = heads.map(\.leafHash)
         guard let proof = try? Merkle.inclusionProof(index: index, size: leaves.count, subtree: { Merkle.root(of: Array(leaves[$0])) })
         else { return nil }

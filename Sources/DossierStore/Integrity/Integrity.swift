@@ -26,7 +26,7 @@ public enum Integrity {
             var frontier = MerkleFrontier()
             // The head of every stream, and the streams whose head this checkpoint moves.
             var heads = StreamHeads()
-            var changed: Set<String> = []
+            var changed: Set<[UInt8]> = []
             var previousSignedHeads = false
             if let previous {
                 guard let restored = MerkleFrontier(size: previous.size, hashes: previous.frontier), restored.root == previous.root else {
@@ -43,7 +43,7 @@ public enum Integrity {
                 } else if previous.size > 0 {
                     // Checkpointed before heads were signed: take them from the events, all new here.
                     heads = try HeadsStore.headsFromEvents(connection, atSize: previous.size)
-                    changed = Set(heads.latest.keys)
+                    changed = heads.streams
                 }
             }
             // The nodes still waiting for their right sibling, and the leaves of the open block.
@@ -91,7 +91,7 @@ public enum Integrity {
                             "stream \(event.stream) goes from version \(before) to \(event.version) at position \(event.position): "
                                 + "an event of it is missing")
                     }
-                    changed.insert(event.stream.rawValue)
+                    changed.insert(Array(event.stream.rawValue.utf8))
                     leaves.append((frontier.size, event.position, event.eventID, hash))
                     frontier.append(hash)
                     block.append(hash)
@@ -129,7 +129,10 @@ public enum Integrity {
             let note = try checkpoint.signed(with: key)
             try HeadsStore.write(
                 connection, size: frontier.size,
-                changed: changed.sorted().map { StreamHead(stream: $0, version: heads.latest[$0]!.version, leafIndex: heads.latest[$0]!.leafIndex) })
+                changed: changed.map { key in
+                    let head = heads.head(ofBytes: key)!
+                    return StreamHead(stream: String(decoding: key, as: UTF8.self), version: head.version, leafIndex: head.leafIndex)
+                })
             try connection.query(
                 """
                 INSERT INTO dossier.checkpoints (tree_size, root, signed_at, key_name, note, frontier)
@@ -340,6 +343,10 @@ public enum Integrity {
         let storedNodeCount = storedNodes.count
         var pendingNodes: [Int: MerkleHash] = [:]
         var block: [MerkleHash] = []
+        // A stored checkpoint of size 0 (earlier versions signed the empty log) is the empty tree.
+        if let empty = checkpoints[0], empty.root != Merkle.emptyRoot || (storedAt[0] ?? []).contains(where: { !$0.frontier.isEmpty }) {
+            return fail(Mismatch(message: "the checkpoint of size 0 is not the empty tree: it was altered"))
+        }
         func node(level: Int, index: Int, hash: MerkleHash) -> String? {
             if let stored = storedNodes.removeValue(forKey: NodeKey(level: level, index: index)), stored != hash {
                 return "the stored hash of leaves \(index << level)..<\((index + 1) << level) (level \(level), node \(index)) "
@@ -354,7 +361,9 @@ public enum Integrity {
         // The heads of every stream as the events give them, and the streams whose head moved
         // since the last stored checkpoint that signed heads (nil: none signed heads yet).
         var heads = StreamHeads()
-        var movedSince: Set<String>? = nil
+        var movedSince: Set<[UInt8]>? = nil
+        // The size of the last stored checkpoint that signed heads, as the pass goes.
+        var headsCheckedTo = 0
         while true {
             let events = try EventLog.readAll(connection, after: after, limit: 10_000)
             let stored = try connection.query(
@@ -397,7 +406,7 @@ public enum Integrity {
                         position: event.position, eventID: event.eventID,
                         message: "stream \(event.stream) goes from version \(before) to \(event.version) here: an event of it was deleted"))
                 }
-                movedSince?.insert(event.stream.rawValue)
+                movedSince?.insert(Array(event.stream.rawValue.utf8))
                 frontier.append(hash)
                 leafIndex += 1
                 block.append(hash)
@@ -416,7 +425,7 @@ public enum Integrity {
                 for stored in storedAt[frontier.size] ?? [] {
                     if let problem = try checkStored(
                         connection, size: frontier.size, frontier: frontier, storedFrontier: stored.frontier, signedHeads: stored.heads,
-                        heads: heads, movedSince: &movedSince)
+                        heads: heads, movedSince: &movedSince, checkedTo: &headsCheckedTo)
                     {
                         return fail(Mismatch(position: event.position, eventID: event.eventID, message: problem))
                     }
@@ -438,9 +447,9 @@ public enum Integrity {
         }
         result.nodesChecked = storedNodeCount
         if let stray = try connection.query(
-            "SELECT tree_size FROM dossier.merkle_heads WHERE NOT (tree_size = ANY(\(PostgresArray(storedSizes.map { Int64($0) })))) LIMIT 1"
+            "SELECT tree_size FROM dossier.merkle_heads WHERE tree_size > \(Int64(headsCheckedTo)) LIMIT 1"
         ).scalar(Int64.self) {
-            return fail(Mismatch(message: "stored stream heads of size \(stray) belong to no checkpoint: they were inserted"))
+            return fail(Mismatch(message: "stored stream heads of size \(stray) belong to no checkpoint that signs heads: they were inserted"))
         }
         let latestMatched = checkpoints.keys.filter { $0 <= frontier.size }.max() ?? 0
         if let largestGiven = given.keys.max(), largestGiven > frontier.size {
@@ -487,7 +496,7 @@ public enum Integrity {
     /// stored head rows of that size (exactly the streams that moved since the last such checkpoint).
     static func checkStored(
         _ connection: PostgresConnection, size: Int, frontier: MerkleFrontier, storedFrontier: [MerkleHash],
-        signedHeads: Checkpoint.Heads?, heads: StreamHeads, movedSince: inout Set<String>?
+        signedHeads: Checkpoint.Heads?, heads: StreamHeads, movedSince: inout Set<[UInt8]>?, checkedTo: inout Int
     ) throws -> String? {
         if storedFrontier != frontier.hashes {
             return "the stored frontier of checkpoint \(size) is not the right edge of the tree of the first \(size) events: it was altered"
@@ -497,21 +506,36 @@ public enum Integrity {
             return "the stream heads signed by checkpoint \(size) (\(signedHeads.count) streams) are not where the log's "
                 + "\(heads.count) streams end at that size: an event was removed, added or moved"
         }
-        let expected = movedSince ?? Set(heads.latest.keys)
+        let expected = movedSince ?? heads.streams
         var seen = 0
+        // Every row since the previous heads checkpoint: export reads them all (the row of the
+        // largest size up to its own), so a row at any other size than this one is foreign.
         for row in try connection.query(
-            "SELECT stream, version, leaf_index FROM dossier.merkle_heads WHERE tree_size = \(Int64(size))"
+            """
+            SELECT stream, version, leaf_index, tree_size FROM dossier.merkle_heads
+             WHERE tree_size > \(Int64(checkedTo)) AND tree_size <= \(Int64(size))
+            """
         ).rows {
             let stream = try row.decode(String.self, at: 0)
-            guard expected.contains(stream), let head = heads.latest[stream], head.version == Int(try row.decode(Int32.self, at: 1)),
+            let rowSize = try row.decode(Int64.self, at: 3)
+            guard rowSize == size else {
+                return "a stored head of \(JSONValue.quotedExcerpt(stream, maxBytes: 80)) has size \(rowSize), which no checkpoint "
+                    + "that signs heads has: it was inserted"
+            }
+            let key = Array(stream.utf8)
+            guard expected.contains(key), let head = heads.head(ofBytes: key), head.version == Int(try row.decode(Int32.self, at: 1)),
                 head.leafIndex == Int(try row.decode(Int64.self, at: 2))
-            else { return "the stored head of \(stream.prefix(80)) at checkpoint \(size) is not where that stream ends: it was altered" }
+            else {
+                return "the stored head of \(JSONValue.quotedExcerpt(stream, maxBytes: 80)) at checkpoint \(size) is not where that "
+                    + "stream ends: it was altered"
+            }
             seen += 1
         }
         if seen != expected.count {
             return "checkpoint \(size) stores \(seen) stream heads where \(expected.count) streams moved: rows were removed"
         }
         movedSince = []
+        checkedTo = size
         return nil
     }
 
@@ -549,6 +573,11 @@ public enum Integrity {
         let signed: Checkpoint
         do {
             signed = try Checkpoint.verify(stored.note, key: key)
+        } catch where error.notSignedByKey {
+            throw IntegrityError.badKey(
+                "the latest checkpoint (\(stored.size) events) is not signed by the key \(JSONValue.quotedExcerpt(key.name)) "
+                    + "(\(key.keyID.hexString)) this command was given: give the ledger's public key (--public-key FILE, the "
+                    + "checkpoint.key.pub kept with the signing key), or run it where the signing key is")
         } catch {
             throw IntegrityError.damaged("the stored checkpoint of size \(stored.size) is not validly signed by \(key.name): \(error)")
         }
@@ -664,7 +693,7 @@ public enum Integrity {
         guard heads.count == signedHeads.count, let head = heads.proof(for: stream.rawValue), head.root == signedHeads.root else {
             throw IntegrityError.damaged("the stored stream heads of checkpoint \(checkpoint.size) do not give its signed heads root")
         }
-        guard let stored = heads.latest[stream.rawValue], stored.version == events.count, stored.leafIndex == indexes[events.last!.eventID]!
+        guard let stored = heads.head(of: stream.rawValue), stored.version == events.count, stored.leafIndex == indexes[events.last!.eventID]!
         else {
             throw IntegrityError.damaged(
                 "checkpoint \(checkpoint.size) signs \(stream) as ending elsewhere than its \(events.count) events in the log")
@@ -675,11 +704,11 @@ public enum Integrity {
             do {
                 older = try Checkpoint.verify(note, key: key)
             } catch {
-                throw IntegrityError.notCovered("checkpoint file \(offset + 1) does not verify with \(key.name): \(error)")
+                throw IntegrityError.badKey("--since-checkpoint file \(offset + 1) does not verify with \(key.name): \(error)")
             }
             guard older.size >= 1, older.size <= checkpoint.size else {
-                throw IntegrityError.notCovered(
-                    "checkpoint file \(offset + 1) covers \(older.size) events; the bundle's checkpoint covers \(checkpoint.size): "
+                throw IntegrityError.badKey(
+                    "--since-checkpoint file \(offset + 1) covers \(older.size) events; the bundle's checkpoint covers \(checkpoint.size): "
                         + "a link goes from an older checkpoint to a newer one")
             }
             let proof = try Merkle.consistencyProof(from: older.size, to: checkpoint.size, subtree: reader.subtree)

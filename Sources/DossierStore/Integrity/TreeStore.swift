@@ -54,6 +54,7 @@ public enum IntegrityError: Error, Sendable, CustomStringConvertible {
     case incomplete(String)
     case noCheckpoint
     case notCovered(String)
+    /// The key or a checkpoint given by the user does not fit this ledger: exit 1, not tampering.
     case badKey(String)
     case inconsistent(String)
     /// The log holds no event: there is nothing to checkpoint (a checkpoint of size 0 proves nothing).
