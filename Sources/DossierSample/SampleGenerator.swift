@@ -73,28 +73,10 @@ struct LineWriter {
     }
 }
 
-/// SplitMix64: small, fast, and the same everywhere.
-struct Random {
-    var state: UInt64
+/// The sample's generator: seeded, the same everywhere.
+typealias Random = SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-
-    mutating func chance(_ probability: Double) -> Bool {
-        Double(next() >> 11) / Double(1 << 53) < probability
-    }
-
-    mutating func pick<T>(_ items: [T]) -> T { items[int(0...items.count - 1)] }
-
+extension SplitMix64 {
     mutating func uuid() -> UUID {
         var bytes = [UInt8](repeating: 0, count: 16)
         let a = next(), b = next()

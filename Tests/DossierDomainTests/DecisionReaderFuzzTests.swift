@@ -2,20 +2,8 @@ import DossierDomain
 import Foundation
 import Testing
 
-/// A deterministic generator (SplitMix64): the same seed gives the same inputs.
-struct FuzzRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-    mutating func chance(_ percent: Int) -> Bool { int(1...100) <= percent }
-    mutating func pick<T>(_ items: [T]) -> T { items[int(0...items.count - 1)] }
-}
+/// The fuzzers' seeded generator: the same seed gives the same inputs.
+typealias FuzzRandom = SplitMix64
 
 /// A mutation fuzzer for the decision reader (`DecisionCodec.decode` over the JSON parser), the
 /// one path `record`, `import` and the API read decisions through: valid decisions of every kind,
@@ -66,7 +54,7 @@ struct DecisionReaderFuzzTests {
     static func randomValue(_ random: inout FuzzRandom) -> JSONValue {
         switch random.int(0...15) {
         case 0: return .null
-        case 1: return .bool(random.chance(50))
+        case 1: return .bool(random.percent(50))
         case 2: return .integer(random.pick([0, -1, 1, 18, 19, 2000, Int64.max, Int64.min]))
         case 3: return .fraction(random.pick([0.5, -0.0, 1e300]))
         case 4: return .string(String(repeating: random.pick(["x", "黄", "\u{301}", "W"]), count: random.int(0...700)))
@@ -97,8 +85,8 @@ struct DecisionReaderFuzzTests {
     static func structural(_ random: inout FuzzRandom) -> [UInt8] {
         var object = try! JSONParser.parse(random.pick(corpus)).objectValue!
         for _ in 0..<random.int(1...3) {
-            let key = random.chance(60) && !object.isEmpty ? random.pick(object.keys) : random.pick(memberNames)
-            object[key] = random.chance(15) ? nil : randomValue(&random)
+            let key = random.percent(60) && !object.isEmpty ? random.pick(object.keys) : random.pick(memberNames)
+            object[key] = random.percent(15) ? nil : randomValue(&random)
         }
         return Array(JSONValue.object(object).canonicalText.utf8)
     }
@@ -189,7 +177,7 @@ struct DecisionReaderFuzzTests {
         let started = ContinuousClock.now
         for iteration in 0..<iterations {
             var input: [UInt8]
-            if random.chance(30) {
+            if random.percent(30) {
                 input = Self.structural(&random)
             } else {
                 input = Array(random.pick(Self.corpus).utf8)
