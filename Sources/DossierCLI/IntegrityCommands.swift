@@ -255,6 +255,7 @@ extension Dossier {
                             ? "personal data not checked (on the standby, where its logged read cannot be written)"
                             : report.personalReadable
                                 ? "\(report.personalChecked) personal-data commitments" : "personal data not checked (this role may not read it)")
+                        + (report.nodesChecked > 0 ? ", \(report.nodesChecked) stored tree nodes" : "")
                         + ": intact (\(String(format: "%.2f", report.seconds)) s, \(Int(rate)) events/s)"
                         + (report.uncovered > 0 ? "; \(report.uncovered) events after the last checkpoint are not covered yet (run `dossier checkpoint`)" : "")
                         + (configuration.label == DatabaseOptions.standbyLabel ? " [read on the standby]" : ""))
