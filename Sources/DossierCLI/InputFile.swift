@@ -36,9 +36,20 @@ enum InputFile {
         return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     }
 
-    /// Reads all of `path`, refusing it once it passes `limit` bytes (having read no more than that).
+    /// Reads all of `path`, refusing it once it passes `limit` bytes (having read no more than
+    /// that; a regular file larger than the limit is refused by its size, before any byte is read).
     static func readAll(_ path: String, limit: Int, purpose: String) throws -> Data {
         let handle = try open(path)
+        func tooLarge() -> UserError {
+            let size = limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit >> 10) KiB"
+            return UserError(
+                description: "\(path == "-" ? "standard input" : path) is larger than \(size): \(purpose) reads at most \(size)"
+                    + (purpose == "record" ? " (nothing was recorded); `dossier import` takes files of any length" : ""))
+        }
+        var status = stat()
+        if fstat(handle.fileDescriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) > limit {
+            throw tooLarge()
+        }
         var data = Data()
         while true {
             let more: Data
@@ -49,12 +60,7 @@ enum InputFile {
             }
             if more.isEmpty { return data }
             data.append(more)
-            if data.count > limit {
-                let size = limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit >> 10) KiB"
-                throw UserError(
-                    description: "\(path == "-" ? "standard input" : path) is larger than \(size): \(purpose) reads at most \(size)"
-                        + (purpose == "record" ? " (nothing was recorded); `dossier import` takes files of any length" : ""))
-            }
+            if data.count > limit { throw tooLarge() }
         }
     }
 }

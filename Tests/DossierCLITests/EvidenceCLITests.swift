@@ -159,6 +159,17 @@ struct EvidenceCLITests {
         #expect(huge.stderr.contains("larger than 64 MiB"), "\(huge.stderr)")
         let peak = InputLimitsCLITests.peakKiB(huge)
         #expect(peak != nil && peak! < 200 * 1024, "peak \(String(describing: peak)) KiB")
+        // A regular file over the limit is refused by its size, before it is read (a sparse 65 MiB file).
+        let large = temporary("large.json")
+        FileManager.default.createFile(atPath: large, contents: nil)
+        let handle = try #require(FileHandle(forWritingAtPath: large))
+        try handle.truncate(atOffset: 65 << 20)
+        try handle.close()
+        let refusedLarge = try environment.run(["verify-bundle", large])
+        #expect(refusedLarge.status == 1 && refusedLarge.stderr.contains("larger than 64 MiB"), "\(refusedLarge.stderr)")
+        let largePeak = InputLimitsCLITests.peakKiB(refusedLarge)
+        #expect(largePeak != nil && largePeak! < 64 * 1024, "peak \(String(describing: largePeak)) KiB")
+        try? FileManager.default.removeItem(atPath: large)
         for path in [key, key + ".pub"] { try? FileManager.default.removeItem(atPath: path) }
     }
 }
