@@ -253,16 +253,35 @@ extension Dossier {
 
     /// Lists the policy exceptions.
     struct Exceptions: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List decisions recorded despite a policy rule, with their justification.")
+        static let configuration = CommandConfiguration(
+            abstract: "List decisions recorded despite a policy rule, with their justification and what became of them.",
+            discussion: "Each is marked when a later decision rescinded, corrected or (on appeal) overturned it.")
 
+        @Option(help: "Only decisions effective on or after this date (YYYY-MM-DD).") var since: String?
+        @Option(help: "Only decisions effective on or before this date (YYYY-MM-DD).") var until: String?
+        @Option(help: "Only decisions made in this City or City/District (a worker's: where the worker was placed on the effective date).")
+        var jurisdiction: String?
         @OptionGroup var output: OutputFormat
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             try await CLI.run {
+                let from = try since.map { try CLI.parseDate($0, option: "--since") }
+                let to = try until.map { try CLI.parseDate($0, option: "--until") }
+                if let from, let to, from > to {
+                    throw UserError(description: "--since \(from) is after --until \(to): no date can be in both")
+                }
+                if let jurisdiction, jurisdiction.trimmingCharacters(in: .whitespaces).isEmpty || jurisdiction.count > 201 {
+                    throw UserError(description: "--jurisdiction takes City or City/District, not \"\(jurisdiction.prefix(40))\"")
+                }
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
-                let exceptions = try await model.exceptions()
+                let exceptions: [ReadModel.Exception]
+                do {
+                    exceptions = try await model.exceptions(ReadModel.ExceptionFilter(since: from, until: to, jurisdiction: jurisdiction))
+                } catch let unknown as ReadModel.UnknownJurisdiction {
+                    throw UserError(description: "--jurisdiction: \(unknown.description)")
+                }
                 output.print(
                     table: { exceptions.isEmpty ? "(no policy exceptions)" : exceptions.map(\.line).joined(separator: "\n") },
                     json: { JSONValue.array(exceptions.map { .object($0.json) }).prettyText() },

@@ -19,7 +19,10 @@ struct FormatsCLITests {
     /// The README's columns, per command.
     static let roster = ["worker", "name", "status", "post", "role", "level", "community", "street", "district", "city", "reason"]
     static let quota = ["jurisdiction", "headcount", "urbanPopulation", "year", "perTenThousand", "quota", "gap", "compliant"]
-    static let exceptions = ["position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "authority", "reference", "override", "rules"]
+    static let exceptions = [
+        "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "authority", "reference", "override", "rules",
+        "jurisdiction", "rescindedBy", "rescindedEffective", "correctedBy", "overturnedBy",
+    ]
     static let history = ["worker", "field", "view", "recordedAt", "from", "until", "value"]
     static let trace = [
         "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "onBehalfOf", "authority",

@@ -126,6 +126,21 @@ struct ServerAPITests {
             let recorded = try await client.execute(uri: "/api/decisions", method: .post, headers: headers, body: ByteBuffer(string: overridden))
             #expect(recorded.status == .created, "\(recorded.text)")
             #expect(recorded.json?["exceptions"].map { if case .array(let list) = $0 { !list.isEmpty } else { false } } == true)
+            // The exceptions, by effective date and the district the worker served in (issue 13).
+            let huangpu = "%E4%B8%8A%E6%B5%B7/%E9%BB%84%E6%B5%A6%E5%8C%BA"
+            let listed = try await client.execute(
+                uri: "/api/exceptions?since=2021-06-01&until=2021-06-01&jurisdiction=\(huangpu)", method: .get, headers: [.cookie: cookie])
+            #expect(listed.status == .ok, "\(listed.text)")
+            let exception = (try? JSONParser.parse(listed.text)).flatMap { if case .array(let list) = $0, list.count == 1 { list[0].objectValue } else { nil } }
+            #expect(exception?["reference"]?.stringValue == "L-1" && exception?["jurisdiction"]?.stringValue == "上海/黄浦区")
+            #expect(exception?["rescindedBy"] == .null && exception?["correctedBy"] == .array([]) && exception?["overturnedBy"] == .null)
+            let later = try await client.execute(uri: "/api/exceptions?since=2021-06-02", method: .get, headers: [.cookie: cookie])
+            #expect(later.status == .ok && (try? JSONParser.parse(later.text)) == .array([]), "\(later.text)")
+            for (query, parameter) in [("since=2021-02-30", "since"), ("until=x", "until"), ("since=2021-06-02&until=2021-06-01", "since"),
+                                       ("jurisdiction=%E7%81%AB%E6%98%9F", "jurisdiction")] {
+                let bad = try await client.execute(uri: "/api/exceptions?" + query, method: .get, headers: [.cookie: cookie])
+                #expect(bad.status == .badRequest && bad.json?["parameter"]?.stringValue == parameter, "\(query): \(bad.text)")
+            }
             // Malformed input: a clear problem naming the field, nothing written.
             for bad in ["{", #"{"decision":"hire"}"#, hire("W-3").replacingOccurrences(of: "2020-01-01", with: "2020-02-30"),
                         hire("W-3").replacingOccurrences(of: #""level":3"#, with: #""level":99"#),

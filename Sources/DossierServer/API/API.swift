@@ -137,7 +137,19 @@ enum API {
         }
         api.get("exceptions") { request, _ in
             let identity = try await require(request, core: core)
-            let exceptions = try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).exceptions() }
+            let jurisdiction = try request.query("jurisdiction").map { try checkedText($0, "jurisdiction", max: 201) }
+            let since = try request.date("since")
+            let until = try request.date("until")
+            if let since, let until, since > until {
+                throw Problem.badParameter("since", "since (\(since)) is after until (\(until))")
+            }
+            let filter = ReadModel.ExceptionFilter(since: since, until: until, jurisdiction: jurisdiction)
+            let exceptions: [ReadModel.Exception]
+            do {
+                exceptions = try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).exceptions(filter) }
+            } catch let unknown as ReadModel.UnknownJurisdiction {
+                throw Problem.badParameter("jurisdiction", unknown.description)
+            }
             return JSONValue.array(exceptions.map { .object($0.json) }).response()
         }
         api.get("access-log") { request, _ in

@@ -1503,7 +1503,40 @@ enum OpenAPIDocument {
   },
   "/api/exceptions": {
    "get": {
-    "summary": "Decisions recorded despite a policy rule",
+    "summary": "Decisions recorded despite a policy rule, with what later decisions did to them",
+    "parameters": [
+     {
+      "name": "since",
+      "in": "query",
+      "required": false,
+      "description": "only decisions effective on or after this date",
+      "schema": {
+       "type": "string",
+       "format": "date"
+      }
+     },
+     {
+      "name": "until",
+      "in": "query",
+      "required": false,
+      "description": "only decisions effective on or before this date",
+      "schema": {
+       "type": "string",
+       "format": "date"
+      }
+     },
+     {
+      "name": "jurisdiction",
+      "in": "query",
+      "required": false,
+      "description": "CITY or CITY/DISTRICT the decision was made in (a worker's: where the worker was placed on the effective date)",
+      "schema": {
+       "type": "string",
+       "minLength": 1,
+       "maxLength": 201
+      }
+     }
+    ],
     "responses": {
      "200": {
       "description": "OK",

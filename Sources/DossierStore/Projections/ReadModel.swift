@@ -235,15 +235,17 @@ public final class ReadModel: Sendable {
         }
     }
 
-    /// A decision recorded despite a policy rule.
+    /// A decision recorded despite a policy rule, and what later decisions did to it.
     public struct Exception: Sendable {
         public var json: JSONObject
         public var line: String
 
-        /// The CSV columns of `exceptions`, the keys of `json` in order (`rules` separated by spaces).
+        /// The CSV columns of `exceptions`, the keys of `json` in order (`rules` and
+        /// `correctedBy` separated by spaces). The columns from `jurisdiction` on came later
+        /// (issue 13) and stay at the end.
         public static let csvHeader = [
             "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "authority", "reference",
-            "override", "rules",
+            "override", "rules", "jurisdiction", "rescindedBy", "rescindedEffective", "correctedBy", "overturnedBy",
         ]
 
         /// One CSV record, in the order of `csvHeader`.
@@ -259,18 +261,91 @@ public final class ReadModel: Sendable {
         }
     }
 
-    /// Every policy exception, in log order.
-    public func exceptions() async throws -> [Exception] {
-        try await session.run { connection in
+    /// Which policy exceptions to list: effective dates from `since` to `until` (both
+    /// inclusive), and the jurisdiction the decision was made in (`City` or `City/District`).
+    public struct ExceptionFilter: Sendable {
+        public var since: CalendarDate?
+        public var until: CalendarDate?
+        public var jurisdiction: String?
+
+        public init(since: CalendarDate? = nil, until: CalendarDate? = nil, jurisdiction: String? = nil) {
+            self.since = since
+            self.until = until
+            self.jurisdiction = jurisdiction
+        }
+    }
+
+    /// A jurisdiction no worker was ever placed in and no population figure names.
+    public struct UnknownJurisdiction: Error, CustomStringConvertible {
+        public var jurisdiction: String
+        public var description: String {
+            "no city or district \"\(jurisdiction)\" in the ledger (write City or City/District, e.g. 上海/黄浦区)"
+        }
+    }
+
+    /// The policy exceptions `filter` selects, in log order, each with its later fate: the
+    /// rescission, corrections and overturning appeal ruling the audit trail (the trace's
+    /// statuses, `Replay.trace`) holds for it. The jurisdiction of a worker's decision is where
+    /// the worker was placed on its effective date (the last placement up to then), as known
+    /// now, or as known when it was recorded when what is known now places the worker nowhere
+    /// then (a rescinded hire); a population figure's is its own; others have none.
+    public func exceptions(_ filter: ExceptionFilter = ExceptionFilter()) async throws -> [Exception] {
+        let parts = filter.jurisdiction.map { $0.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init) }
+        let city = parts?.first
+        let district = (parts?.count ?? 0) > 1 ? parts?[1] : nil
+        if let jurisdiction = filter.jurisdiction, city?.isEmpty != false || district?.isEmpty == true || district?.contains("/") == true {
+            throw UnknownJurisdiction(jurisdiction: jurisdiction)
+        }
+        return try await session.run { connection in
             _ = try self.refresh(connection)
+            if let jurisdiction = filter.jurisdiction {
+                let known = try connection.query(
+                    """
+                    SELECT EXISTS (SELECT FROM dossier_read.worker_timeline
+                                    WHERE city = \(city) AND (\(district)::text IS NULL OR district = \(district)))
+                        OR EXISTS (SELECT FROM dossier_read.quotas
+                                    WHERE jurisdiction = \(jurisdiction) OR (\(district)::text IS NULL AND left(jurisdiction, length(\(city)::text) + 1) = \(city)::text || '/'))
+                    """
+                ).rows.first.map { try $0.decode(Bool.self, at: 0) } ?? false
+                guard known else { throw UnknownJurisdiction(jurisdiction: jurisdiction) }
+            }
+            let since = filter.since.map(PostgresDate.init)
+            let until = filter.until.map(PostgresDate.init)
             return try connection.query(
                 """
-                SELECT position, event_id, stream, decision, effective, recorded_at, recorded_by, authority, reference, override,
-                       array_to_string(exceptions, ',')
-                  FROM dossier_read.policy_exceptions ORDER BY position
+                SELECT a.position, a.event_id, a.stream, a.decision, a.effective, a.recorded_at, a.recorded_by, a.authority,
+                       a.reference, a.override, array_to_string(a.exceptions, ','),
+                       coalesce(w.city, j.city), coalesce(w.district, j.district),
+                       a.rescinded_by, r.effective, array_to_string(a.corrected_by::text[], ','), a.overturned_by
+                  FROM dossier_read.audit_trail a
+                  LEFT JOIN dossier_read.audit_trail r ON r.stream = a.stream AND r.event_id = a.rescinded_by
+                  LEFT JOIN LATERAL (
+                      SELECT t.city, t.district FROM dossier_read.worker_timeline t
+                       WHERE a.stream LIKE 'worker/%' AND t.worker = substr(a.stream, 8) AND t.valid_from <= a.effective
+                         AND t.city IS NOT NULL
+                         AND (t.recorded_until IS NULL OR (t.recorded_from <= a.recorded_at AND t.recorded_until > a.recorded_at))
+                       ORDER BY t.recorded_until IS NULL DESC, t.valid_from DESC LIMIT 1) w ON true
+                  LEFT JOIN LATERAL (
+                      SELECT split_part(substr(a.stream, 14), '/', 1) AS city, nullif(split_part(substr(a.stream, 14), '/', 2), '') AS district
+                       WHERE a.stream LIKE 'jurisdiction/%') j ON true
+                 WHERE a.override IS NOT NULL
+                   AND (\(since)::date IS NULL OR a.effective >= \(since))
+                   AND (\(until)::date IS NULL OR a.effective <= \(until))
+                   AND (\(city)::text IS NULL OR (coalesce(w.city, j.city) = \(city)
+                        AND (\(district)::text IS NULL OR coalesce(w.district, j.district) = \(district))))
+                 ORDER BY a.position
                 """
             ).rows.map { row in
-                let rules = (try row.decodeIfPresent(String.self, at: 10) ?? "").split(separator: ",").map { JSONValue.string(String($0)) }
+                func list(_ column: Int) throws -> [JSONValue] {
+                    (try row.decodeIfPresent(String.self, at: column) ?? "").split(separator: ",").map { JSONValue.string(String($0)) }
+                }
+                func id(_ column: Int) throws -> JSONValue {
+                    try row.decodeIfPresent(UUID.self, at: column).map { .string($0.uuidString.lowercased()) } ?? .null
+                }
+                let rules = try list(10)
+                let placeCity = try row.decodeIfPresent(String.self, at: 11)
+                let placeDistrict = try row.decodeIfPresent(String.self, at: 12)
+                let place = placeCity.map { city in placeDistrict.map { city + "/" + $0 } ?? city }
                 let object = JSONObject([
                     ("position", .integer(try row.decode(Int64.self, at: 0))),
                     ("eventId", .string(try row.decode(UUID.self, at: 1).uuidString.lowercased())),
@@ -280,10 +355,26 @@ public final class ReadModel: Sendable {
                     ("recordedBy", .string(try row.decode(String.self, at: 6))), ("authority", .string(try row.decode(String.self, at: 7))),
                     ("reference", .string(try row.decode(String.self, at: 8))), ("override", .string(try row.decode(String.self, at: 9))),
                     ("rules", .array(rules)),
+                    ("jurisdiction", place.map(JSONValue.string) ?? .null),
+                    ("rescindedBy", try id(13)),
+                    ("rescindedEffective", try row.decodeIfPresent(PostgresDate.self, at: 14).map { .string($0.description) } ?? .null),
+                    ("correctedBy", .array(try list(15))),
+                    ("overturnedBy", try id(16)),
                 ])
+                var marks: [String] = []
+                if let by = object["rescindedBy"]?.stringValue {
+                    marks.append("[rescinded " + (object["rescindedEffective"]?.stringValue.map { $0 + " " } ?? "") + "by \(by)]")
+                }
+                if case .array(let ids)? = object["correctedBy"], !ids.isEmpty {
+                    marks.append("[corrected by \(ids.compactMap(\.stringValue).joined(separator: ", "))]")
+                }
+                if let by = object["overturnedBy"]?.stringValue { marks.append("[overturned by \(by)]") }
+                let ruleList = rules.compactMap(\.stringValue).joined(separator: ", ")
                 let line = "#\(object["position"]!.canonicalText)  \(object["effective"]!.stringValue!)  \(object["decision"]!.stringValue!)  "
-                    + "\(object["stream"]!.stringValue!)  ref \(object["reference"]!.stringValue!)  by \(object["authority"]!.stringValue!)\n"
-                    + "    rules: \(rules.compactMap(\.stringValue).joined(separator: ", ").isEmpty ? "none broken" : rules.compactMap(\.stringValue).joined(separator: ", "))\n"
+                    + "\(object["stream"]!.stringValue!)" + (place.map { "  in \($0)" } ?? "")
+                    + "  ref \(object["reference"]!.stringValue!)  by \(object["authority"]!.stringValue!)"
+                    + (marks.isEmpty ? "" : "  " + marks.joined(separator: " ")) + "\n"
+                    + "    rules: \(ruleList.isEmpty ? "none broken" : ruleList)\n"
                     + "    override: \(object["override"]!.stringValue!)"
                 return Exception(json: object, line: line)
             }
