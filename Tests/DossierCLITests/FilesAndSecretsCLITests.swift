@@ -16,35 +16,11 @@ struct FilesAndSecretsCLITests {
         return path
     }
 
-    /// Runs `dossier` through `sh` with the umask given (a user's umask must not matter).
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ arguments: [String], environment: [String: String], umask: String) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(filePath: "/bin/sh")
-        process.arguments = ["-c", "umask \(umask); exec \"$0\" \"$@\"", CommandRunner.binDirectory().appending(path: "dossier").path] + arguments
-        process.environment = environment
-        let out = FileManager.default.temporaryDirectory.appending(path: "dossier-out-\(UUID().uuidString)")
-        let err = FileManager.default.temporaryDirectory.appending(path: "dossier-err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: out)
-            try? FileManager.default.removeItem(at: err)
-        }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus,
-            stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    /// Runs `dossier` with the umask given (a user's umask must not matter).
+    static func run(_ arguments: [String], environment: [String: String], umask: String) throws -> CommandRunner.Result {
+        var runner = CommandRunner(database: nil)
+        runner.environment = environment
+        return try runner.run(arguments, umask: umask)
     }
 
     /// The permission bits of `path` (nil when it does not exist).
@@ -92,7 +68,7 @@ struct FilesAndSecretsCLITests {
         let lock = NSLock()
         var running = true
         var seen: Set<String> = []
-        var results: [Result?] = []
+        var results: [CommandRunner.Result?] = []
     }
 
     /// A ledger with one worker, and a runner whose key lives in `directory`.
@@ -110,7 +86,7 @@ struct FilesAndSecretsCLITests {
         let directory = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (_, dossier) = try Self.ledger(keyIn: directory)
-        var result: Result?
+        var result: CommandRunner.Result?
         let seen = try Self.watchModes(directory) {
             result = try Self.run(["checkpoint"], environment: dossier.environment, umask: "000")
         }

@@ -43,10 +43,18 @@ public struct CommandRunner {
         return path
     }
 
-    public func run(_ arguments: [String], input: String? = nil) throws -> Result {
+    /// Runs `dossier` with `arguments`, `input` on standard input, and (when given) the file
+    /// mode creation mask `umask` (octal, e.g. "000"), set by a shell that then execs dossier.
+    public func run(_ arguments: [String], input: String? = nil, umask: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = Self.binDirectory().appending(path: "dossier")
-        process.arguments = arguments
+        let dossier = Self.binDirectory().appending(path: "dossier")
+        if let umask {
+            process.executableURL = URL(filePath: "/bin/sh")
+            process.arguments = ["-c", "umask \(umask); exec \"$0\" \"$@\"", dossier.path] + arguments
+        } else {
+            process.executableURL = dossier
+            process.arguments = arguments
+        }
         process.environment = environment
         let out = FileManager.default.temporaryDirectory.appending(path: "dossier-out-\(UUID().uuidString)")
         let err = FileManager.default.temporaryDirectory.appending(path: "dossier-err-\(UUID().uuidString)")
