@@ -74,9 +74,14 @@ public struct StreamHeads: Sendable {
     /// at before (0 when the stream is new), so a caller can check versions are dense.
     @discardableResult
     public mutating func advance(stream: String, version: Int, leafIndex: Int) -> Int {
-        let key = Array(stream.utf8)
-        let before = latest[key]?.version ?? 0
-        latest[key] = (version, leafIndex)
+        advance(stream: Array(stream.utf8), version: version, leafIndex: leafIndex)
+    }
+
+    /// The same, for a stream named by its UTF-8 bytes (what a caller that keeps them already has).
+    @discardableResult
+    public mutating func advance(stream: [UInt8], version: Int, leafIndex: Int) -> Int {
+        let before = latest[stream]?.version ?? 0
+        latest[stream] = (version, leafIndex)
         return before
     }
 

@@ -60,22 +60,15 @@ public enum Integrity {
                     pendingNodes[level] = hash
                 }
             }
-            var block = try TreeReader(connection).leafHashes((frontier.size / blockSize * blockSize)..<frontier.size)
+            var builder = StoredNodeBuilder(
+                size: frontier.size, block: try TreeReader(connection).leafHashes((frontier.size / blockSize * blockSize)..<frontier.size),
+                pending: pendingNodes)
             let lastPosition = try connection.query(
                 "SELECT coalesce(max(position), 0) FROM dossier.merkle_leaves"
             ).scalar(Int64.self) ?? 0
             var after = lastPosition == 0 ? Int64.min : lastPosition
             var leaves: [(index: Int, position: Int64, eventID: UUID, hash: MerkleHash)] = []
             var nodes: [(level: Int, index: Int, hash: MerkleHash)] = []
-            func addNode(level: Int, index: Int, hash: MerkleHash) {
-                nodes.append((level, index, hash))
-                if index % 2 == 1, let left = pendingNodes[level] {
-                    pendingNodes[level] = nil
-                    addNode(level: level + 1, index: index / 2, hash: Merkle.nodeHash(left, hash))
-                } else {
-                    pendingNodes[level] = hash
-                }
-            }
             let total = try connection.query(
                 "SELECT count(*) FROM dossier.events WHERE position > \(lastPosition)"
             ).scalar(Int64.self) ?? 0
@@ -85,20 +78,17 @@ public enum Integrity {
                 guard let last = events.last else { break }
                 for event in events {
                     let hash = CanonicalEvent.leafHash(event)
-                    let before = heads.advance(stream: event.stream.rawValue, version: event.version, leafIndex: frontier.size)
+                    let stream = Array(event.stream.rawValue.utf8)
+                    let before = heads.advance(stream: stream, version: event.version, leafIndex: frontier.size)
                     guard event.version == before + 1 else {
                         throw IntegrityError.inconsistent(
                             "stream \(event.stream) goes from version \(before) to \(event.version) at position \(event.position): "
                                 + "an event of it is missing")
                     }
-                    changed.insert(Array(event.stream.rawValue.utf8))
+                    changed.insert(stream)
                     leaves.append((frontier.size, event.position, event.eventID, hash))
                     frontier.append(hash)
-                    block.append(hash)
-                    if block.count == blockSize {
-                        addNode(level: TreeReader.nodeLevel, index: frontier.size / blockSize - 1, hash: Merkle.root(of: block))
-                        block.removeAll(keepingCapacity: true)
-                    }
+                    nodes.append(contentsOf: builder.append(hash))
                 }
                 after = last.position
                 try writeTree(connection, leaves: leaves, nodes: nodes)
@@ -341,22 +331,10 @@ public enum Integrity {
                 MerkleHash(bytes: try row.decode(PostgresBytea.self, at: 2).bytes) ?? Merkle.emptyRoot
         }
         let storedNodeCount = storedNodes.count
-        var pendingNodes: [Int: MerkleHash] = [:]
-        var block: [MerkleHash] = []
+        var builder = StoredNodeBuilder()
         // A stored checkpoint of size 0 (earlier versions signed the empty log) is the empty tree.
         if let empty = checkpoints[0], empty.root != Merkle.emptyRoot || (storedAt[0] ?? []).contains(where: { !$0.frontier.isEmpty }) {
             return fail(Mismatch(message: "the checkpoint of size 0 is not the empty tree: it was altered"))
-        }
-        func node(level: Int, index: Int, hash: MerkleHash) -> String? {
-            if let stored = storedNodes.removeValue(forKey: NodeKey(level: level, index: index)), stored != hash {
-                return "the stored hash of leaves \(index << level)..<\((index + 1) << level) (level \(level), node \(index)) "
-                    + "is not the hash of those events: it was altered"
-            }
-            if index % 2 == 1, let left = pendingNodes.removeValue(forKey: level) {
-                return node(level: level + 1, index: index / 2, hash: Merkle.nodeHash(left, hash))
-            }
-            pendingNodes[level] = hash
-            return nil
         }
         // The heads of every stream as the events give them, and the streams whose head moved
         // since the last stored checkpoint that signed heads (nil: none signed heads yet).
@@ -400,21 +378,23 @@ public enum Integrity {
                                 + "\(recorded?.hex.prefix(16) ?? "?")…, is now \(hash.hex.prefix(16))…)"))
                     }
                 }
-                let before = heads.advance(stream: event.stream.rawValue, version: event.version, leafIndex: leafIndex)
+                let stream = Array(event.stream.rawValue.utf8)
+                let before = heads.advance(stream: stream, version: event.version, leafIndex: leafIndex)
                 guard event.version == before + 1 else {
                     return fail(Mismatch(
                         position: event.position, eventID: event.eventID,
                         message: "stream \(event.stream) goes from version \(before) to \(event.version) here: an event of it was deleted"))
                 }
-                movedSince?.insert(Array(event.stream.rawValue.utf8))
+                movedSince?.insert(stream)
                 frontier.append(hash)
                 leafIndex += 1
-                block.append(hash)
-                if block.count == 1 << TreeReader.nodeLevel {
-                    if let problem = node(level: TreeReader.nodeLevel, index: leafIndex / block.count - 1, hash: Merkle.root(of: block)) {
-                        return fail(Mismatch(position: event.position, eventID: event.eventID, message: problem))
+                for node in builder.append(hash) {
+                    if let stored = storedNodes.removeValue(forKey: NodeKey(level: node.level, index: node.index)), stored != node.hash {
+                        return fail(Mismatch(
+                            position: event.position, eventID: event.eventID,
+                            message: "the stored hash of leaves \(node.index << node.level)..<\((node.index + 1) << node.level) "
+                                + "(level \(node.level), node \(node.index)) is not the hash of those events: it was altered"))
                     }
-                    block.removeAll(keepingCapacity: true)
                 }
                 if let checkpoint = checkpoints[frontier.size], checkpoint.root != frontier.root {
                     return fail(Mismatch(

@@ -49,6 +49,44 @@ final class TreeReader {
     }
 }
 
+/// The complete subtrees of `2^TreeReader.nodeLevel` leaves or more that appended leaves close,
+/// in the order they close: what `dossier.merkle_nodes` stores. Checkpoint (which writes them) and
+/// verify (which compares the stored ones) both compute them here.
+struct StoredNodeBuilder {
+    /// Nodes still waiting for their right sibling, per level.
+    private var pending: [Int: MerkleHash]
+    /// The leaves of the open block.
+    private var block: [MerkleHash]
+    /// Leaves appended so far, from the first of the tree.
+    private var size: Int
+
+    init(size: Int = 0, block: [MerkleHash] = [], pending: [Int: MerkleHash] = [:]) {
+        self.size = size
+        self.block = block
+        self.pending = pending
+    }
+
+    /// Appends the next leaf; returns the nodes it closes, lowest level first (usually none).
+    mutating func append(_ leaf: MerkleHash) -> [(level: Int, index: Int, hash: MerkleHash)] {
+        block.append(leaf)
+        size += 1
+        guard block.count == 1 << TreeReader.nodeLevel else { return [] }
+        var level = TreeReader.nodeLevel
+        var index = size / block.count - 1
+        var hash = Merkle.root(of: block)
+        block.removeAll(keepingCapacity: true)
+        var closed = [(level: level, index: index, hash: hash)]
+        while index % 2 == 1, let left = pending.removeValue(forKey: level) {
+            hash = Merkle.nodeHash(left, hash)
+            level += 1
+            index /= 2
+            closed.append((level, index, hash))
+        }
+        pending[level] = hash
+        return closed
+    }
+}
+
 /// Why an integrity operation could not be done.
 public enum IntegrityError: Error, Sendable, CustomStringConvertible {
     case incomplete(String)
