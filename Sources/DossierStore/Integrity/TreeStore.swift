@@ -130,31 +130,30 @@ enum HeadsStore {
     /// The heads of every stream at a checkpointed size, as stored (not trusted: callers compare
     /// the root with the signed one).
     static func heads(_ connection: PostgresConnection, atSize size: Int) throws -> StreamHeads {
-        var heads = StreamHeads()
-        for row in try connection.query(
+        try fold(connection.query(
             """
             SELECT DISTINCT ON (stream) stream, version, leaf_index FROM dossier.merkle_heads
              WHERE tree_size <= \(Int64(size)) ORDER BY stream, tree_size DESC
             """
-        ).rows {
-            heads.advance(
-                stream: try row.decode(String.self, at: 0), version: Int(try row.decode(Int32.self, at: 1)),
-                leafIndex: Int(try row.decode(Int64.self, at: 2)))
-        }
-        return heads
+        ).rows)
     }
 
     /// The heads at a checkpointed size, from the events and the stored leaves: for a ledger whose
     /// checkpoints predate signed heads.
     static func headsFromEvents(_ connection: PostgresConnection, atSize size: Int) throws -> StreamHeads {
-        var heads = StreamHeads()
-        for row in try connection.query(
+        try fold(connection.query(
             """
             SELECT DISTINCT ON (e.stream) e.stream, e.version, l.leaf_index
               FROM dossier.merkle_leaves l JOIN dossier.events e ON e.position = l.position
              WHERE l.leaf_index < \(Int64(size)) ORDER BY e.stream, e.version DESC
             """
-        ).rows {
+        ).rows)
+    }
+
+    /// Heads from rows of (stream, version, leaf index), one per stream.
+    private static func fold(_ rows: [Row]) throws -> StreamHeads {
+        var heads = StreamHeads()
+        for row in rows {
             heads.advance(
                 stream: try row.decode(String.self, at: 0), version: Int(try row.decode(Int32.self, at: 1)),
                 leafIndex: Int(try row.decode(Int64.self, at: 2)))
