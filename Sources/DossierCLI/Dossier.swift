@@ -17,7 +17,7 @@ struct Dossier: AsyncParsableCommand {
             file again: it is safe).
             """,
         subcommands: [
-            Init.self, Record.self, Import.self, Show.self, Trace.self, Roster.self, Eligible.self, Quota.self,
+            Init.self, Record.self, Import.self, Show.self, Trace.self, Roster.self, Eligible.self, Quota.self, Report.self,
             Exceptions.self, History.self, Project.self, Rebuild.self, CheckpointCommand.self, Verify.self, Prove.self,
             Export.self, VerifyBundle.self, DatabaseCommand.self, User.self, Erase.self, AccessLog.self, Find.self, Serve.self,
         ]

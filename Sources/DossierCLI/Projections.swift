@@ -142,10 +142,30 @@ extension Dossier {
                    "\(entry.community), \(entry.street), \(entry.district)"] + (reason ? [entry.reason ?? ""] : [])
         }
         let header = ["worker"] + (named ? ["name"] : []) + ["status", "post", "level", "community"] + (reason ? ["reason"] : [])
-        let widths = (0..<header.count).map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        return ([header] + rows).map { row in
-            row.enumerated().map { $0.offset == row.count - 1 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined()
-        }.joined(separator: "\n") + "\n\(entries.count) worker" + (entries.count == 1 ? "" : "s")
+        return columns([header] + rows) + "\n\(entries.count) worker" + (entries.count == 1 ? "" : "s")
+    }
+
+    /// Rows of cells as aligned columns, two spaces apart, the last column unpadded. Widths are
+    /// those a terminal shows: a Chinese character takes two columns.
+    static func columns(_ rows: [[String]]) -> String {
+        func width(_ text: String) -> Int {
+            text.unicodeScalars.reduce(0) { sum, scalar in
+                switch scalar.value {
+                case 0x0300...0x036F, 0x200B...0x200F: sum
+                case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
+                     0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x20000...0x3FFFD:
+                    sum + 2
+                default: sum + 1
+                }
+            }
+        }
+        let count = rows.map(\.count).max() ?? 0
+        let widths = (0..<count).map { column in rows.map { column < $0.count ? width($0[column]) : 0 }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { cell in
+                cell.offset == row.count - 1 ? cell.element : cell.element + String(repeating: " ", count: widths[cell.offset] - width(cell.element) + 2)
+            }.joined()
+        }.joined(separator: "\n")
     }
 
     /// Lists the workers on a roster.
@@ -222,32 +242,127 @@ extension Dossier {
 
     /// Shows headcount against quota.
     struct Quota: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Headcount against the quota (18 per 10,000 urban residents, or the ratio in force) per district and city.")
+        static let configuration = CommandConfiguration(
+            abstract: "Headcount against the quota (18 per 10,000 urban residents, or the ratio in force) per district and city.",
+            discussion: """
+                For each district and city: workers on the roster, workers per 10,000 urban residents, the approved \
+                total (the population figure in force times the ratio in force, over 10,000) and the gap to it: a \
+                shortfall when below, over the ceiling total control sets when above. A jurisdiction with no population \
+                figure in force has an unknown quota ("no population figure"), never a met one.
+                """)
 
         @Option(help: "One jurisdiction: City or City/District.") var jurisdiction: String?
         @Option(name: .customLong("as-of"), help: "The date (default today).") var asOf: String?
+        @Option(name: .customLong("known-at"), help: "Only what was recorded by then (YYYY-MM-DD or ISO 8601).") var knownAt: String?
         @OptionGroup var output: OutputFormat
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
+                let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
-                let lines = try await model.quota(jurisdiction: jurisdiction, asOf: date)
+                let lines: [ReadModel.QuotaLine]
+                do {
+                    lines = try await model.quota(jurisdiction: jurisdiction, asOf: date, knownAt: time)
+                } catch let unknown as ReadModel.UnknownJurisdiction {
+                    throw UserError(description: "--jurisdiction: \(unknown.description)")
+                }
                 output.print(
-                    table: { Self.table(lines) }, json: { JSONValue.array(lines.map { .object($0.json) }).prettyText() },
+                    table: { Self.table(lines, asOf: date, knownAt: time) },
+                    json: { JSONValue.array(lines.map { .object($0.json) }).prettyText() },
                     csvHeader: ReadModel.QuotaLine.csvHeader, csvRows: { lines.map(\.csvRow) })
             }
         }
 
-        static func table(_ lines: [ReadModel.QuotaLine]) -> String {
+        static func table(_ lines: [ReadModel.QuotaLine], asOf date: CalendarDate, knownAt: Timestamp?) -> String {
             guard !lines.isEmpty else { return "(no jurisdiction)" }
-            return lines.map { line in
-                let quota = line.quota.map { "quota \($0) (\(line.perTenThousand!) per 10,000 of \(line.urbanPopulation!), \(line.year!))" } ?? "no population recorded"
-                let state = line.gap.map { $0 >= 0 ? "\($0) below quota" : "\(-$0) OVER QUOTA" } ?? ""
-                return "\(line.jurisdiction): headcount \(line.headcount), \(quota)" + (state.isEmpty ? "" : ", \(state)")
-            }.joined(separator: "\n")
+            let title = "quota on \(date)" + (knownAt.map { ", as known at \($0)" } ?? "")
+            let header = ["jurisdiction", "headcount", "per 10,000", "quota", "gap", "basis"]
+            let rows = lines.map { line -> [String] in
+                let gap: String =
+                    switch line.standing {
+                    case .noFigure: "unknown: no population figure"
+                    case .below: "\(line.gap!) short"
+                    case .at: "at quota"
+                    case .over: "\(-line.gap!) OVER QUOTA"
+                    }
+                let basis = line.quota == nil ? "—" : "\(line.perTenThousand!) per 10,000 of \(line.urbanPopulation!) (\(line.year!))"
+                return [line.jurisdiction, String(line.headcount), line.ratio ?? "—", line.quota.map(String.init) ?? "—", gap, basis]
+            }
+            return title + "\n" + Dossier.columns([header] + rows)
+        }
+    }
+
+    /// Reports for auditors.
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reports over time for auditors.", subcommands: [Headcount.self])
+
+        /// Year-end headcounts and ratios over a range of years.
+        struct Headcount: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Year-end (31 December) headcounts, workers per 10,000 urban residents, quota and gap, year by year.",
+                discussion: """
+                    By district (each city's line included) or by street (headcount only: streets have no population \
+                    figure). The same figures as `SELECT * FROM dossier_read.headcount_by_year(FROM, TO, 'district')` in psql.
+                    """)
+
+            @Option(help: "The first year (e.g. 2015).") var from: Int
+            @Option(help: "The last year (e.g. 2025).") var to: Int
+            @Option(help: "district (the default) or street.") var by: String = "district"
+            @Option(help: "Only this City or City/District (and what lies in it).") var jurisdiction: String?
+            @Option(name: .customLong("known-at"), help: "Only what was recorded by then (YYYY-MM-DD or ISO 8601).") var knownAt: String?
+            @OptionGroup var output: OutputFormat
+            @OptionGroup var database: DatabaseOptions
+
+            func validate() throws {
+                guard (1900...2200).contains(from), (1900...2200).contains(to) else {
+                    throw ValidationError("--from and --to take years from 1900 to 2200")
+                }
+                guard from <= to else { throw ValidationError("--from \(from) is after --to \(to): give the earlier year first") }
+                guard to - from < 100 else { throw ValidationError("--from \(from) --to \(to): at most 100 years at a time") }
+                guard ReadModel.HeadcountGrouping(rawValue: by) != nil else {
+                    throw ValidationError("--by takes district or street, not \"\(by.prefix(40))\"")
+                }
+            }
+
+            func run() async throws {
+                try await CLI.run {
+                    let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
+                    let model = ReadModel(try database.readConfiguration())
+                    defer { CLI.noteLag(model) }
+                    let lines: [ReadModel.HeadcountLine]
+                    do {
+                        lines = try await model.headcount(
+                            from: from, to: to, by: ReadModel.HeadcountGrouping(rawValue: by)!, knownAt: time, jurisdiction: jurisdiction)
+                    } catch let unknown as ReadModel.UnknownJurisdiction {
+                        throw UserError(description: "--jurisdiction: \(unknown.description)")
+                    }
+                    output.print(
+                        table: { Self.table(lines) }, json: { JSONValue.array(lines.map { .object($0.json) }).prettyText() },
+                        csvHeader: ReadModel.HeadcountLine.csvHeader, csvRows: { lines.map(\.csvRow) })
+                }
+            }
+
+            static func table(_ lines: [ReadModel.HeadcountLine]) -> String {
+                guard !lines.isEmpty else { return "(no workers in those years)" }
+                let header = ["31 Dec", "jurisdiction", "headcount", "per 10,000", "quota", "gap"]
+                let rows = lines.map { line -> [String] in
+                    let gap: String =
+                        switch line.standing {
+                        case "below"?: "\(line.gap!) short"
+                        case "at"?: "at quota"
+                        case "over"?: "\(-line.gap!) OVER QUOTA"
+                        case "no-figure"?: "no population figure"
+                        default: ""
+                        }
+                    return [String(line.year), line.jurisdiction, String(line.headcount), line.ratio ?? "—",
+                            line.quota.map(String.init) ?? "—", gap]
+                }
+                return Dossier.columns([header] + rows)
+            }
         }
     }
 

@@ -18,7 +18,10 @@ struct FormatsCLITests {
 
     /// The README's columns, per command.
     static let roster = ["worker", "name", "status", "post", "role", "level", "community", "street", "district", "city", "reason"]
-    static let quota = ["jurisdiction", "headcount", "urbanPopulation", "year", "perTenThousand", "quota", "gap", "compliant"]
+    static let quota = [
+        "jurisdiction", "headcount", "urbanPopulation", "year", "perTenThousand", "quota", "gap", "compliant", "ratioPerTenThousand", "standing",
+    ]
+    static let headcount = ["year", "jurisdiction", "headcount", "urbanPopulation", "ratioPerTenThousand", "quota", "gap", "standing"]
     static let exceptions = [
         "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "authority", "reference", "override", "rules",
         "jurisdiction", "rescindedBy", "rescindedEffective", "correctedBy", "overturnedBy",
@@ -51,6 +54,9 @@ struct FormatsCLITests {
             (["roster", "--district", "黄浦区"], Self.roster, 2...2),
             (["eligible", "--for", "exit-review"], Self.roster, 0...2),
             (["quota"], Self.quota, 2...2),
+            (["quota", "--as-of", "2013-12-31", "--known-at", "2030-01-01"], Self.quota, 2...2),
+            (["report", "headcount", "--from", "2012", "--to", "2014"], Self.headcount, 6...6),
+            (["report", "headcount", "--from", "2013", "--to", "2014", "--by", "street"], Self.headcount, 2...2),
             (["exceptions"], Self.exceptions, 1...1),
             (["trace", "W-002"], Self.trace, 1...1),
             (["trace", "W-001"], Self.trace, 2...2),
@@ -97,7 +103,7 @@ struct FormatsCLITests {
         #expect(exception[1][Self.exceptions.firstIndex(of: "override")!] == "特批,\"紧急\"\n-区委")
         #expect(exception[1][Self.exceptions.firstIndex(of: "rules")!] == "level-up-on-assessment")
         let quota = try Self.parse(try dossier.run(["quota", "--format", "csv"]).stdout)
-        #expect(quota.contains(["上海/黄浦区", "2", "10000", "2012", "18", "18", "16", "true"]), "\(quota)")
+        #expect(quota.contains(["上海/黄浦区", "2", "10000", "2012", "18", "18", "16", "true", "2.0", "below"]), "\(quota)")
         let users = try Self.parse(try dossier.run(["user", "list", "--format", "csv"]).stdout)
         let scopes = users.first { $0[0] == clerk }.map { Set($0[2].split(separator: " ").map(String.init)) }
         #expect(scopes == ["上海/黄浦区", "上海/徐汇区"], "\(users)")
@@ -130,7 +136,19 @@ struct FormatsCLITests {
 
         // The tables are the old ones.
         #expect(try dossier.run(["roster", "--district", "黄浦区"]).stdout.hasSuffix("2 workers\n"))
-        #expect(try dossier.run(["quota"]).stdout.contains("上海/黄浦区: headcount 2, quota 18 (18 per 10,000 of 10000, 2012), 16 below quota\n"))
+        let quotaTable = try dossier.run(["quota", "--as-of", "2014-01-01"]).stdout
+        let cells = quotaTable.split(separator: "\n").map { line in
+            line.components(separatedBy: "  ").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        #expect(cells.first == ["quota on 2014-01-01"], "\(quotaTable)")
+        #expect(cells.dropFirst().first == ["jurisdiction", "headcount", "per 10,000", "quota", "gap", "basis"], "\(quotaTable)")
+        #expect(cells.contains(["上海/黄浦区", "2", "2.00", "18", "16 short", "18 per 10,000 of 10000 (2012)"]), "\(quotaTable)")
+        #expect(cells.contains(["上海", "2", "—", "—", "unknown: no population figure", "—"]), "\(quotaTable)")
+        // Columns line up on a terminal, where a Chinese character takes two columns.
+        let lines = quotaTable.split(separator: "\n").dropFirst()
+        #expect(Set(lines.map { line in
+            line.prefix { $0 != "2" && $0 != "h" }.unicodeScalars.reduce(0) { $0 + ($1.value >= 0x4E00 ? 2 : 1) }
+        }).count == 1, "\(quotaTable)")
         #expect(try dossier.run(["find", "王"]).stdout == "W-002\t王\"小\",明\n")
         #expect(try dossier.run(["exceptions"]).stdout.contains("    rules: level-up-on-assessment\n"))
 
@@ -146,7 +164,7 @@ struct FormatsCLITests {
     func badFormats() throws {
         let dossier = CommandRunner(database: nil)
         let commands: [[String]] = [
-            ["roster"], ["eligible", "--for", "level-up"], ["quota"], ["exceptions"], ["history", "W-1", "--field", "level"],
+            ["roster"], ["eligible", "--for", "level-up"], ["quota"], ["report", "headcount", "--from", "2015", "--to", "2016"], ["exceptions"], ["history", "W-1", "--field", "level"],
             ["trace", "W-1"], ["user", "list"], ["user", "who", "--jurisdiction", "上海"], ["access-log"], ["find", "王"],
         ]
         for command in commands {
@@ -172,6 +190,7 @@ struct FormatsCLITests {
         case nil, .null?: return ""
         case .integer(let number)?: return String(number)
         case .bool(let flag)?: return flag ? "true" : "false"
+        case .fraction(let number)?: return "\(number)"
         case .string(let text)?:
             guard let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return text }
             return "'" + text

@@ -129,10 +129,52 @@ enum API {
         api.get("quota") { request, _ in
             let identity = try await require(request, core: core)
             let jurisdiction = try request.query("jurisdiction").map { try checkedText($0, "jurisdiction", max: 201) }
-            let asOf = try request.date("asOf") ?? Ledger.today()
-            let lines = try await core.act(identity, fresh: true) { session in
-                try await ReadModel(session: session).quota(jurisdiction: jurisdiction, asOf: asOf)
+            let asOf = try request.date("asOf") ?? Ledger.today(), knownAt = try request.time("knownAt")
+            let lines: [ReadModel.QuotaLine]
+            do {
+                lines = try await core.act(identity, fresh: true) { session in
+                    try await ReadModel(session: session).quota(jurisdiction: jurisdiction, asOf: asOf, knownAt: knownAt)
+                }
+            } catch let unknown as ReadModel.UnknownJurisdiction {
+                throw Problem.badParameter("jurisdiction", unknown.description)
             }
+            if request.query("format") == "csv" {
+                return csv(CSV.document(header: ReadModel.QuotaLine.csvHeader, rows: lines.map(\.csvRow)), filename: "quota.csv")
+            }
+            try checkFormat(request)
+            return JSONValue.array(lines.map { .object($0.json) }).response()
+        }
+        api.get("reports/headcount") { request, _ in
+            let identity = try await require(request, core: core)
+            func year(_ name: String) throws -> Int {
+                guard let text = request.query(name) else { throw Problem.badParameter(name, "\(name) is required: a year from 1900 to 2200") }
+                guard text.utf8.count == 4, let year = Int(text), (1900...2200).contains(year) else {
+                    throw Problem.badParameter(name, "\(name) takes a year from 1900 to 2200")
+                }
+                return year
+            }
+            let from = try year("from"), to = try year("to")
+            guard from <= to, to - from < 100 else {
+                throw Problem.badParameter("to", "from (\(from)) must not be after to (\(to)), and at most 100 years apart")
+            }
+            let byText = request.query("by") ?? "district"
+            guard let by = ReadModel.HeadcountGrouping(rawValue: byText) else {
+                throw Problem.badParameter("by", "by takes district or street")
+            }
+            let jurisdiction = try request.query("jurisdiction").map { try checkedText($0, "jurisdiction", max: 201) }
+            let knownAt = try request.time("knownAt")
+            let lines: [ReadModel.HeadcountLine]
+            do {
+                lines = try await core.act(identity, fresh: true) { session in
+                    try await ReadModel(session: session).headcount(from: from, to: to, by: by, knownAt: knownAt, jurisdiction: jurisdiction)
+                }
+            } catch let unknown as ReadModel.UnknownJurisdiction {
+                throw Problem.badParameter("jurisdiction", unknown.description)
+            }
+            if request.query("format") == "csv" {
+                return csv(CSV.document(header: ReadModel.HeadcountLine.csvHeader, rows: lines.map(\.csvRow)), filename: "headcount.csv")
+            }
+            try checkFormat(request)
             return JSONValue.array(lines.map { .object($0.json) }).response()
         }
         api.get("exceptions") { request, _ in

@@ -324,20 +324,76 @@ enum OpenAPIDocument {
     "type": "object",
     "required": [
      "jurisdiction",
-     "headcount"
+     "headcount",
+     "quota",
+     "gap",
+     "year",
+     "urbanPopulation",
+     "perTenThousand",
+     "compliant",
+     "ratioPerTenThousand",
+     "standing"
     ],
     "properties": {
      "jurisdiction": {
       "type": "string"
      },
      "headcount": {
-      "type": "integer"
+      "type": "integer",
+      "minimum": 0
      },
      "quota": {
       "type": [
        "integer",
        "null"
       ]
+     },
+     "gap": {
+      "type": [
+       "integer",
+       "null"
+      ]
+     },
+     "year": {
+      "type": [
+       "integer",
+       "null"
+      ]
+     },
+     "urbanPopulation": {
+      "type": [
+       "integer",
+       "null"
+      ]
+     },
+     "perTenThousand": {
+      "type": [
+       "integer",
+       "null"
+      ]
+     },
+     "compliant": {
+      "type": [
+       "boolean",
+       "null"
+      ]
+     },
+     "ratioPerTenThousand": {
+      "type": [
+       "number",
+       "null"
+      ],
+      "description": "workers per 10,000 urban residents, two decimals"
+     },
+     "standing": {
+      "type": "string",
+      "enum": [
+       "below",
+       "at",
+       "over",
+       "no-figure"
+      ],
+      "description": "below: a shortfall of gap; over: above the ceiling; no-figure: no population figure in force, the quota is unknown"
      }
     }
    },
@@ -446,6 +502,68 @@ enum OpenAPIDocument {
       "type": [
        "boolean",
        "null"
+      ]
+     }
+    }
+   },
+   "HeadcountLine": {
+    "type": "object",
+    "required": [
+     "year",
+     "jurisdiction",
+     "headcount",
+     "urbanPopulation",
+     "ratioPerTenThousand",
+     "quota",
+     "gap",
+     "standing"
+    ],
+    "properties": {
+     "year": {
+      "type": "integer"
+     },
+     "jurisdiction": {
+      "type": "string"
+     },
+     "headcount": {
+      "type": "integer",
+      "minimum": 0
+     },
+     "urbanPopulation": {
+      "type": [
+       "integer",
+       "null"
+      ]
+     },
+     "ratioPerTenThousand": {
+      "type": [
+       "number",
+       "null"
+      ]
+     },
+     "quota": {
+      "type": [
+       "integer",
+       "null"
+      ]
+     },
+     "gap": {
+      "type": [
+       "integer",
+       "null"
+      ]
+     },
+     "standing": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "enum": [
+       "below",
+       "at",
+       "over",
+       "no-figure",
+       null
       ]
      }
     }
@@ -1448,7 +1566,7 @@ enum OpenAPIDocument {
   },
   "/api/quota": {
    "get": {
-    "summary": "Headcount against the quota per jurisdiction",
+    "summary": "Headcount, workers per 10,000 urban residents, quota and gap per district and city on a date, as known at a time",
     "parameters": [
      {
       "name": "jurisdiction",
@@ -1470,6 +1588,29 @@ enum OpenAPIDocument {
        "type": "string",
        "format": "date"
       }
+     },
+     {
+      "name": "knownAt",
+      "in": "query",
+      "required": false,
+      "description": "time",
+      "schema": {
+       "type": "string",
+       "description": "YYYY-MM-DD (its end) or an ISO 8601 time"
+      }
+     },
+     {
+      "name": "format",
+      "in": "query",
+      "required": false,
+      "description": "json or csv",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "json",
+        "csv"
+       ]
+      }
      }
     ],
     "responses": {
@@ -1482,6 +1623,117 @@ enum OpenAPIDocument {
          "items": {
           "$ref": "#/components/schemas/QuotaLine"
          }
+        }
+       },
+       "text/csv": {
+        "schema": {
+         "type": "string"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/P400"
+     },
+     "401": {
+      "$ref": "#/components/responses/P401"
+     },
+     "403": {
+      "$ref": "#/components/responses/P403"
+     },
+     "503": {
+      "$ref": "#/components/responses/P503"
+     }
+    }
+   }
+  },
+  "/api/reports/headcount": {
+   "get": {
+    "summary": "Year-end (31 December) headcounts, ratio per 10,000 urban residents, quota and gap, year by year",
+    "parameters": [
+     {
+      "name": "from",
+      "in": "query",
+      "required": true,
+      "description": "the first year, 1900 to 2200",
+      "schema": {
+       "type": "string",
+       "pattern": "^[0-9]{4}$"
+      }
+     },
+     {
+      "name": "to",
+      "in": "query",
+      "required": true,
+      "description": "the last year, 1900 to 2200, at most 99 after from",
+      "schema": {
+       "type": "string",
+       "pattern": "^[0-9]{4}$"
+      }
+     },
+     {
+      "name": "by",
+      "in": "query",
+      "required": false,
+      "description": "district (default; cities included) or street",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "district",
+        "street"
+       ]
+      }
+     },
+     {
+      "name": "jurisdiction",
+      "in": "query",
+      "required": false,
+      "description": "CITY or CITY/DISTRICT",
+      "schema": {
+       "type": "string",
+       "minLength": 1,
+       "maxLength": 201
+      }
+     },
+     {
+      "name": "knownAt",
+      "in": "query",
+      "required": false,
+      "description": "time",
+      "schema": {
+       "type": "string",
+       "description": "YYYY-MM-DD (its end) or an ISO 8601 time"
+      }
+     },
+     {
+      "name": "format",
+      "in": "query",
+      "required": false,
+      "description": "json or csv",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "json",
+        "csv"
+       ]
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "one line per year and jurisdiction",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "array",
+         "items": {
+          "$ref": "#/components/schemas/HeadcountLine"
+         }
+        }
+       },
+       "text/csv": {
+        "schema": {
+         "type": "string"
         }
        }
       }

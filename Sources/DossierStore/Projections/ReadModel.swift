@@ -171,13 +171,30 @@ public final class ReadModel: Sendable {
 
     /// Headcount against quota for one jurisdiction on a date.
     public struct QuotaLine: Sendable, Equatable {
+        /// Where a jurisdiction stands against its approved total.
+        public enum Standing: String, Sendable {
+            /// Fewer workers than the quota: a shortfall of `gap`.
+            case below
+            /// Exactly the quota.
+            case at
+            /// More workers than the quota allows: total control sets a ceiling.
+            case over
+            /// No population figure in force: the quota is unknown, not met.
+            case noFigure = "no-figure"
+        }
+
         public var jurisdiction: String
         public var headcount: Int
         public var year: Int?
         public var urbanPopulation: Int?
         public var perTenThousand: Int?
         public var quota: Int?
+        /// Workers per 10,000 urban residents, to two decimals (as PostgreSQL rounds it); JSON and
+        /// CSV give it as a number (`2.0`, `13.33`).
+        public var ratio: String?
+        public var standing: Standing
 
+        /// The quota minus the headcount: positive is a shortfall, negative is over the ceiling.
         public var gap: Int? { quota.map { $0 - headcount } }
 
         public var json: JSONObject {
@@ -186,51 +203,115 @@ public final class ReadModel: Sendable {
                 ("jurisdiction", .string(jurisdiction)), ("headcount", .integer(Int64(headcount))), ("quota", number(quota)),
                 ("gap", number(gap)), ("year", number(year)), ("urbanPopulation", number(urbanPopulation)),
                 ("perTenThousand", number(perTenThousand)), ("compliant", quota.map { .bool(headcount <= $0) } ?? .null),
+                ("ratioPerTenThousand", ratio.flatMap(Double.init).map(JSONValue.fraction) ?? .null),
+                ("standing", .string(standing.rawValue)),
             ])
         }
 
         /// The CSV columns of `quota`: the population figure and the ratio per 10,000 in force
-        /// that give the quota; `gap` is quota minus headcount (negative: over quota).
-        public static let csvHeader = ["jurisdiction", "headcount", "urbanPopulation", "year", "perTenThousand", "quota", "gap", "compliant"]
+        /// that give the quota; `gap` is quota minus headcount (negative: over quota). The
+        /// columns from `ratioPerTenThousand` on came later (issue 13) and stay at the end.
+        public static let csvHeader = [
+            "jurisdiction", "headcount", "urbanPopulation", "year", "perTenThousand", "quota", "gap", "compliant",
+            "ratioPerTenThousand", "standing",
+        ]
 
         /// One CSV record, in the order of `csvHeader`.
         public var csvRow: [CSV.Field] {
             [.text(jurisdiction), CSV.Field(headcount), CSV.Field(urbanPopulation), CSV.Field(year), CSV.Field(perTenThousand),
-             CSV.Field(quota), CSV.Field(gap), CSV.Field(quota.map { headcount <= $0 })]
+             CSV.Field(quota), CSV.Field(gap), CSV.Field(quota.map { headcount <= $0 }),
+             CSV.Field(ratio.flatMap(Double.init).map { "\($0)" }), .text(standing.rawValue)]
         }
     }
 
-    /// Quota compliance per district and city on `date` (one jurisdiction when given).
-    public func quota(jurisdiction: String? = nil, asOf date: CalendarDate) async throws -> [QuotaLine] {
-        try await session.run { connection in
+    /// Quota compliance per district and city on `date` as known at `knownAt` (now when nil),
+    /// one jurisdiction when given: `dossier_read.quota_as_of`, the function psql users call.
+    public func quota(jurisdiction: String? = nil, asOf date: CalendarDate, knownAt: Timestamp? = nil) async throws -> [QuotaLine] {
+        _ = try Self.jurisdictionParts(jurisdiction)
+        return try await session.run { connection in
             _ = try self.refresh(connection)
+            try Self.requireKnown(jurisdiction, connection)
             let result = try connection.query(
                 """
-                WITH roster AS (
-                    SELECT city, district FROM dossier_read.worker_timeline
-                     WHERE \(fragment: Self.inForce(date: date, knownAt: nil, place: Place()))
-                       AND status IN ('active', 'seconded')),
-                headcount AS (
-                    SELECT city || '/' || district AS jurisdiction, count(*) AS n FROM roster GROUP BY 1
-                    UNION ALL SELECT city, count(*) FROM roster GROUP BY city),
-                latest AS (
-                    SELECT DISTINCT ON (jurisdiction) jurisdiction, year, urban_population, per_ten_thousand, quota
-                      FROM dossier_read.quotas
-                     WHERE year <= \(Int32(date.year)) AND effective <= \(PostgresDate(date))
-                     ORDER BY jurisdiction, year DESC)
-                SELECT coalesce(l.jurisdiction, h.jurisdiction) AS j, coalesce(h.n, 0), l.year, l.urban_population,
-                       l.per_ten_thousand, l.quota
-                  FROM latest l FULL JOIN headcount h ON h.jurisdiction = l.jurisdiction
-                 WHERE \(jurisdiction)::text IS NULL OR coalesce(l.jurisdiction, h.jurisdiction) = \(jurisdiction)
-                 ORDER BY j
+                SELECT jurisdiction, headcount, year, urban_population, per_ten_thousand, quota, ratio::text, standing
+                  FROM dossier_read.quota_as_of(\(PostgresDate(date)), \(knownAt.map(PostgresTimestamp.init))::timestamptz)
+                 WHERE \(jurisdiction)::text IS NULL OR jurisdiction = \(jurisdiction)
+                 ORDER BY jurisdiction
                 """)
             return try result.rows.map { row in
                 QuotaLine(
-                    jurisdiction: try row.decode(String.self, at: 0), headcount: Int(try row.decode(Int64.self, at: 1)),
+                    jurisdiction: try row.decode(String.self, at: 0), headcount: Int(try row.decode(Int32.self, at: 1)),
                     year: try row.decodeIfPresent(Int32.self, at: 2).map(Int.init),
                     urbanPopulation: try row.decodeIfPresent(Int32.self, at: 3).map(Int.init),
                     perTenThousand: try row.decodeIfPresent(Int32.self, at: 4).map(Int.init),
-                    quota: try row.decodeIfPresent(Int32.self, at: 5).map(Int.init))
+                    quota: try row.decodeIfPresent(Int32.self, at: 5).map(Int.init),
+                    ratio: try row.decodeIfPresent(String.self, at: 6),
+                    standing: QuotaLine.Standing(rawValue: try row.decode(String.self, at: 7)) ?? .noFigure)
+            }
+        }
+    }
+
+    /// One year's year-end headcount of a district, city or street (`report headcount`).
+    public struct HeadcountLine: Sendable, Equatable {
+        public var year: Int
+        public var jurisdiction: String
+        public var headcount: Int
+        public var urbanPopulation: Int?
+        public var ratio: String?
+        public var quota: Int?
+        public var gap: Int?
+        public var standing: String?
+
+        public var json: JSONObject {
+            func number(_ value: Int?) -> JSONValue { value.map { .integer(Int64($0)) } ?? .null }
+            return JSONObject([
+                ("year", .integer(Int64(year))), ("jurisdiction", .string(jurisdiction)), ("headcount", .integer(Int64(headcount))),
+                ("urbanPopulation", number(urbanPopulation)),
+                ("ratioPerTenThousand", ratio.flatMap(Double.init).map(JSONValue.fraction) ?? .null),
+                ("quota", number(quota)), ("gap", number(gap)), ("standing", standing.map(JSONValue.string) ?? .null),
+            ])
+        }
+
+        /// The CSV columns of `report headcount` (README, "CSV and other formats").
+        public static let csvHeader = ["year", "jurisdiction", "headcount", "urbanPopulation", "ratioPerTenThousand", "quota", "gap", "standing"]
+
+        /// One CSV record, in the order of `csvHeader`.
+        public var csvRow: [CSV.Field] {
+            [CSV.Field(year), .text(jurisdiction), CSV.Field(headcount), CSV.Field(urbanPopulation),
+             CSV.Field(ratio.flatMap(Double.init).map { "\($0)" }),
+             CSV.Field(quota), CSV.Field(gap), CSV.Field(standing)]
+        }
+    }
+
+    /// How `report headcount` groups workers.
+    public enum HeadcountGrouping: String, Sendable, CaseIterable {
+        case district, street
+    }
+
+    /// Year-end (31 December) headcounts from `from` to `to`, by district (with cities, their
+    /// ratio, quota and gap) or by street, as known at `knownAt`: `dossier_read.headcount_by_year`.
+    public func headcount(from: Int, to: Int, by grouping: HeadcountGrouping, knownAt: Timestamp? = nil, jurisdiction: String? = nil)
+        async throws -> [HeadcountLine]
+    {
+        _ = try Self.jurisdictionParts(jurisdiction)
+        return try await session.run { connection in
+            _ = try self.refresh(connection)
+            try Self.requireKnown(jurisdiction, connection)
+            let result = try connection.query(
+                """
+                SELECT year, jurisdiction, headcount, urban_population, ratio::text, quota, gap, standing
+                  FROM dossier_read.headcount_by_year(\(Int32(from)), \(Int32(to)), \(grouping.rawValue),
+                                                       \(knownAt.map(PostgresTimestamp.init))::timestamptz)
+                 WHERE \(jurisdiction)::text IS NULL OR jurisdiction = \(jurisdiction)
+                    OR starts_with(jurisdiction, \(jurisdiction) || '/')
+                """)
+            return try result.rows.map { row in
+                HeadcountLine(
+                    year: Int(try row.decode(Int32.self, at: 0)), jurisdiction: try row.decode(String.self, at: 1),
+                    headcount: Int(try row.decode(Int32.self, at: 2)),
+                    urbanPopulation: try row.decodeIfPresent(Int32.self, at: 3).map(Int.init),
+                    ratio: try row.decodeIfPresent(String.self, at: 4), quota: try row.decodeIfPresent(Int32.self, at: 5).map(Int.init),
+                    gap: try row.decodeIfPresent(Int32.self, at: 6).map(Int.init), standing: try row.decodeIfPresent(String.self, at: 7))
             }
         }
     }
@@ -283,6 +364,32 @@ public final class ReadModel: Sendable {
         }
     }
 
+    /// The city and district of `City` or `City/District` (nil, nil for none); anything else is unknown.
+    static func jurisdictionParts(_ jurisdiction: String?) throws -> (city: String?, district: String?) {
+        guard let jurisdiction else { return (nil, nil) }
+        let parts = jurisdiction.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let district = parts.count > 1 ? parts[1] : nil
+        if parts[0].isEmpty || district?.isEmpty == true || district?.contains("/") == true {
+            throw UnknownJurisdiction(jurisdiction: jurisdiction)
+        }
+        return (parts[0], district)
+    }
+
+    /// Refuses a jurisdiction no worker was ever placed in and no population figure names.
+    static func requireKnown(_ jurisdiction: String?, _ connection: PostgresConnection) throws {
+        guard let jurisdiction else { return }
+        let (city, district) = try jurisdictionParts(jurisdiction)
+        let known = try connection.query(
+            """
+            SELECT EXISTS (SELECT FROM dossier_read.worker_timeline
+                            WHERE city = \(city) AND (\(district)::text IS NULL OR district = \(district)))
+                OR EXISTS (SELECT FROM dossier_read.quotas
+                            WHERE jurisdiction = \(jurisdiction) OR (\(district)::text IS NULL AND left(jurisdiction, length(\(city)::text) + 1) = \(city)::text || '/'))
+            """
+        ).rows.first.map { try $0.decode(Bool.self, at: 0) } ?? false
+        guard known else { throw UnknownJurisdiction(jurisdiction: jurisdiction) }
+    }
+
     /// The policy exceptions `filter` selects, in log order, each with its later fate: the
     /// rescission, corrections and overturning appeal ruling the audit trail (the trace's
     /// statuses, `Replay.trace`) holds for it. The jurisdiction of a worker's decision is where
@@ -290,25 +397,10 @@ public final class ReadModel: Sendable {
     /// now, or as known when it was recorded when what is known now places the worker nowhere
     /// then (a rescinded hire); a population figure's is its own; others have none.
     public func exceptions(_ filter: ExceptionFilter = ExceptionFilter()) async throws -> [Exception] {
-        let parts = filter.jurisdiction.map { $0.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init) }
-        let city = parts?.first
-        let district = (parts?.count ?? 0) > 1 ? parts?[1] : nil
-        if let jurisdiction = filter.jurisdiction, city?.isEmpty != false || district?.isEmpty == true || district?.contains("/") == true {
-            throw UnknownJurisdiction(jurisdiction: jurisdiction)
-        }
+        let (city, district) = try Self.jurisdictionParts(filter.jurisdiction)
         return try await session.run { connection in
             _ = try self.refresh(connection)
-            if let jurisdiction = filter.jurisdiction {
-                let known = try connection.query(
-                    """
-                    SELECT EXISTS (SELECT FROM dossier_read.worker_timeline
-                                    WHERE city = \(city) AND (\(district)::text IS NULL OR district = \(district)))
-                        OR EXISTS (SELECT FROM dossier_read.quotas
-                                    WHERE jurisdiction = \(jurisdiction) OR (\(district)::text IS NULL AND left(jurisdiction, length(\(city)::text) + 1) = \(city)::text || '/'))
-                    """
-                ).rows.first.map { try $0.decode(Bool.self, at: 0) } ?? false
-                guard known else { throw UnknownJurisdiction(jurisdiction: jurisdiction) }
-            }
+            try Self.requireKnown(filter.jurisdiction, connection)
             let since = filter.since.map(PostgresDate.init)
             let until = filter.until.map(PostgresDate.init)
             return try connection.query(
