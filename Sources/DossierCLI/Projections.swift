@@ -348,6 +348,9 @@ extension Dossier {
 
             static func table(_ lines: [ReadModel.HeadcountLine]) -> String {
                 guard !lines.isEmpty else { return "(no workers in those years)" }
+                if lines.allSatisfy({ $0.standing == nil }) {  // streets: headcounts only
+                    return Dossier.columns([["31 Dec", "street", "headcount"]] + lines.map { [String($0.year), $0.jurisdiction, String($0.headcount)] })
+                }
                 let header = ["31 Dec", "jurisdiction", "headcount", "per 10,000", "quota", "gap"]
                 let rows = lines.map { line -> [String] in
                     let gap: String =

@@ -160,6 +160,37 @@ struct FormatsCLITests {
         #expect(nobody.status == 0 && nobody.stdout == "worker,name\r\n" && nobody.stderr.isEmpty, "\(nobody.stderr)")
     }
 
+    @Test("quota and report headcount: bad years, groupings, dates and places refused naming the option, nothing written")
+    func reportOptions() throws {
+        let database = try TestDatabase.create()
+        let dossier = CommandRunner(database: database)
+        #expect(try dossier.run(["record", "-"], input: [hire, Self.population].joined(separator: "\n")).status == 0)
+        let before = try events(database)
+        for (arguments, status, says) in [
+            (["report", "headcount", "--from", "2020", "--to", "2019"], 2, "--from 2020 is after --to 2019"),
+            (["report", "headcount", "--from", "1800", "--to", "2019"], 2, "--from and --to take years from 1900 to 2200"),
+            (["report", "headcount", "--from", "1900", "--to", "2100"], 2, "at most 100 years"),
+            (["report", "headcount", "--to", "2019"], 2, "--from"),
+            (["report", "headcount", "--from", "2019", "--to", "2020", "--by", "community"], 2, "--by takes district or street"),
+            (["report", "headcount", "--from", "2019", "--to", "2020", "--jurisdiction", "上海/黄埔区"], 1, "--jurisdiction: no city or district \"上海/黄埔区\""),
+            (["report", "headcount", "--from", "2019", "--to", "2020", "--known-at", "yesterday"], 1, "--known-at"),
+            (["quota", "--jurisdiction", "上海/黄浦区'; DROP TABLE dossier.events; --"], 1, "--jurisdiction: no city or district"),
+            (["quota", "--as-of", "2019-02-30"], 1, "--as-of"),
+            (["quota", "--known-at", "2019-13-01"], 1, "--known-at"),
+        ] as [([String], Int32, String)] {
+            let result = try dossier.run(arguments)
+            #expect(result.status == status && result.stderr.contains(says) && result.stdout.isEmpty, "\(arguments): \(result.status) \(result.stderr)")
+        }
+        #expect(try events(database) == before)
+        // A known place: the district alone, and the city with its districts.
+        let district = try dossier.run(["report", "headcount", "--from", "2012", "--to", "2013", "--jurisdiction", "上海/黄浦区", "--json"])
+        #expect(array(try JSONParser.parse(district.stdout)).map { Self.cell($0["jurisdiction"]) } == ["上海/黄浦区", "上海/黄浦区"], "\(district.stdout)")
+        let city = try dossier.run(["report", "headcount", "--from", "2013", "--to", "2013", "--jurisdiction", "上海", "--format", "csv"])
+        #expect(try Self.parse(city.stdout).map { $0[1] } == ["jurisdiction", "上海", "上海/黄浦区"], "\(city.stdout)")
+        let streets = try dossier.run(["report", "headcount", "--from", "2013", "--to", "2013", "--by", "street"])
+        #expect(streets.stdout == "31 Dec  street" + String(repeating: " ", count: 18) + "headcount\n2013    上海/黄浦区/五里桥街道  1\n", "\(streets.stdout)")
+    }
+
     @Test("a format that is not table, json or csv, --json with another format, and --excel without csv: exit 2, said plainly")
     func badFormats() throws {
         let dossier = CommandRunner(database: nil)

@@ -141,6 +141,25 @@ struct ServerAPITests {
                 let bad = try await client.execute(uri: "/api/exceptions?" + query, method: .get, headers: [.cookie: cookie])
                 #expect(bad.status == .badRequest && bad.json?["parameter"]?.stringValue == parameter, "\(query): \(bad.text)")
             }
+            // Quota and year-end headcounts on a date, as known at a time (issue 13): no population
+            // figure in 黄浦区, so its quota is unknown, not met.
+            let quota = try await client.execute(uri: "/api/quota?jurisdiction=\(huangpu)&asOf=2021-12-31", method: .get, headers: [.cookie: cookie])
+            let line = (try? JSONParser.parse(quota.text)).flatMap { if case .array(let list) = $0, list.count == 1 { list[0].objectValue } else { nil } }
+            #expect(line?["headcount"] == .integer(1) && line?["standing"]?.stringValue == "no-figure" && line?["quota"] == .null, "\(quota.text)")
+            let unknownThen = try await client.execute(uri: "/api/quota?asOf=2021-12-31&knownAt=2000-01-01", method: .get, headers: [.cookie: cookie])
+            #expect(unknownThen.status == .ok && (try? JSONParser.parse(unknownThen.text)) == .array([]), "\(unknownThen.text)")
+            let years = try await client.execute(uri: "/api/reports/headcount?from=2019&to=2021&jurisdiction=\(huangpu)", method: .get, headers: [.cookie: cookie])
+            let counts = (try? JSONParser.parse(years.text)).flatMap { if case .array(let list) = $0 { list.compactMap { $0.objectValue?["headcount"] } } else { nil } }
+            #expect(counts == [JSONValue.integer(1), JSONValue.integer(1)], "2020 and 2021 in 黄浦区 (no worker at the end of 2019): \(years.text)")
+            let csv = try await client.execute(uri: "/api/reports/headcount?from=2020&to=2020&by=street&format=csv", method: .get, headers: [.cookie: cookie])
+            #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true && csv.text.hasPrefix("year,jurisdiction,headcount,"), "\(csv.text)")
+            for (query, parameter) in [("from=2021&to=2019", "to"), ("from=20x1&to=2021", "from"), ("to=2021", "from"), ("from=2020&to=2021&by=city", "by"),
+                                       ("from=2020&to=2021&jurisdiction=%E7%81%AB%E6%98%9F", "jurisdiction")] {
+                let bad = try await client.execute(uri: "/api/reports/headcount?" + query, method: .get, headers: [.cookie: cookie])
+                #expect(bad.status == .badRequest && bad.json?["parameter"]?.stringValue == parameter, "\(query): \(bad.text)")
+            }
+            let unknownPlace = try await client.execute(uri: "/api/quota?jurisdiction=%E7%81%AB%E6%98%9F", method: .get, headers: [.cookie: cookie])
+            #expect(unknownPlace.status == .badRequest && unknownPlace.json?["parameter"]?.stringValue == "jurisdiction", "\(unknownPlace.text)")
             // Malformed input: a clear problem naming the field, nothing written.
             for bad in ["{", #"{"decision":"hire"}"#, hire("W-3").replacingOccurrences(of: "2020-01-01", with: "2020-02-30"),
                         hire("W-3").replacingOccurrences(of: #""level":3"#, with: #""level":99"#),
