@@ -70,41 +70,14 @@ extension ReadModel {
         }
     }
 
-    /// A `City` or `City/District` split into its parts; `UnknownJurisdiction` when it is
-    /// neither (empty parts, more than one slash).
-    static func jurisdictionParts(_ jurisdiction: String) throws -> (city: String, district: String?) {
-        let parts = jurisdiction.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        let city = parts[0]
-        let district = parts.count > 1 ? parts[1] : nil
-        if city.isEmpty || district?.isEmpty == true || district?.contains("/") == true {
-            throw UnknownJurisdiction(jurisdiction: jurisdiction)
-        }
-        return (city, district)
-    }
-
-    /// Refuses a jurisdiction no worker was ever placed in and no population figure names.
-    static func requireKnown(_ connection: PostgresConnection, _ jurisdiction: String, city: String, district: String?) throws {
-        let known = try connection.query(
-            """
-            SELECT EXISTS (SELECT FROM dossier_read.worker_timeline
-                            WHERE city = \(city) AND (\(district)::text IS NULL OR district = \(district)))
-                OR EXISTS (SELECT FROM dossier_read.quotas
-                            WHERE jurisdiction = \(jurisdiction) OR (\(district)::text IS NULL AND left(jurisdiction, length(\(city)::text) + 1) = \(city)::text || '/'))
-            """
-        ).rows.first.map { try $0.decode(Bool.self, at: 0) } ?? false
-        guard known else { throw UnknownJurisdiction(jurisdiction: jurisdiction) }
-    }
-
     /// What needs attention on `date`, in one jurisdiction (`City` or `City/District`) when
     /// given: sorted by the date each fell due, then subject, then kind. See `DueKind` and the
     /// README ("What needs attention") for each rule and the date it falls due.
     public func due(asOf date: CalendarDate, jurisdiction: String? = nil) async throws -> [DueItem] {
-        let place = try jurisdiction.map(Self.jurisdictionParts)
+        let place = try Self.jurisdictionParts(jurisdiction)
         return try await session.run { connection in
             _ = try self.refresh(connection)
-            if let jurisdiction, let place {
-                try Self.requireKnown(connection, jurisdiction, city: place.city, district: place.district)
-            }
+            try Self.requireKnown(jurisdiction, connection)
             var items: [DueItem] = []
             items += try Self.overdueAssignments(connection, on: date)
             items += try Self.eligibilityRuns(connection, .levelUp, on: date)
@@ -112,11 +85,11 @@ extension ReadModel {
             items += try Self.missingAssessments(connection, on: date)
             items += try Self.staffing(connection, on: date)
             items += try Self.unruledMisconduct(connection, on: date)
-            if let place {
+            if let city = place.city {
                 items = items.filter { item in
                     guard let found = item.jurisdiction else { return false }
-                    if let district = place.district { return found == place.city + "/" + district }
-                    return found == place.city || found.hasPrefix(place.city + "/")
+                    if let district = place.district { return found == city + "/" + district }
+                    return found == city || found.hasPrefix(city + "/")
                 }
             }
             return items.sorted {
@@ -131,8 +104,12 @@ extension ReadModel {
         city.map { city in district.map { city + "/" + $0 } ?? city }
     }
 
-    static func calendarDate(_ date: PostgresDate) -> CalendarDate {
-        CalendarDate(year: date.year, month: date.month, day: date.day)!
+    /// A date of the read side as a `CalendarDate` (every stored date is one Dossier can read).
+    static func calendarDate(_ date: PostgresDate) throws -> CalendarDate {
+        guard let value = CalendarDate(year: date.year, month: date.month, day: date.day) else {
+            throw LedgerError.unreadable(position: 0, reason: "the read side holds the date \(date), outside the years Dossier reads")
+        }
+        return value
     }
 
     /// Secondments and temporary posts still open on `date` whose `until` is before it. `until`
@@ -166,8 +143,8 @@ extension ReadModel {
             let destination = try row.decode(String.self, at: 2)
             let level = try row.decodeIfPresent(String.self, at: 3) ?? "?"
             let community = try row.decodeIfPresent(String.self, at: 4)
-            let since = calendarDate(try row.decode(PostgresDate.self, at: 5))
-            let until = calendarDate(try row.decode(PostgresDate.self, at: 6))
+            let since = try calendarDate(try row.decode(PostgresDate.self, at: 5))
+            let until = try calendarDate(try row.decode(PostgresDate.self, at: 6))
             let eventID = try row.decode(UUID.self, at: 7)
             let jurisdiction = place(try row.decodeIfPresent(String.self, at: 8), try row.decodeIfPresent(String.self, at: 9))
             let due = until.adding(days: 1) ?? until
@@ -217,7 +194,7 @@ extension ReadModel {
             let worker = try row.decode(String.self, at: 0)
             let jurisdiction = place(try row.decodeIfPresent(String.self, at: 1), try row.decodeIfPresent(String.self, at: 2))
             let reason = try row.decode(String.self, at: 3)
-            let since = calendarDate(try row.decode(PostgresDate.self, at: 4))
+            let since = try calendarDate(try row.decode(PostgresDate.self, at: 4))
             switch kind {
             case .levelUp:
                 return DueItem(
@@ -288,7 +265,7 @@ extension ReadModel {
         ).rows {
             let city = try row.decode(String.self, at: 0)
             let district = city + "/" + (try row.decode(String.self, at: 1))
-            let change = (calendarDate(try row.decode(PostgresDate.self, at: 2)), Int(try row.decode(Int64.self, at: 3)))
+            let change = (try calendarDate(try row.decode(PostgresDate.self, at: 2)), Int(try row.decode(Int64.self, at: 3)))
             changes[district, default: []].append(change)
             changes[city, default: []].append(change)
         }
@@ -302,13 +279,14 @@ extension ReadModel {
             let figure = Figure(
                 year: Int(try row.decode(Int32.self, at: 1)), population: Int(try row.decode(Int32.self, at: 2)),
                 ratio: Int(try row.decode(Int32.self, at: 3)), quota: Int(try row.decode(Int32.self, at: 4)),
-                effective: calendarDate(try row.decode(PostgresDate.self, at: 5)))
+                effective: try calendarDate(try row.decode(PostgresDate.self, at: 5)))
             figures[try row.decode(String.self, at: 0), default: []].append(figure)
         }
         func inForce(_ list: [Figure], on day: CalendarDate) -> Figure? {
             list.filter { $0.year <= day.year && $0.effective <= day }.max { $0.year < $1.year }
         }
         var items: [DueItem] = []
+        var started: [String: (kind: DueKind, since: CalendarDate)] = [:]
         let jurisdictions = Set(changes.keys).union(figures.keys)
         for jurisdiction in jurisdictions.sorted() {
             let isDistrict = jurisdiction.contains("/")
@@ -341,20 +319,40 @@ extension ReadModel {
                 guard state.kind == kind else { break }
                 since = state.day
             }
-            let figure = inForce(ownFigures, on: date)
-            if kind == .belowQuota, let figure {
+            started[jurisdiction] = (kind, since)
+        }
+        // What is due, with the figures `dossier quota` shows for the date (dossier_read.quota_as_of).
+        for row in try connection.query(
+            """
+            SELECT jurisdiction, headcount, year, urban_population, per_ten_thousand, quota, standing
+              FROM dossier_read.quota_as_of(\(day)) ORDER BY jurisdiction
+            """
+        ).rows {
+            let jurisdiction = try row.decode(String.self, at: 0)
+            let headcount = Int(try row.decode(Int32.self, at: 1))
+            let standing = try row.decode(String.self, at: 6)
+            // Since when: the walk above, when it finds the same state on `date` (it reads the
+            // quota the projection keeps, computed with the ratio in force when the figure took
+            // effect; after a change of ratio alone, the date asked about).
+            func since(_ kind: DueKind) -> CalendarDate { started[jurisdiction].flatMap { $0.kind == kind ? $0.since : nil } ?? date }
+            if standing == "below", let quota = try row.decodeIfPresent(Int32.self, at: 5).map(Int.init) {
+                let year = try row.decodeIfPresent(Int32.self, at: 2).map { String($0) } ?? "?"
+                let population = try row.decodeIfPresent(Int32.self, at: 3).map { String($0) } ?? "?"
+                let ratio = try row.decodeIfPresent(Int32.self, at: 4).map { String($0) } ?? "?"
                 items.append(
                     DueItem(
-                        due: since, kind: .belowQuota, subject: jurisdiction, subjectKind: "jurisdiction", jurisdiction: jurisdiction,
+                        due: since(.belowQuota), kind: .belowQuota, subject: jurisdiction, subjectKind: "jurisdiction",
+                        jurisdiction: jurisdiction,
                         rule: "staffing standard: community workers per 10,000 urban permanent residents (policy "
                             + "quotaPerTenThousand, 18 by the Opinions) set the approved total; a headcount below it is a shortfall",
-                        detail: "headcount \(headcount), approved total \(figure.quota) (\(figure.ratio) per 10,000 of "
-                            + "\(figure.population), \(figure.year)): \(figure.quota - headcount) below",
+                        detail: "headcount \(headcount), approved total \(quota) (\(ratio) per 10,000 of \(population), \(year)): "
+                            + "\(quota - headcount) below",
                         eventID: nil))
-            } else {
+            } else if standing == "no-figure", jurisdiction.contains("/"), headcount > 0 {
                 items.append(
                     DueItem(
-                        due: since, kind: .noPopulation, subject: jurisdiction, subjectKind: "jurisdiction", jurisdiction: jurisdiction,
+                        due: since(.noPopulation), kind: .noPopulation, subject: jurisdiction, subjectKind: "jurisdiction",
+                        jurisdiction: jurisdiction,
                         rule: "staffing standard: the approved total is set from the urban permanent population in force "
                             + "(a population decision for the district)",
                         detail: "headcount \(headcount), no population figure in force", eventID: nil))
