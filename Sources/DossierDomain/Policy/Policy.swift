@@ -35,6 +35,13 @@ public struct PolicyParameters: Sendable, Equatable {
     public var levelDownLookbackYears = 2
     /// An unexcused major demerit this recent puts a worker up for exit review.
     public var exitReviewLookbackYears = 2
+    /// Days after a misconduct's effective date by which a fault-tolerance ruling (excused,
+    /// mitigated or not-excused) is due; `dossier due` lists a misconduct still unruled then.
+    /// Default 60: about the time local fault-tolerance procedures give to apply for a ruling and
+    /// to decide on it (weeks, counted in working days), and the 60 days the Administrative
+    /// Reconsideration Law gives a reviewing body to decide. Not a number of the Opinions: a
+    /// jurisdiction sets its own with a `policy` decision.
+    public var faultRulingDays = 60
 
     public init() {}
 
@@ -55,6 +62,7 @@ public struct PolicyParameters: Sendable, Equatable {
         "secondmentApprovalRequired": "a list of secondment levels",
         "levelDownLookbackYears": "a whole number from 0 to 50",
         "exitReviewLookbackYears": "a whole number from 0 to 50",
+        "faultRulingDays": "a whole number of days from 1 to 3650",
     ]
 
     /// A `policy` decision's content: where it applies and the parameters it sets.
@@ -95,6 +103,8 @@ public struct PolicyParameters: Sendable, Equatable {
                     default: 0...50
                     }
                 guard case .integer(let number) = value, range.contains(number) else { bad(key, value); continue }
+            case "faultRulingDays":
+                guard case .integer(let days) = value, (1...3650).contains(days) else { bad(key, value); continue }
             case "postRoles":
                 guard case .object(let map) = value, !map.isEmpty,
                     map.allSatisfy({ member in
@@ -146,6 +156,7 @@ public struct PolicyParameters: Sendable, Equatable {
             case "secretaryTermYears": result.secretaryTermYears = number ?? result.secretaryTermYears
             case "levelDownLookbackYears": result.levelDownLookbackYears = number ?? result.levelDownLookbackYears
             case "exitReviewLookbackYears": result.exitReviewLookbackYears = number ?? result.exitReviewLookbackYears
+            case "faultRulingDays": result.faultRulingDays = number ?? result.faultRulingDays
             case "postRoles":
                 guard case .object(let map) = value else { continue }
                 for (post, roles) in map {

@@ -194,6 +194,20 @@ enum API {
             }
             return JSONValue.array(exceptions.map { .object($0.json) }).response()
         }
+        api.get("due") { request, _ in
+            let identity = try await require(request, core: core)
+            let jurisdiction = try request.query("jurisdiction").map { try checkedText($0, "jurisdiction", max: 201) }
+            let asOf = try request.date("asOf") ?? Ledger.today()
+            let items: [ReadModel.DueItem]
+            do {
+                items = try await core.act(identity, fresh: true) { session in
+                    try await ReadModel(session: session).due(asOf: asOf, jurisdiction: jurisdiction)
+                }
+            } catch let unknown as ReadModel.UnknownJurisdiction {
+                throw Problem.badParameter("jurisdiction", unknown.description)
+            }
+            return JSONValue.array(items.map { .object($0.json) }).response()
+        }
         api.get("access-log") { request, _ in
             let identity = try await require(request, core: core)
             let worker = try request.query("worker").map { try checkedText($0, "worker", max: 64) }

@@ -400,6 +400,69 @@ enum OpenAPIDocument {
    "Exception": {
     "type": "object"
    },
+   "DueItem": {
+    "type": "object",
+    "required": [
+     "due",
+     "kind",
+     "subject",
+     "subjectKind",
+     "jurisdiction",
+     "rule",
+     "detail",
+     "eventId"
+    ],
+    "properties": {
+     "due": {
+      "type": "string",
+      "format": "date",
+      "description": "the date it fell due"
+     },
+     "kind": {
+      "type": "string",
+      "enum": [
+       "secondment-overdue",
+       "temporary-post-overdue",
+       "level-review",
+       "assessment-missing",
+       "below-quota",
+       "no-population",
+       "public-institution",
+       "fault-ruling-overdue"
+      ]
+     },
+     "subject": {
+      "type": "string",
+      "description": "a worker id, a cadre id or a jurisdiction"
+     },
+     "subjectKind": {
+      "type": "string",
+      "enum": [
+       "worker",
+       "cadre",
+       "jurisdiction"
+      ]
+     },
+     "jurisdiction": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "rule": {
+      "type": "string"
+     },
+     "detail": {
+      "type": "string"
+     },
+     "eventId": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
    "AccessEntry": {
     "type": "object",
     "required": [
@@ -1798,6 +1861,61 @@ enum OpenAPIDocument {
          "type": "array",
          "items": {
           "$ref": "#/components/schemas/Exception"
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/P400"
+     },
+     "401": {
+      "$ref": "#/components/responses/P401"
+     },
+     "403": {
+      "$ref": "#/components/responses/P403"
+     },
+     "503": {
+      "$ref": "#/components/responses/P503"
+     }
+    }
+   }
+  },
+  "/api/due": {
+   "get": {
+    "summary": "What needs attention on a date, each with its rule and the date it fell due",
+    "parameters": [
+     {
+      "name": "asOf",
+      "in": "query",
+      "required": false,
+      "description": "the date (default today)",
+      "schema": {
+       "type": "string",
+       "format": "date"
+      }
+     },
+     {
+      "name": "jurisdiction",
+      "in": "query",
+      "required": false,
+      "description": "CITY or CITY/DISTRICT (a worker's: where the worker is placed on the date)",
+      "schema": {
+       "type": "string",
+       "minLength": 1,
+       "maxLength": 201
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "array",
+         "items": {
+          "$ref": "#/components/schemas/DueItem"
          }
         }
        }
