@@ -178,6 +178,20 @@ def test_auditor_finds_no_form_and_no_names():
         open_page(driver, URL + "/quota")
         check(driver.find_elements(By.CSS_SELECTOR, ".chart svg rect"), "the quota dashboard draws no bars")
         shot(driver, "06-quota")
+        # The quota of a district on a date as known at a time; a misspelt district is said so.
+        open_page(driver, URL + "/quota?jurisdiction=上海/黄浦区&asOf=2020-12-31&knownAt=2030-01-01")
+        check("上海/黄浦区" in driver.page_source and driver.find_elements(By.CSS_SELECTOR, "a[href*='format=csv']"),
+              "the quota page for one district on a date lost its line or its CSV link")
+        open_page(driver, URL + "/quota?jurisdiction=上海/黄埔区")
+        check("no city or district" in driver.page_source, "a misspelt district is not said so on the quota page")
+        # What needs attention, and the exceptions of a period.
+        open_page(driver, URL + "/due")
+        check(driver.find_elements(By.CSS_SELECTOR, "a[href='/due']") and "Needs attention" in driver.page_source,
+              "the page of what needs attention is missing")
+        shot(driver, "07-due")
+        open_page(driver, URL + "/exceptions?since=2000-01-01&until=2100-12-31&jurisdiction=上海")
+        check(driver.find_elements(By.ID, "q-since") and driver.find_elements(By.ID, "q-jurisdiction"), "the exceptions page has no filters")
+        shot(driver, "08-exceptions-filtered")
     finally:
         finish(driver)
 

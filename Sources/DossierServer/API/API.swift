@@ -206,6 +206,10 @@ enum API {
             } catch let unknown as ReadModel.UnknownJurisdiction {
                 throw Problem.badParameter("jurisdiction", unknown.description)
             }
+            if request.query("format") == "csv" {
+                return csv(CSV.document(header: ReadModel.DueItem.csvHeader, rows: items.map(\.csvRow)), filename: "due.csv")
+            }
+            try checkFormat(request)
             return JSONValue.array(items.map { .object($0.json) }).response()
         }
         api.get("access-log") { request, _ in

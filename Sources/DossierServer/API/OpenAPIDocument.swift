@@ -1905,6 +1905,19 @@ enum OpenAPIDocument {
        "minLength": 1,
        "maxLength": 201
       }
+     },
+     {
+      "name": "format",
+      "in": "query",
+      "required": false,
+      "description": "json or csv",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "json",
+        "csv"
+       ]
+      }
      }
     ],
     "responses": {
@@ -1917,6 +1930,11 @@ enum OpenAPIDocument {
          "items": {
           "$ref": "#/components/schemas/DueItem"
          }
+        }
+       },
+       "text/csv": {
+        "schema": {
+         "type": "string"
         }
        }
       }

@@ -30,7 +30,7 @@ enum Templates {
         <header><nav aria-label="main">
         <a class="brand" href="/">Dossier</a>
         {{#identity}}
-        <a href="/roster">{{t.roster}}</a><a href="/eligible?for=level-up">{{t.eligible}}</a><a href="/quota">{{t.quota}}</a>
+        <a href="/roster">{{t.roster}}</a><a href="/eligible?for=level-up">{{t.eligible}}</a><a href="/quota">{{t.quota}}</a><a href="/due">{{t.due}}</a>
         <a href="/exceptions">{{t.exceptions}}</a><a href="/access-log">{{t.accessLog}}</a><a href="/integrity">{{t.integrity}}</a>
         {{#records}}<a href="/decisions/new">{{t.record}}</a>{{/records}}
         {{/identity}}

@@ -126,27 +126,61 @@ enum Web {
         router.get("/quota") { request, _ in
             guard let identity = try await core.identity(request) else { return toLogin(request) }
             let strings = Strings.of(request)
-            let asOf = try request.date("asOf") ?? Ledger.today()
-            let lines = try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).quota(asOf: asOf) }
-            let rows: [[String: Any]] = lines.map { line in
-                let ratio = line.urbanPopulation.map { String(format: "%.1f", Double(line.headcount) * 10_000 / Double(max(1, $0))) } ?? "—"
-                return row([line.jurisdiction, String(line.headcount), line.quota.map(String.init) ?? strings["noPopulation"],
-                     line.urbanPopulation.map(String.init) ?? "—", ratio + (line.perTenThousand.map { " / \($0)" } ?? ""),
-                     line.gap.map { $0 >= 0 ? "\($0) \(strings["belowQuota"])" : "\(-$0) \(strings["overQuota"])" } ?? ""])
+            let asOf = try request.date("asOf") ?? Ledger.today(), knownAt = try request.time("knownAt")
+            let jurisdiction = try request.query("jurisdiction").flatMap { $0.isEmpty ? nil : try API.checkedText($0, "jurisdiction", max: 201) }
+            var note: String?
+            var lines: [ReadModel.QuotaLine] = []
+            do {
+                lines = try await core.act(identity, fresh: true) { session in
+                    try await ReadModel(session: session).quota(jurisdiction: jurisdiction, asOf: asOf, knownAt: knownAt)
+                }
+            } catch let unknown as ReadModel.UnknownJurisdiction {
+                note = unknown.description
             }
-            let body = Templates.render("list", base(request) + [
+            let rows: [[String: Any]] = lines.map { line in
+                let gap: String =
+                    switch line.standing {
+                    case .noFigure: strings["noPopulation"]
+                    case .below: "\(line.gap!) \(strings["belowQuota"])"
+                    case .at: strings["atQuota"]
+                    case .over: "\(-line.gap!) \(strings["overQuota"])"
+                    }
+                return row([line.jurisdiction, String(line.headcount), line.quota.map(String.init) ?? "—",
+                            line.urbanPopulation.map { "\($0) (\(line.year!))" } ?? "—",
+                            (line.ratio ?? "—") + (line.perTenThousand.map { " / \($0)" } ?? ""), gap])
+            }
+            var context: [String: Any] = [
                 "heading": strings["quota"], "hasFilters": true,
-                "filters": [["name": "asOf", "label": strings["asOf"], "type": "date", "value": asOf.description]],
+                "filters": [
+                    ["name": "jurisdiction", "label": strings["field.jurisdiction"], "type": "text", "value": jurisdiction ?? ""],
+                    ["name": "asOf", "label": strings["asOf"], "type": "date", "value": asOf.description],
+                    ["name": "knownAt", "label": strings["knownAt"], "type": "date", "value": request.query("knownAt") ?? ""],
+                ],
                 "chart": "<div class=\"chart\">" + quotaChart(lines, strings) + "</div>",
-                "columns": ["", strings["headcount"], strings["quota"], strings["population"], strings["perTenThousand"], ""],
+                "columns": ["", strings["headcount"], strings["quota"], strings["population"], strings["perTenThousand"], strings["gap"]],
                 "rows": rows, "hasRows": !rows.isEmpty,
-            ])
-            return wrap(request, identity: identity, title: strings["quota"], body: body)
+                "csv": "/api/quota?" + passQuery(request, ["jurisdiction", "asOf", "knownAt"]) + "format=csv",
+            ]
+            if let note { context["note"] = note }
+            return wrap(request, identity: identity, title: strings["quota"], body: Templates.render("list", base(request) + context))
         }
         router.get("/exceptions") { request, _ in
             guard let identity = try await core.identity(request) else { return toLogin(request) }
             let strings = Strings.of(request)
-            let exceptions = try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).exceptions() }
+            let since = try request.date("since"), until = try request.date("until")
+            let jurisdiction = try request.query("jurisdiction").flatMap { $0.isEmpty ? nil : try API.checkedText($0, "jurisdiction", max: 201) }
+            var note: String?
+            var exceptions: [ReadModel.Exception] = []
+            if let since, let until, since > until {
+                note = "\(strings["since"]) \(since) > \(strings["until"]) \(until)"
+            } else {
+                do {
+                    let filter = ReadModel.ExceptionFilter(since: since, until: until, jurisdiction: jurisdiction)
+                    exceptions = try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).exceptions(filter) }
+                } catch let unknown as ReadModel.UnknownJurisdiction {
+                    note = unknown.description
+                }
+            }
             let rows: [[String: Any]] = exceptions.map { exception in
                 let object = exception.json
                 let worker = object["worker"]?.stringValue ?? object["subject"]?.stringValue ?? ""
@@ -154,11 +188,51 @@ enum Web {
                 if !worker.isEmpty { cells[1]["link"] = "/workers/" + pathEscape(worker) }
                 return ["cells": cells]
             }
-            let body = Templates.render("list", base(request) + [
-                "heading": strings["exceptions"], "columns": [strings["effective"], strings["worker"], strings["decision"], strings["reason"]],
+            var context: [String: Any] = [
+                "heading": strings["exceptions"], "hasFilters": true,
+                "filters": [
+                    ["name": "since", "label": strings["since"], "type": "date", "value": request.query("since") ?? ""],
+                    ["name": "until", "label": strings["until"], "type": "date", "value": request.query("until") ?? ""],
+                    ["name": "jurisdiction", "label": strings["field.jurisdiction"], "type": "text", "value": jurisdiction ?? ""],
+                ],
+                "columns": [strings["effective"], strings["worker"], strings["decision"], strings["reason"]],
                 "rows": rows, "hasRows": !rows.isEmpty,
-            ])
-            return wrap(request, identity: identity, title: strings["exceptions"], body: body)
+            ]
+            if let note { context["note"] = note }
+            return wrap(request, identity: identity, title: strings["exceptions"], body: Templates.render("list", base(request) + context))
+        }
+        router.get("/due") { request, _ in
+            guard let identity = try await core.identity(request) else { return toLogin(request) }
+            let strings = Strings.of(request)
+            let asOf = try request.date("asOf") ?? Ledger.today()
+            let jurisdiction = try request.query("jurisdiction").flatMap { $0.isEmpty ? nil : try API.checkedText($0, "jurisdiction", max: 201) }
+            var note: String?
+            var items: [ReadModel.DueItem] = []
+            do {
+                items = try await core.act(identity, fresh: true) { session in
+                    try await ReadModel(session: session).due(asOf: asOf, jurisdiction: jurisdiction)
+                }
+            } catch let unknown as ReadModel.UnknownJurisdiction {
+                note = unknown.description
+            }
+            let rows: [[String: Any]] = items.map { item in
+                var cells = row([item.due.description, strings["due." + item.kind.rawValue], item.subject, item.jurisdiction ?? "—", item.detail])["cells"]
+                    as! [[String: String]]
+                if item.subjectKind == "worker" { cells[2]["link"] = "/workers/" + pathEscape(item.subject) }
+                return ["cells": cells]
+            }
+            var context: [String: Any] = [
+                "heading": strings["due"], "hasFilters": true,
+                "filters": [
+                    ["name": "jurisdiction", "label": strings["field.jurisdiction"], "type": "text", "value": jurisdiction ?? ""],
+                    ["name": "asOf", "label": strings["asOf"], "type": "date", "value": asOf.description],
+                ],
+                "columns": [strings["dueSince"], strings["field.kind"], strings["subject"], strings["field.jurisdiction"], strings["what"]],
+                "rows": rows, "hasRows": !rows.isEmpty, "after": "<p>\(items.count) \(strings["items"])</p>",
+                "csv": "/api/due?" + passQuery(request, ["jurisdiction", "asOf"]) + "format=csv",
+            ]
+            if let note { context["note"] = note }
+            return wrap(request, identity: identity, title: strings["due"], body: Templates.render("list", base(request) + context))
         }
         router.get("/access-log") { request, _ in
             guard let identity = try await core.identity(request) else { return toLogin(request) }
