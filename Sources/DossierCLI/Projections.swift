@@ -408,6 +408,40 @@ extension Dossier {
         }
     }
 
+    /// Lists the appeals caseload.
+    struct Appeals: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List appeals: the worker, what each is lodged against, when, how long it has been open, and its ruling.",
+            discussion: "Status is open until a ruling on the appeal takes effect, then upheld or overturned (the outcome for the decision or selection appealed against). Withdrawn (rescinded) appeals are left out.")
+
+        @Flag(help: "Only appeals not yet ruled on (as of --as-of).") var open = false
+        @Option(help: "Only appeals of workers placed in this City or City/District on the day they lodged it.") var jurisdiction: String?
+        @Option(name: .customLong("as-of"), help: "The date the caseload stands on (default today): appeals lodged and rulings effective by then.")
+        var asOf: String?
+        @OptionGroup var output: OutputFormat
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await CLI.run {
+                let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") }
+                if let jurisdiction, jurisdiction.trimmingCharacters(in: .whitespaces).isEmpty || jurisdiction.count > 201 {
+                    throw UserError(description: "--jurisdiction takes City or City/District, not \"\(jurisdiction.prefix(40))\"")
+                }
+                let model = ReadModel(try database.readConfiguration())
+                let appeals: [ReadModel.Appeal]
+                do {
+                    appeals = try await model.appeals(ReadModel.AppealFilter(openOnly: open, jurisdiction: jurisdiction, asOf: date))
+                } catch let unknown as ReadModel.UnknownJurisdiction {
+                    throw UserError(description: "--jurisdiction: \(unknown.description)")
+                }
+                output.print(
+                    table: { appeals.isEmpty ? "(no appeals)" : appeals.map(\.line).joined(separator: "\n") },
+                    json: { JSONValue.array(appeals.map { .object($0.json) }).prettyText() },
+                    csvHeader: ReadModel.Appeal.csvHeader, csvRows: { appeals.map(\.csvRow) })
+            }
+        }
+    }
+
     /// Shows how one attribute of a worker changed, and when the ledger learned it.
     struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "How one attribute of a worker changed over effective time and over recorded time.")

@@ -66,6 +66,15 @@ extension Dossier {
                         + (misconduct.ruling.map { ", ruled \($0.rawValue), counts as \(misconduct.countingSanction.rawValue)" } ?? "")
                 ))
             }
+            for selection in report.selections {
+                rows.append((
+                    "selection",
+                    "\(selection.effective) \(selection.purpose.rawValue) in \(selection.jurisdiction), ref \(selection.reference): "
+                        + (selection.result == .selected ? "selected" : "passed over")
+                        + (selection.appeal.map { ", appealed (\($0.uuidString.lowercased()))" } ?? "")
+                        + (selection.outcome.map { ", ruled \($0.rawValue) on \(selection.rulingEffective!)" } ?? "")
+                ))
+            }
             for kind in EligibilityKind.allCases {
                 let eligibility = report.eligibility(kind)
                 rows.append(("\(kind.rawValue)", (eligibility.eligible ? "yes — " : "no — ") + eligibility.reason))
@@ -104,6 +113,9 @@ extension Dossier {
             if entry.status.rescindedBy != nil { marks.append("RESCINDED") }
             if entry.status.overturnedBy != nil { marks.append("OVERTURNED") }
             if entry.status.upheldBy != nil { marks.append("UPHELD") }
+            if !entry.status.appealedBy.isEmpty { marks.append("APPEALED") }
+            if let selection = entry.selection { marks.append(selection == .selected ? "SELECTED" : "PASSED OVER") }
+            if let status = entry.appealStatus { marks.append("APPEAL " + status.uppercased()) }
             if let ruling = entry.status.ruling { marks.append(ruling.rawValue.uppercased()) }
             if entry.decision.override != nil { marks.append("POLICY EXCEPTION") }
             var details = event.payload
@@ -121,7 +133,11 @@ extension Dossier {
             ids("corrected by", entry.status.correctedBy)
             ids("rescinded by", entry.status.rescindedBy.map { [$0] } ?? [])
             ids("overturned by", entry.status.overturnedBy.map { [$0] } ?? [])
-            ids("ruled by", entry.status.rulingBy.map { [$0] } ?? [])
+            ids("ruled by", (entry.status.rulingBy ?? entry.status.appealRuledBy).map { [$0] } ?? [])
+            if let against = entry.decision.appealTarget {
+                text += "\n    against \(entry.againstDecision ?? "event") \(against.uuidString.lowercased())"
+            }
+            ids("appealed by", entry.status.appealedBy)
             if let override = entry.decision.override {
                 text += "\n    override: \(override)"
                 if case .array(let rules)? = event.payload["exceptions"] {

@@ -11,6 +11,9 @@ struct CityGenerator {
     let city = "上海"
     var referenceCounter = 0
     var policy = PolicyBook()
+    /// Draws for selection rounds and appeals, apart from `random` so that the rest of the
+    /// sample is what it was before they were added.
+    var roundsRandom: Random
 
     static let districtNames = [
         "黄浦区", "徐汇区", "长宁区", "静安区", "普陀区", "虹口区", "杨浦区", "闵行区", "宝山区", "嘉定区", "浦东新区", "金山区",
@@ -30,6 +33,7 @@ struct CityGenerator {
 
     init(seed: UInt64, districts: Int, workersPerDistrict: Int, from: Int, to: Int) {
         self.random = Random(state: seed)
+        self.roundsRandom = Random(state: seed &+ 0x5E1E_C710)
         self.districtCount = districts
         self.workersPerDistrict = workersPerDistrict
         self.from = from
@@ -189,6 +193,50 @@ struct CityGenerator {
                     if next.year <= to { vacancies.append((sim.seat, next)) }
                 }
                 sims[index] = sim
+            }
+
+            // Every other year, 15 December: a level-review round per district among the workers
+            // on its roster; some passed over appeal (20 December), most appeals are ruled on.
+            if (year - from) % 2 == 1 {
+                for district in districts {
+                    let when = date(year, 12, 15)
+                    let pool = sims.filter {
+                        $0.active && $0.state.isOnRoster && $0.seat.placement.district == district.name
+                            && ($0.state.serviceStart.map { $0 < when } ?? false)
+                    }.map(\.id)
+                    guard pool.count >= 3 else { continue }
+                    var chosen: [String] = []
+                    while chosen.count < min(5, pool.count) {
+                        let next = roundsRandom.pick(pool)
+                        if !chosen.contains(next) { chosen.append(next) }
+                    }
+                    let selected = Array(chosen.prefix(roundsRandom.int(1...2)))
+                    let passedOver = chosen.filter { !selected.contains($0) }
+                    let selectionID = roundsRandom.uuid()
+                    add(when, JSONObject([
+                        ("decision", .string("selection")), ("jurisdiction", .string("\(city)/\(district.name)")),
+                        ("for", .string("level-review")), ("selected", .array(selected.map(JSONValue.string))),
+                        ("passedOver", .array(passedOver.map(JSONValue.string))), ("criteria", .string("连续两年考核优秀，任职满三年")),
+                        ("effective", .string(when.description)), ("authority", .string("\(district.name)社会工作部")),
+                        ("reference", .string("\(district.name)等级评定〔\(year)〕1号")), ("eventId", .string(selectionID.uuidString.lowercased())),
+                    ]), into: &today)
+                    for worker in passedOver where roundsRandom.chance(0.3) {
+                        let appealID = roundsRandom.uuid()
+                        add(date(year, 12, 20), JSONObject([
+                            ("decision", .string("appeal")), ("worker", .string(worker)), ("against", .string(selectionID.uuidString.lowercased())),
+                            ("grounds", .string(roundsRandom.pick(["考核结果认定有误", "评定程序不公开", "任职年限计算有误"]))),
+                            ("effective", .string(date(year, 12, 20).description)), ("authority", .string("本人")),
+                            ("reference", .string("申诉〔\(year)〕\(worker)")), ("eventId", .string(appealID.uuidString.lowercased())),
+                        ]), into: &today)
+                        guard roundsRandom.chance(0.7) else { continue }  // still open
+                        add(date(year, 12, 28), JSONObject([
+                            ("decision", .string("appeal-ruling")), ("worker", .string(worker)), ("appealed", .string(appealID.uuidString.lowercased())),
+                            ("outcome", .string(roundsRandom.chance(0.5) ? "overturned" : "upheld")),
+                            ("effective", .string(date(year, 12, 28).description)), ("authority", .string("\(district.name)人事争议仲裁委员会")),
+                            ("reference", .string("仲裁〔\(year)〕\(worker)")),
+                        ]), into: &today)
+                    }
+                }
             }
 
             // Cadres on temporary posts, from agencies, a few a year per district.

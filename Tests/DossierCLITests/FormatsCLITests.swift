@@ -30,7 +30,8 @@ struct FormatsCLITests {
     static let trace = [
         "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "onBehalfOf", "authority",
         "reference", "corrected", "rescinded", "excused", "mitigated", "overturned", "upheld", "correctedBy", "rescindedBy",
-        "overturnedBy", "ruledBy", "override", "exceptions", "details",
+        "overturnedBy", "ruledBy", "override", "exceptions", "details", "appealed", "appealedBy", "selection", "against",
+        "againstDecision", "appealStatus",
     ]
     static let users = ["name", "role", "scopes", "addedAt", "addedBy", "disabled", "disabledAt"]
     static let who = ["person", "role", "scope", "grantedAt", "grantedBy"]

@@ -70,6 +70,34 @@ public struct Decision: Sendable, Equatable {
         case rescission(rescinds: UUID, grounds: String)
         case population(year: Int, urbanPopulation: Int)
         case policy(PolicyParameters.Changes)
+        case selection(Selection)
+        /// An appeal lodged by the worker against `against` (an event id), on `grounds`.
+        case appeal(against: UUID, grounds: String)
+    }
+
+    /// A promotion or recruitment round: the workers it selected and those it passed over.
+    public struct Selection: Sendable, Equatable {
+        public var purpose: SelectionPurpose
+        public var selected: [String]
+        public var passedOver: [String]
+        public var criteria: String
+
+        public init(purpose: SelectionPurpose, selected: [String], passedOver: [String], criteria: String) {
+            self.purpose = purpose
+            self.selected = selected
+            self.passedOver = passedOver
+            self.criteria = criteria
+        }
+
+        /// How the selection named `worker`, or nil when it does not name them.
+        public func result(for worker: String) -> SelectionResult? {
+            if selected.contains(worker) { return .selected }
+            if passedOver.contains(worker) { return .passedOver }
+            return nil
+        }
+
+        /// The most workers one list may name.
+        public static let maximumNames = 200
     }
 
     public struct Hire: Sendable, Equatable {
@@ -131,6 +159,13 @@ public struct Decision: Sendable, Equatable {
         case .rescission(let rescinds, _): rescinds
         default: nil
         }
+    }
+
+    /// The event an appeal is lodged against (a decision of the worker, or a selection naming
+    /// them, which lies in a jurisdiction's stream).
+    public var appealTarget: UUID? {
+        if case .appeal(let against, _) = body { return against }
+        return nil
     }
 }
 

@@ -279,7 +279,7 @@ public enum DecisionCodec {
                 reader.problem(nil, "a correction must give at least one corrected field or correctedEffective")
                 return nil
             }
-            for key in ["decision", "worker", "corrects", "personal"] where changes[key] != nil {
+            for key in ["decision", "worker", "corrects", "personal", "against"] where changes[key] != nil {
                 reader.problem(key, "cannot be corrected")
             }
             if mode == .input {
@@ -299,6 +299,26 @@ public enum DecisionCodec {
             let population = reader.integer("urbanPopulation", in: 1...100_000_000)
             guard let year, let population else { return nil }
             return .population(year: year, urbanPopulation: population)
+        case .selection:
+            let purpose = reader.choice("for", SelectionPurpose.self)
+            let selected = reader.identifierList("selected", maximum: Decision.Selection.maximumNames)
+            let passedOver = reader.identifierList("passedOver", maximum: Decision.Selection.maximumNames)
+            let criteria = reader.text("criteria")
+            guard let purpose, let selected, let passedOver, let criteria else { return nil }
+            if selected.isEmpty, passedOver.isEmpty {
+                reader.problem("selected", "a selection names at least one worker, in \"selected\" or \"passedOver\"")
+                return nil
+            }
+            if let both = selected.first(where: passedOver.contains) {
+                reader.problem("passedOver", "\(JSONValue.quotedExcerpt(both)) is both selected and passed over; name each worker once")
+                return nil
+            }
+            return .selection(Decision.Selection(purpose: purpose, selected: selected, passedOver: passedOver, criteria: criteria))
+        case .appeal:
+            let against = reader.eventID("against")
+            let grounds = reader.text("grounds")
+            guard let against, let grounds else { return nil }
+            return .appeal(against: against, grounds: grounds)
         case .policy:
             let jurisdiction = reader.jurisdiction("jurisdiction", allowAll: true)
             let parameters = reader.object("parameters")
@@ -378,6 +398,14 @@ public enum DecisionCodec {
         case .policy(let changes):
             put("jurisdiction", changes.jurisdiction)
             payload["parameters"] = .object(changes.values)
+        case .selection(let selection):
+            put("for", selection.purpose.rawValue)
+            payload["selected"] = .array(selection.selected.map(JSONValue.string))
+            payload["passedOver"] = .array(selection.passedOver.map(JSONValue.string))
+            put("criteria", selection.criteria)
+        case .appeal(let against, let grounds):
+            put("against", against.uuidString.lowercased())
+            put("grounds", grounds)
         case .resignation, .retirement, .civilService, .publicInstitution, .streetLeadership, .secondmentEnd,
             .temporaryPostEnd:
             break

@@ -47,7 +47,7 @@ public enum DecisionText {
     public static let name = Limit(bytes: 300)
     /// An identity number or a phone number.
     public static let code = Limit(bytes: 32)
-    /// Justifications: `override`, `description`, `grounds`.
+    /// Justifications: `override`, `description`, `grounds`, `criteria`.
     public static let freeText = Limit(bytes: 6000, characters: 2000, multiline: true)
     /// Any other text: choices, dates, event ids, policy parameters, fields no decision has.
     public static let other = Limit(bytes: 300, characters: 100)
@@ -65,7 +65,7 @@ public enum DecisionText {
         case "to", "approval", "homeAgency": body
         case "name": name
         case "idNumber", "phone": code
-        case "override", "description", "grounds": freeText
+        case "override", "description", "grounds", "criteria": freeText
         default: other
         }
     }

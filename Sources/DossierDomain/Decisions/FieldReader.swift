@@ -151,6 +151,42 @@ struct FieldReader {
         return id
     }
 
+    /// A list of worker ids (each an identifier, as `worker` is), at most `maximum`, none twice.
+    mutating func identifierList(_ key: String, maximum: Int) -> [String]? {
+        guard let value = value(key, required: true) else { return nil }
+        guard case .array(let elements) = value else {
+            problem(key, "expected a list of worker ids such as [\"W-1\", \"W-2\"], found \(value.typeName)")
+            return nil
+        }
+        if elements.count > maximum {
+            problem(key, "names \(elements.count) workers; a selection names at most \(maximum) in each list (split the round)")
+            return nil
+        }
+        var ids: [String] = []
+        for (index, element) in elements.enumerated() {
+            guard case .string(let text) = element else {
+                problem("\(key)[\(index)]", "expected a worker id, found \(element.typeName)")
+                return nil
+            }
+            if !trusted {
+                if let reason = DecisionText.problem(text, DecisionText.identifier) {
+                    problem("\(key)[\(index)]", reason)
+                    return nil
+                }
+                if text.contains(where: { $0.isWhitespace }) || text.contains("/") {
+                    problem("\(key)[\(index)]", "must not contain spaces or slashes")
+                    return nil
+                }
+            }
+            if ids.contains(text) {
+                problem(key, "names \(JSONValue.quotedExcerpt(text)) twice")
+                return nil
+            }
+            ids.append(text)
+        }
+        return ids
+    }
+
     mutating func object(_ key: String) -> JSONObject? {
         guard let value = value(key, required: true) else { return nil }
         guard case .object(let object) = value else {

@@ -22,10 +22,14 @@ public enum DecisionKind: String, CaseIterable, Sendable, Codable {
     case publicInstitution = "public-institution"
     case streetLeadership = "street-leadership"
     case appealRuling = "appeal-ruling"
+    /// A worker's appeal against a decision of theirs or a selection that names them.
+    case appeal
     case correction
     case rescission
     case population
     case policy
+    /// A promotion or recruitment round in a jurisdiction: who was selected, who passed over.
+    case selection
 
     /// Whose stream a decision of this kind goes to.
     public enum Subject: Sendable { case worker, cadre, jurisdiction, policy }
@@ -33,7 +37,7 @@ public enum DecisionKind: String, CaseIterable, Sendable, Codable {
     public var subject: Subject {
         switch self {
         case .temporaryPost, .temporaryPostEnd: .cadre
-        case .population: .jurisdiction
+        case .population, .selection: .jurisdiction
         case .policy: .policy
         default: .worker
         }
@@ -45,7 +49,9 @@ public enum DecisionKind: String, CaseIterable, Sendable, Codable {
     /// Kinds that never change where a worker served (the placement spans quota counts): the
     /// fold applies them without opening or closing a span, and they are not about other
     /// decisions. Recording one needs no recomputation of the worker's spans.
-    public var leavesPlacementsAlone: Bool { self == .training || self == .assessment || self == .qualification }
+    public var leavesPlacementsAlone: Bool {
+        self == .training || self == .assessment || self == .qualification || self == .appeal
+    }
 
     /// Decisions that end the worker's time on the roster.
     public var exit: ExitKind? {
@@ -157,6 +163,30 @@ public enum FaultRuling: String, CaseIterable, Sendable, Codable {
 
 public enum AppealOutcome: String, CaseIterable, Sendable, Codable {
     case upheld, overturned
+}
+
+/// What a selection round selects for (`selection`'s `for`).
+public enum SelectionPurpose: String, CaseIterable, Sendable, Codable {
+    case publicInstitution = "public-institution"
+    case civilService = "civil-service"
+    case streetLeadership = "street-leadership"
+    case levelReview = "level-review"
+    case post
+
+    /// The eligibility list a selection of this purpose decides a round of, if any.
+    public var eligibility: EligibilityKind? {
+        switch self {
+        case .publicInstitution: .publicInstitution
+        case .levelReview: .levelUp
+        default: nil
+        }
+    }
+}
+
+/// How a selection named a worker.
+public enum SelectionResult: String, CaseIterable, Sendable, Codable {
+    case selected
+    case passedOver = "passed-over"
 }
 
 public enum LevelGrounds: String, CaseIterable, Sendable, Codable {

@@ -40,7 +40,10 @@ public enum Evaluator {
 
         switch decision.kind.subject {
         case .jurisdiction, .policy:
-            return Verdict(decision: decision, violations: [])
+            if case .selection(let selection) = decision.body {
+                violations += selectionProblems(decision, selection, context: context)
+            }
+            return Verdict(decision: decision, violations: violations)
         case .cadre:
             if decision.kind == .temporaryPostEnd, !stored.contains(where: { $0.decision.kind == .temporaryPost }) {
                 violations.append(RuleViolation(.unknownTemporaryPost, "no temporary post of \(decision.subject) is recorded"))
@@ -61,6 +64,7 @@ public enum Evaluator {
         }
 
         violations += structuralProblems(decision, in: stored, history: before)
+        violations += appealProblems(decision, in: stored, history: before, context: context)
         if !violations.isEmpty { return Verdict(decision: decision, violations: violations) }
 
         // Judge by replay: what the decision breaks, and what it newly breaks later on.
@@ -151,6 +155,108 @@ public enum Evaluator {
             break
         }
         return []
+    }
+
+    /// A selection names only workers on the roster of its jurisdiction (the district, or any
+    /// district of the city) on its effective date, as their records stand now. Structural.
+    static func selectionProblems(_ decision: Decision, _ selection: Decision.Selection, context: RuleContext) -> [RuleViolation] {
+        let jurisdiction = decision.subject
+        let date = decision.effective
+        var violations: [RuleViolation] = []
+        for (field, worker) in selection.selected.map({ ("selected", $0) }) + selection.passedOver.map({ ("passedOver", $0) }) {
+            guard let stored = context.namedWorkers[worker], stored.contains(where: { $0.decision.kind == .hire }) else {
+                violations.append(
+                    RuleViolation(.unknownWorker, "field \"\(field)\": no hire of worker \(worker) is recorded; a selection names workers on record"))
+                continue
+            }
+            let state = Replay.fold(worker: worker, Replay.history(stored), asOf: date).state
+            let placement = state.placement
+            let inPlace = placement.map { $0.districtJurisdiction == jurisdiction || $0.city == jurisdiction } ?? false
+            if !state.isOnRoster || !inPlace {
+                let where_ = state.isOnRoster ? "on the roster of \(placement.map(\.districtJurisdiction) ?? "no jurisdiction")" : state.statusPhrase(on: date)
+                violations.append(
+                    RuleViolation(
+                        .selectionRoster,
+                        "field \"\(field)\": \(worker) was not on the roster of \(jurisdiction) on \(date) (\(where_)); "
+                            + "a selection names only workers on its jurisdiction's roster on its effective date"))
+            }
+        }
+        return violations
+    }
+
+    /// The structural rules of appeals, and of rulings on appeals. An appeal is lodged against
+    /// an event that exists and is either a decision of the worker's own record (not a
+    /// correction, rescission, ruling or appeal, and not void) or a selection that names the
+    /// worker; no other appeal of the worker against it is open. A ruling rules on an appeal
+    /// once.
+    static func appealProblems(_ decision: Decision, in stored: [StoredDecision], history: History, context: RuleContext) -> [RuleViolation] {
+        switch decision.body {
+        case .appeal(let against, _):
+            let short = against.uuidString.lowercased()
+            var violations: [RuleViolation] = []
+            if let target = stored.first(where: { $0.eventID == against }) {
+                let kind = target.decision.kind
+                if kind.isMeta || kind == .appeal {
+                    violations.append(
+                        RuleViolation(
+                            .targetKind,
+                            "field \"against\": an appeal is lodged against a decision or a selection, not against a \(kind.rawValue) "
+                                + "(event \(short))"))
+                } else if history.status[against]?.isVoid == true {
+                    violations.append(
+                        RuleViolation(.alreadyRescinded, "field \"against\": event \(short) is already rescinded or overturned; there is nothing to appeal"))
+                }
+            } else if let target = context.appealTarget, target.eventID == against {
+                if case .selection(let selection) = target.decision.body {
+                    if selection.result(for: decision.subject) == nil {
+                        violations.append(
+                            RuleViolation(
+                                .appealTarget,
+                                "field \"against\": the selection \(short) (\(target.event.reference), \(target.event.stream.subject)) does not "
+                                    + "name \(decision.subject); a worker appeals only a selection that selected or passed them over"))
+                    }
+                } else if target.event.stream.kind == "worker" {
+                    violations.append(
+                        RuleViolation(
+                            .appealTarget,
+                            "field \"against\": event \(short) is a \(target.event.type) of another worker's record "
+                                + "(\(target.event.stream.subject)); \(decision.subject) may appeal only their own decisions or a selection naming them"))
+                } else {
+                    violations.append(
+                        RuleViolation(
+                            .appealTarget,
+                            "field \"against\": event \(short) is a \(target.event.type) of \(target.event.stream.rawValue), not a decision of "
+                                + "\(decision.subject) nor a selection naming them"))
+                }
+            } else {
+                violations.append(
+                    RuleViolation(.appealTarget, "field \"against\": no event \(short) is recorded; give the event id of the decision or selection appealed against"))
+            }
+            for other in stored where other.eventID != decision.eventID {
+                guard case .appeal(let otherTarget, _) = other.decision.body, otherTarget == against else { continue }
+                let status = history.status[other.eventID] ?? EventStatus()
+                if status.rescindedBy == nil, status.appealRuledBy == nil {
+                    violations.append(
+                        RuleViolation(
+                            .appealOpen,
+                            "field \"against\": appeal \(other.eventID.uuidString.lowercased()) (\(other.event.reference), lodged "
+                                + "\(other.decision.effective)) against event \(short) is still open; await its ruling, or withdraw it by a rescission"))
+                }
+            }
+            return violations
+        case .appealRuling(let appeal, _):
+            guard let target = stored.first(where: { $0.eventID == appeal }), target.decision.kind == .appeal,
+                let ruled = history.status[appeal]?.appealRuledBy
+            else { return [] }
+            return [
+                RuleViolation(
+                    .appealRuled,
+                    "field \"appealed\": appeal \(appeal.uuidString.lowercased()) was already ruled on by \(ruled.uuidString.lowercased()); "
+                        + "correct or rescind that ruling instead")
+            ]
+        default:
+            return []
+        }
     }
 
     /// Assessment years held twice in the history with the decision, not already twice before.

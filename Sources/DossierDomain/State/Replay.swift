@@ -28,6 +28,11 @@ public struct EventStatus: Sendable, Equatable {
     /// For misconduct: the fault-tolerance ruling in force, and the event that made it.
     public var ruling: FaultRuling?
     public var rulingBy: UUID?
+    /// The appeals lodged against this event (and not withdrawn), in log order.
+    public var appealedBy: [UUID] = []
+    /// For an appeal: the ruling on it and its outcome (for the decision appealed against).
+    public var appealRuledBy: UUID?
+    public var appealOutcome: AppealOutcome?
 
     public var isVoid: Bool { rescindedBy != nil || overturnedBy != nil }
 }
@@ -46,6 +51,9 @@ public struct History: Sendable {
     public var entries: [Entry]
     /// By event id, for every event known.
     public var status: [UUID: EventStatus]
+    /// What this record's appeals did to events outside it (selections naming the worker):
+    /// `appealedBy`, and `overturnedBy` or `upheldBy` for the worker only.
+    public var external: [UUID: EventStatus] = [:]
 }
 
 /// Reads histories and folds them into state. Pure: the same events give the same answer.
@@ -65,7 +73,40 @@ public enum Replay {
                 status[target]!.rescindedBy = item.eventID
             }
         }
+        // Appeals not withdrawn (rescinded), by id: what each is lodged against.
+        var appeals: [UUID: UUID] = [:]
+        var external: [UUID: EventStatus] = [:]
+        var appealIDs = Set<UUID>()
+        for item in known {
+            guard case .appeal(let against, _) = item.decision.body else { continue }
+            appealIDs.insert(item.eventID)
+            guard status[item.eventID]?.rescindedBy == nil else { continue }
+            appeals[item.eventID] = against
+            if status[against] != nil {
+                status[against]!.appealedBy.append(item.eventID)
+            } else {
+                external[against, default: EventStatus()].appealedBy.append(item.eventID)
+            }
+        }
         for item in known where status[item.eventID]?.rescindedBy == nil {
+            // A ruling on an appeal rules on what the appeal is lodged against.
+            if case .appealRuling(let appeal, let outcome) = item.decision.body, appealIDs.contains(appeal) {
+                guard let against = appeals[appeal], status[appeal]?.appealRuledBy == nil else { continue }
+                status[appeal]!.appealRuledBy = item.eventID
+                status[appeal]!.appealOutcome = outcome
+                if status[against] != nil {
+                    if outcome == .overturned {
+                        if status[against]!.overturnedBy == nil { status[against]!.overturnedBy = item.eventID }
+                    } else {
+                        status[against]!.upheldBy = item.eventID
+                    }
+                } else if outcome == .overturned {
+                    external[against, default: EventStatus()].overturnedBy = item.eventID
+                } else {
+                    external[against, default: EventStatus()].upheldBy = item.eventID
+                }
+                continue
+            }
             if case .appealRuling(let target, let outcome) = item.decision.body, status[target] != nil {
                 if outcome == .overturned {
                     status[target]!.overturnedBy = item.eventID
@@ -88,7 +129,7 @@ public enum Replay {
             guard let decision = decisions[item.eventID], status[item.eventID]?.isVoid == false else { return nil }
             return History.Entry(eventID: item.eventID, position: item.event.position, decision: decision)
         }.sorted { ($0.decision.effective, $0.position) < ($1.decision.effective, $1.position) }
-        return History(entries: entries, status: status)
+        return History(entries: entries, status: status, external: external)
     }
 
     /// A decision with a correction's fields applied; throws the problems when they do not fit

@@ -12,6 +12,14 @@ public enum Rule: String, Sendable, CaseIterable, Codable {
     case oneAssessmentPerYear = "one-assessment-per-year"
     case correctionFields = "correction-fields"
     case unknownTemporaryPost = "unknown-temporary-post"
+    /// A selection names a worker who was not on the jurisdiction's roster on its date.
+    case selectionRoster = "selection-roster"
+    /// An appeal's target is missing, of another record, or a selection that does not name the worker.
+    case appealTarget = "appeal-target"
+    /// An appeal against the same decision is already open.
+    case appealOpen = "appeal-open"
+    /// The appeal was already ruled on (or withdrawn).
+    case appealRuled = "appeal-already-ruled"
     // Policy
     case workerNotActive = "worker-not-active"
     case workerActive = "worker-active"
@@ -40,7 +48,7 @@ public enum Rule: String, Sendable, CaseIterable, Codable {
     public var isStructural: Bool {
         switch self {
         case .unknownWorker, .foreignEvent, .targetKind, .alreadyRescinded, .oneAssessmentPerYear,
-            .correctionFields, .unknownTemporaryPost:
+            .correctionFields, .unknownTemporaryPost, .selectionRoster, .appealTarget, .appealOpen, .appealRuled:
             true
         default:
             false
@@ -69,6 +77,12 @@ public struct RuleContext: Sendable {
     public var headcount: HeadcountIndex
     /// The one event whose quota is checked (quotas of recorded decisions are not re-judged).
     public var quotaCheckedEvent: UUID?
+    /// For a selection: the records of the workers it names, by worker id (a worker without a
+    /// record is absent).
+    public var namedWorkers: [String: [StoredDecision]] = [:]
+    /// For an appeal against an event outside the worker's record: that event (a selection),
+    /// when the log holds it.
+    public var appealTarget: StoredDecision?
 
     public init(
         policy: PolicyBook = PolicyBook(), population: PopulationBook = PopulationBook(),
@@ -291,7 +305,8 @@ extension WorkerState {
             publicInstitutionSince = date
             noteChange("status", "public-institution establishment", date, eventID)
 
-        case .temporaryPost, .temporaryPostEnd, .population, .policy, .appealRuling, .correction, .rescission:
+        case .temporaryPost, .temporaryPostEnd, .population, .policy, .appealRuling, .correction, .rescission, .selection,
+            .appeal:
             break
         }
         return violations

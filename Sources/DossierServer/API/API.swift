@@ -212,6 +212,25 @@ enum API {
             try checkFormat(request)
             return JSONValue.array(items.map { .object($0.json) }).response()
         }
+        api.get("appeals") { request, _ in
+            let identity = try await require(request, core: core)
+            let jurisdiction = try request.query("jurisdiction").map { try checkedText($0, "jurisdiction", max: 201) }
+            let asOf = try request.date("asOf")
+            let openOnly: Bool
+            switch request.query("open") {
+            case nil, "false": openOnly = false
+            case "true": openOnly = true
+            default: throw Problem.badParameter("open", "takes true or false")
+            }
+            let filter = ReadModel.AppealFilter(openOnly: openOnly, jurisdiction: jurisdiction, asOf: asOf)
+            let appeals: [ReadModel.Appeal]
+            do {
+                appeals = try await core.act(identity) { session in try await ReadModel(session: session).appeals(filter) }
+            } catch let unknown as ReadModel.UnknownJurisdiction {
+                throw Problem.badParameter("jurisdiction", unknown.description)
+            }
+            return JSONValue.array(appeals.map { .object($0.json) }).response()
+        }
         api.get("access-log") { request, _ in
             let identity = try await require(request, core: core)
             let worker = try request.query("worker").map { try checkedText($0, "worker", max: 64) }

@@ -124,7 +124,9 @@ enum OpenAPIDocument {
        "correction",
        "rescission",
        "population",
-       "policy"
+       "policy",
+       "selection",
+       "appeal"
       ]
      },
      "worker": {
@@ -399,6 +401,95 @@ enum OpenAPIDocument {
    },
    "Exception": {
     "type": "object"
+   },
+   "Appeal": {
+    "type": "object",
+    "required": [
+     "position",
+     "appeal",
+     "worker",
+     "jurisdiction",
+     "lodged",
+     "against",
+     "againstDecision",
+     "againstStream",
+     "status",
+     "ruling",
+     "ruledOn",
+     "daysOpen",
+     "reference",
+     "authority"
+    ],
+    "properties": {
+     "position": {
+      "type": "integer"
+     },
+     "appeal": {
+      "type": "string",
+      "format": "uuid"
+     },
+     "worker": {
+      "type": "string"
+     },
+     "jurisdiction": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "lodged": {
+      "type": "string",
+      "format": "date"
+     },
+     "against": {
+      "type": "string",
+      "format": "uuid"
+     },
+     "againstDecision": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "againstStream": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "status": {
+      "type": "string",
+      "enum": [
+       "open",
+       "upheld",
+       "overturned"
+      ]
+     },
+     "ruling": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "uuid"
+     },
+     "ruledOn": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date"
+     },
+     "daysOpen": {
+      "type": "integer",
+      "minimum": 0
+     },
+     "reference": {
+      "type": "string"
+     },
+     "authority": {
+      "type": "string"
+     }
+    }
    },
    "DueItem": {
     "type": "object",
@@ -1935,6 +2026,74 @@ enum OpenAPIDocument {
        "text/csv": {
         "schema": {
          "type": "string"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/P400"
+     },
+     "401": {
+      "$ref": "#/components/responses/P401"
+     },
+     "403": {
+      "$ref": "#/components/responses/P403"
+     },
+     "503": {
+      "$ref": "#/components/responses/P503"
+     }
+    }
+   }
+  },
+  "/api/appeals": {
+   "get": {
+    "summary": "The appeals caseload: each appeal, what it is lodged against, days open, status and ruling",
+    "parameters": [
+     {
+      "name": "open",
+      "in": "query",
+      "required": false,
+      "description": "true: only appeals not yet ruled on (as of asOf)",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false"
+       ]
+      }
+     },
+     {
+      "name": "jurisdiction",
+      "in": "query",
+      "required": false,
+      "description": "CITY or CITY/DISTRICT the worker was placed in on the day the appeal was lodged",
+      "schema": {
+       "type": "string",
+       "minLength": 1,
+       "maxLength": 201
+      }
+     },
+     {
+      "name": "asOf",
+      "in": "query",
+      "required": false,
+      "description": "the date the caseload stands on (default today): appeals lodged and rulings effective by then",
+      "schema": {
+       "type": "string",
+       "format": "date"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "array",
+         "items": {
+          "$ref": "#/components/schemas/Appeal"
+         }
         }
        }
       }

@@ -209,7 +209,12 @@ public final class Importer: Sendable {
                 case .failure(let error): refuse(line, error.description)
                 }
             }
-            try loadStreams(Set(decisions.map(\.decision.stream)))
+            // A selection is judged on the records of the workers it names.
+            let named = decisions.flatMap { item -> [StreamID] in
+                guard case .selection(let selection) = item.decision.body else { return [] }
+                return (selection.selected + selection.passedOver).map { StreamID.worker($0) }
+            }
+            try loadStreams(Set(decisions.map(\.decision.stream) + named))
             try loadCities(decisions)
             var recorded = try recordedKeys(decisions.map(\.decision).filter { seenKeys.mayContain(Self.keyText($0.stream, $0.kind.rawValue, $0.reference)) })
             var takenIDs = Set(
@@ -239,8 +244,21 @@ public final class Importer: Sendable {
                 var context = references.context
                 context.headcount = headcount
                 context.quotaCheckedEvent = eventID
+                if case .selection(let selection) = decision.body {
+                    for worker in selection.selected + selection.passedOver {
+                        let stream = StreamID.worker(worker)
+                        if let named = books[stream] {
+                            let history = try history(of: named, stream)
+                            if !history.isEmpty { context.namedWorkers[worker] = history }
+                        }
+                    }
+                }
+                if let target = decision.appealTarget {
+                    context.appealTarget = try event(target)
+                }
                 let verdict: Verdict
                 let fast = decision.kind.subject == .worker && !decision.kind.isMeta && decision.kind != .faultTolerance
+                    && decision.kind != .appeal
                     && book.state != nil && (book.lastEffective.map { decision.effective >= $0 } ?? true)
                 var newState: WorkerState?
                 if fast {
@@ -308,6 +326,15 @@ public final class Importer: Sendable {
                 books[item.stream]?.pending = []
                 books[item.stream]?.history = nil
             }
+        }
+
+        /// The event with id `id`: accepted in this chunk, or in the log (what earlier chunks
+        /// staged included); nil when neither holds it.
+        func event(_ id: UUID) throws -> StoredDecision? {
+            for book in books.values {
+                if let found = book.pending.first(where: { $0.eventID == id }) { return found }
+            }
+            return try Ledger.event(id, on: connection)
         }
 
         /// A stream's whole history: what the transaction holds, then this chunk's accepted decisions.

@@ -200,6 +200,7 @@ public final class Ledger: Sendable {
                 context = try ReferenceData.current(connection, version: results[quota.keys.count], knownAt: nil).context
                 if quota.city != nil { context.headcount = HeadcountIndex(spans: try decodeSpans(results.last!)) }
             }
+            try Self.addOtherRecords(for: decision, stored: stored, to: &context, on: connection)
             let verdict = Evaluator.evaluate(decision, eventID: eventID, history: stored, context: context)
             guard verdict.accepted else {
                 connection.rollbackQuietly()
@@ -297,6 +298,51 @@ public final class Ledger: Sendable {
         payload["exceptions"] = nil
         return DecisionCodec.payload(of: candidate) == payload && candidate.effective == recorded.event.effective
             && candidate.authority == recorded.event.authority
+    }
+
+    /// What a selection or an appeal is judged on beyond its own stream: the records of the
+    /// workers a selection names; the event an appeal is lodged against when it is not in the
+    /// worker's record. Read in the decision's transaction (the other streams are not locked:
+    /// a selection's named workers are judged on their records as committed now).
+    static func addOtherRecords(
+        for decision: Decision, stored: [StoredDecision], to context: inout RuleContext, on connection: PostgresConnection
+    ) throws {
+        if case .selection(let selection) = decision.body {
+            let names = (selection.selected + selection.passedOver).map { StreamID.worker($0).rawValue }
+            let result = try connection.query(
+                """
+                SELECT \(fragment: EventLog.columns) FROM dossier.events
+                 WHERE stream = ANY(\(PostgresArray(names))) ORDER BY stream, version
+                """)
+            for row in result.rows {
+                let event = try EventLog.decodeEvent(row)
+                if EventLog.nonDecisionTypes.contains(event.type) { continue }
+                context.namedWorkers[event.stream.subject, default: []].append(try Self.decision(of: event))
+            }
+        }
+        if let target = decision.appealTarget, !stored.contains(where: { $0.eventID == target }) {
+            context.appealTarget = try event(target, on: connection)
+        }
+    }
+
+    /// The event with id `id`, decoded, or nil when the log has none.
+    static func event(_ id: UUID, on connection: PostgresConnection) throws -> StoredDecision? {
+        let result = try connection.query("SELECT \(fragment: EventLog.columns) FROM dossier.events WHERE event_id = \(id)")
+        guard let row = result.rows.first else { return nil }
+        let event = try EventLog.decodeEvent(row)
+        if EventLog.nonDecisionTypes.contains(event.type) { return nil }
+        return try decision(of: event)
+    }
+
+    /// The statement for the selections naming `worker` (recorded by `knownAt` when given), in
+    /// log order, through the selections' index (migration 0010).
+    static func selectionsQuery(worker: String, knownAt: Timestamp?) -> PostgresQuery {
+        """
+        SELECT \(fragment: EventLog.columns) FROM dossier.events
+         WHERE event_type = 'selection' AND ((payload -> 'selected') || (payload -> 'passedOver')) ? \(worker)
+           AND (\(knownAt.map(PostgresTimestamp.init))::timestamptz IS NULL OR recorded_at <= \(knownAt.map(PostgresTimestamp.init)))
+         ORDER BY position
+        """
     }
 
     /// The quota keys a decision locks before it is judged (city before district), and the city
@@ -443,8 +489,10 @@ public final class Ledger: Sendable {
             let parameters = references.policy.parameters(
                 city: outcome.state.placement?.city, district: outcome.state.placement?.district, on: date)
             let version = stored.filter { knownAt == nil || $0.event.recordedAt <= knownAt! }.last?.event.version ?? 0
-            return WorkerReport(
+            var report = WorkerReport(
                 state: outcome.state, personal: personal, asOf: date, knownAt: knownAt, parameters: parameters, version: version)
+            report.selections = Replay.selections(subject.selections, worker: worker, stored: stored, asOf: date, knownAt: knownAt)
+            return report
         }
     }
 
@@ -458,7 +506,7 @@ public final class Ledger: Sendable {
             let stored = read.stored
             guard let stream = stored.first?.event.stream else { throw LedgerError.noRecord(subject) }
             let personal = try Self.personalRecord(read.personal, history: Replay.history(stored))
-            return (stream, Replay.trace(stored, context: read.references.context), personal)
+            return (stream, Replay.trace(stored, selections: read.selections, context: read.references.context), personal)
         }
     }
 
@@ -485,7 +533,7 @@ public final class Ledger: Sendable {
 
     static func readSubject(
         _ connection: PostgresConnection, _ streams: [StreamID], knownAt: Timestamp?, purpose: String, requested: Bool = false
-    ) throws -> (stored: [StoredDecision], references: ReferenceData, personal: [Row]) {
+    ) throws -> (stored: [StoredDecision], references: ReferenceData, personal: [Row], selections: [StoredDecision]) {
         let names = streams.map(\.rawValue)
         // The read is logged and committed first, then made (dossier.personal_data_of serves only
         // reads a committed request logged); on a standby it was logged on the primary.
@@ -504,12 +552,15 @@ public final class Ledger: Sendable {
                    OR e.recorded_at <= \(knownAt.map(PostgresTimestamp.init))
              ORDER BY e.position
             """,
+            selectionsQuery(worker: streams.first(where: { $0.kind == "worker" })?.subject ?? "", knownAt: knownAt),
             "COMMIT",
         ], separateTransactions: true)
         let stored = try decodeStream(results[2])
         let references = try ReferenceData.current(connection, version: results[3], knownAt: knownAt)
         let stream = stored.first?.event.stream.rawValue
-        return (stored, references, try results[4].rows.filter { try $0.decode(String.self, at: 3) == stream })
+        let selections = stored.first?.event.stream.kind == "worker"
+            ? try results[5].rows.map { try decision(of: try EventLog.decodeEvent($0)) } : []
+        return (stored, references, try results[4].rows.filter { try $0.decode(String.self, at: 3) == stream }, selections)
     }
 
     /// The events of the first of `names` that has any, in version order.
