@@ -95,7 +95,7 @@ struct AppealsCLITests {
         let excel = try dossier.run(["appeals", "--format", "csv", "--excel"])
         #expect(excel.stdout.hasPrefix("\u{FEFF}"))
         let table = try dossier.run(["appeals", "--as-of", "2021-06-30"]).stdout
-        #expect(table.contains("OVERTURNED") && table.contains("OPEN") && table.contains("UPHELD"), table)
+        #expect(table.contains("OVERTURNED") && table.contains("OPEN") && table.contains("UPHELD"), "\(table)")
 
         // Trace (table and JSON): the appeal names its target and ruling; the target is flagged.
         let w2 = array(try JSONParser.parse(try dossier.run(["trace", "W-2", "--json"]).stdout))
@@ -105,8 +105,8 @@ struct AppealsCLITests {
         #expect(appeal?["against"] == .string(selectionID) && appeal?["againstDecision"] == .string("selection"))
         #expect(appeal?["appealStatus"] == .string("overturned") && appeal?["ruledBy"] != .null)
         let text = try dossier.run(["trace", "W-2"]).stdout
-        #expect(text.contains("PASSED OVER") && text.contains("APPEALED") && text.contains("APPEAL OVERTURNED"), text)
-        #expect(text.contains("against selection \(selectionID)"), text)
+        #expect(text.contains("PASSED OVER") && text.contains("APPEALED") && text.contains("APPEAL OVERTURNED"), "\(text)")
+        #expect(text.contains("against selection \(selectionID)"), "\(text)")
         // The re-opened eligibility in show, and the criteria kept as sent.
         let shown = try JSONParser.parse(try dossier.run(["show", "W-2", "--as-of", "2020-10-02", "--json"]).stdout).objectValue
         let reason = shown?["eligibility"]?.objectValue?["publicInstitution"]?.objectValue?["reason"]?.stringValue ?? ""

@@ -153,13 +153,13 @@ struct AppealTests {
         let selection = try await s.ledger.record(try Self.selection(selected: ["W1"], passedOver: ["W2"]))
         let training = try await s.record("training", "W1", "2016-01-01", ["kind": .string("special"), "hours": .integer(8)])
         let against = { (id: UUID) -> [String: JSONValue] in ["against": id.json, "grounds": .string("不服")] }
-        try await s.refuse(.appealTarget, "appeal", "W2", "2020-07-01", against(UUID()), message: "field "against": no event")
+        try await s.refuse(.appealTarget, "appeal", "W2", "2020-07-01", against(UUID()), message: #"field "against": no event"#)
         try await s.refuse(.appealTarget, "appeal", "W2", "2020-07-01", against(training.eventID), message: "another worker's record")
         try await s.refuse(.appealTarget, "appeal", "W3", "2020-07-01", against(selection.eventID), message: "does not name W3")
         try await s.refuse(.unknownWorker, "appeal", "NOBODY", "2020-07-01", against(selection.eventID))
         let first = try await s.record("appeal", "W2", "2020-07-01", against(selection.eventID))
         try await s.refuse(.appealOpen, "appeal", "W2", "2020-07-02", against(selection.eventID), message: "is still open")
-        try await s.refuse(.targetKind, "appeal", "W2", "2020-07-02", against(first.eventID), message: "field "against"")
+        try await s.refuse(.targetKind, "appeal", "W2", "2020-07-02", against(first.eventID), message: #"field "against""#)
         // Withdrawn (rescinded): a new appeal may be lodged.
         try await s.record("rescission", "W2", "2020-07-03", ["rescinds": first.eventID.json, "grounds": .string("撤回申诉")])
         _ = try await s.record("appeal", "W2", "2020-07-04", against(selection.eventID))
@@ -251,17 +251,17 @@ struct AppealTests {
             }
             #expect("\(error.map { String(describing: $0) } ?? "")".contains(text), "\(String(describing: error))", sourceLocation: sourceLocation)
         }
-        func selection(_ selected: [String], _ passedOver: [String]) -> JSONObject {
+        func payload(_ selected: [String], _ passedOver: [String]) -> JSONObject {
             JSONObject([
                 ("for", .string("post")), ("selected", .array(selected.map(JSONValue.string))),
                 ("passedOver", .array(passedOver.map(JSONValue.string))), ("criteria", .string("c")),
             ])
         }
         let huangpu = StreamID.jurisdiction("上海/黄浦区")
-        rejected(huangpu, "selection", selection(["W1"], ["W1"]), "both selected and passed over")
-        rejected(huangpu, "selection", selection([], []), "names no worker")
-        rejected(huangpu, "selection", selection(["X1"], []), "not placed in 上海/黄浦区")
-        rejected(huangpu, "selection", selection(["NOBODY"], []), "no hire of worker NOBODY")
+        rejected(huangpu, "selection", payload(["W1"], ["W1"]), "both selected and passed over")
+        rejected(huangpu, "selection", payload([], []), "names no worker")
+        rejected(huangpu, "selection", payload(["X1"], []), "not placed in 上海/黄浦区")
+        rejected(huangpu, "selection", payload(["NOBODY"], []), "no hire of worker NOBODY")
         rejected(huangpu, "selection", JSONObject([("for", .string("mayor")), ("selected", .array([])), ("passedOver", .array([])), ("criteria", .string("c"))]), "for")
         let appeal = { (id: UUID) in JSONObject([("against", id.json), ("grounds", .string("g"))]) }
         rejected(.worker("W3"), "appeal", appeal(selection.eventID), "does not name W3")
