@@ -28,6 +28,8 @@ let examples: [String] = [
     #"{"decision":"rescission","worker":"W-001","rescinds":"0b5f1c7e-1f0a-4c59-9a3e-5d6c2b8e4f10","grounds":"记录有误","effective":"2024-02-01","authority":"五里桥街道","reference":"RS-2024-1"}"#,
     #"{"decision":"population","jurisdiction":"上海/黄浦区","year":2024,"urbanPopulation":530000,"effective":"2024-01-01","authority":"黄浦区统计局","reference":"POP-2024"}"#,
     #"{"decision":"policy","jurisdiction":"上海/黄浦区","parameters":{"levelUpMinServiceYears":3},"effective":"2026-01-01","authority":"黄浦区社会工作部","reference":"HP-2026-1"}"#,
+    #"{"decision":"selection","jurisdiction":"上海/黄浦区","for":"public-institution","selected":["W-001"],"passedOver":["W-002","W-003"],"criteria":"任职满十年，考核优秀","effective":"2020-06-01","authority":"黄浦区委组织部","reference":"黄浦选拔〔2020〕1号"}"#,
+    #"{"decision":"appeal","worker":"W-002","against":"0b5f1c7e-1f0a-4c59-9a3e-5d6c2b8e4f10","grounds":"评分有误","effective":"2020-07-01","authority":"本人","reference":"SS-2020-1"}"#,
 ]
 
 @Suite("Decisions from JSON")
