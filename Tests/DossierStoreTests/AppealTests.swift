@@ -130,6 +130,8 @@ struct AppealTests {
         #expect(lodged?.appealStatus == "overturned" && lodged?.json["ruledBy"] == ruling.eventID.json)
         #expect(lodged?.status.isVoid == false, "the appeal itself stands")
         #expect(try await s.show("W3", asOf: "2015-12-31").state.misconducts.isEmpty, "overturned: as if never made")
+        // Not before the appeal was lodged.
+        try await s.refuse(.appealRulingDate, "appeal-ruling", "W3", "2015-02-28", ["appealed": appeal.eventID.json, "outcome": .string("upheld")])
         // Ruled once.
         try await s.refuse(.appealRuled, "appeal-ruling", "W3", "2015-07-01", ["appealed": appeal.eventID.json, "outcome": .string("upheld")])
         // Nothing left to appeal.

@@ -245,15 +245,24 @@ public enum Evaluator {
             }
             return violations
         case .appealRuling(let appeal, _):
-            guard let target = stored.first(where: { $0.eventID == appeal }), target.decision.kind == .appeal,
-                let ruled = history.status[appeal]?.appealRuledBy
-            else { return [] }
-            return [
-                RuleViolation(
-                    .appealRuled,
-                    "field \"appealed\": appeal \(appeal.uuidString.lowercased()) was already ruled on by \(ruled.uuidString.lowercased()); "
-                        + "correct or rescind that ruling instead")
-            ]
+            guard let target = stored.first(where: { $0.eventID == appeal }), target.decision.kind == .appeal else { return [] }
+            var violations: [RuleViolation] = []
+            if let ruled = history.status[appeal]?.appealRuledBy {
+                violations.append(
+                    RuleViolation(
+                        .appealRuled,
+                        "field \"appealed\": appeal \(appeal.uuidString.lowercased()) was already ruled on by \(ruled.uuidString.lowercased()); "
+                            + "correct or rescind that ruling instead"))
+            }
+            let lodged = history.entries.first { $0.eventID == appeal }?.decision.effective ?? target.decision.effective
+            if decision.effective < lodged {
+                violations.append(
+                    RuleViolation(
+                        .appealRulingDate,
+                        "field \"effective\": the ruling takes effect on \(decision.effective), before the appeal \(appeal.uuidString.lowercased()) "
+                            + "was lodged on \(lodged); a ruling comes on or after the appeal"))
+            }
+            return violations
         default:
             return []
         }

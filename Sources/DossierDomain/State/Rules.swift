@@ -18,8 +18,10 @@ public enum Rule: String, Sendable, CaseIterable, Codable {
     case appealTarget = "appeal-target"
     /// An appeal against the same decision is already open.
     case appealOpen = "appeal-open"
-    /// The appeal was already ruled on (or withdrawn).
+    /// The appeal was already ruled on.
     case appealRuled = "appeal-already-ruled"
+    /// A ruling on an appeal takes effect before the appeal was lodged.
+    case appealRulingDate = "ruling-before-appeal"
     // Policy
     case workerNotActive = "worker-not-active"
     case workerActive = "worker-active"
@@ -48,7 +50,8 @@ public enum Rule: String, Sendable, CaseIterable, Codable {
     public var isStructural: Bool {
         switch self {
         case .unknownWorker, .foreignEvent, .targetKind, .alreadyRescinded, .oneAssessmentPerYear,
-            .correctionFields, .unknownTemporaryPost, .selectionRoster, .appealTarget, .appealOpen, .appealRuled:
+            .correctionFields, .unknownTemporaryPost, .selectionRoster, .appealTarget, .appealOpen, .appealRuled,
+            .appealRulingDate:
             true
         default:
             false

@@ -101,7 +101,7 @@ extension ReadModel {
                                           AND w.payload ->> 'rescinds' = a.event_id::text))
                 SELECT a.position, a.event_id, substr(a.stream, 8), p.city, p.district, a.effective, a.against::uuid,
                        t.event_type, t.stream, r.event_id, r.effective, r.payload ->> 'outcome',
-                       (coalesce(r.effective, \(asOf)) - a.effective)::integer, a.reference, a.authority
+                       greatest(coalesce(r.effective, \(asOf)) - a.effective, 0)::integer, a.reference, a.authority
                   FROM a
                   LEFT JOIN dossier.events t ON t.event_id = a.against::uuid
                   LEFT JOIN LATERAL (
