@@ -82,8 +82,9 @@ struct ReportCLITests {
     /// A career with every kind of later change: W-001 (朱虹) hired, assessed, moved up a level
     /// (later corrected), trained (the record later rescinded; its reference and authority are
     /// hostile markup), a demerit excused by a fault-tolerance ruling, a warning overturned on appeal.
-    /// Returns the event ids by reference and the time the level change was recorded.
-    func career(_ dossier: CommandRunner) throws -> (ids: [String: String], levelRecordedAt: String) {
+    /// Returns the event ids by reference, the time the level change was recorded, and the time
+    /// the last decision before the corrections and rulings was.
+    func career(_ dossier: CommandRunner) throws -> (ids: [String: String], levelRecordedAt: String, beforeRulings: String) {
         let training = JSONValue.object(
             JSONObject([
                 ("decision", .string("training")), ("worker", .string("W-001")), ("kind", .string("special")), ("hours", .integer(8)),
@@ -103,11 +104,13 @@ struct ReportCLITests {
         try #require(first.status == 0, "\(first.stderr)")
         var ids: [String: String] = [:]
         var levelRecordedAt = ""
+        var beforeRulings = ""
         func readTrace() throws {
             guard case .array(let rows) = try JSONParser.parse(try dossier.run(["trace", "W-001", "--json"]).stdout) else { return }
             for row in rows.compactMap(\.objectValue) {
                 ids[row["reference"]!.stringValue!] = row["eventId"]!.stringValue!
                 if row["reference"]?.stringValue == "LC-2015" { levelRecordedAt = row["recordedAt"]!.stringValue! }
+                if row["reference"]?.stringValue == "M-2018-1" { beforeRulings = row["recordedAt"]!.stringValue! }
             }
         }
         try readTrace()
@@ -123,7 +126,7 @@ struct ReportCLITests {
         try #require(second.status == 0, "\(second.stderr)")
         try readTrace()
         try #require(ids.count == 10, "\(ids)")
-        return (ids, levelRecordedAt)
+        return (ids, levelRecordedAt, beforeRulings)
     }
 
     @Test("the report states the record, every decision in place, eligibility and the bundle it describes")
@@ -132,7 +135,7 @@ struct ReportCLITests {
         var dossier = CommandRunner(database: database)
         let key = temporary("checkpoint.key")
         dossier.environment["DOSSIER_CHECKPOINT_KEY"] = key
-        let (ids, levelRecordedAt) = try career(dossier)
+        let (ids, levelRecordedAt, _) = try career(dossier)
         #expect(try dossier.run(["checkpoint"]).status == 0)
         let bundle = temporary("W-001.json"), report = temporary("W-001.html")
         let exported = try dossier.run(["export", "W-001", "--to", bundle, "--report", report, "--as-of", "2019-12-31"])
@@ -225,26 +228,35 @@ struct ReportCLITests {
         var dossier = CommandRunner(database: database)
         let key = temporary("checkpoint.key")
         dossier.environment["DOSSIER_CHECKPOINT_KEY"] = key
-        let (_, levelRecordedAt) = try career(dossier)
+        #expect(try dossier.run(["record", "-"], input: hire).status == 0)
+        #expect(try dossier.run(["checkpoint"]).status == 0)
+        let (_, _, knownAt) = try career(dossier)
         let bundle = temporary("b.json"), report = temporary("b.html")
+        // The record is ahead of the checkpoint: --checkpoint signs a new one first.
         let exported = try dossier.run([
-            "export", "W-001", "--to", bundle, "--report", report, "--as-of", "2019-12-31", "--known-at", levelRecordedAt, "--checkpoint",
+            "export", "W-001", "--to", bundle, "--report", report, "--as-of", "2019-12-31", "--known-at", knownAt, "--checkpoint",
         ])
         try #require(exported.status == 0, "\(exported.stderr)")
         let parsed = try Self.read(report)
         let level = parsed.fact("等级", table: "compare")
         #expect(level?.cells == ["等级 level", "12 级", "11 级", "≠ 不同"], "\(String(describing: level))")
+        #expect(parsed.rows("meta").flatMap(\.cells).contains { $0.contains("as known at " + knownAt) })
         #expect(level?.classes == "diff")
         #expect(parsed.fact("职务", table: "compare")?.cells.last == "相同")
         // What was not known then: the correction, the rescission and the rulings came later.
         for reference in ["C-2016", "RS-2016", "FT-2017", "AR-2018"] {
-            #expect(parsed.timelineRow(reference)?.cells[2].contains("\(levelRecordedAt) 后录入") == true, "\(reference)")
+            #expect(parsed.timelineRow(reference)?.cells[2].contains("对照时点后录入") == true, "\(reference)")
         }
-        #expect(parsed.timelineRow("LC-2015")?.cells[2].contains("后录入") == false)
+        for reference in ["LC-2015", "M-2017-1", "M-2018-1"] {
+            #expect(parsed.timelineRow(reference)?.cells[2].contains("后录入") == false, "\(reference)")
+        }
         // Then, the warning still counted and the demerit had no ruling.
         let misconduct = parsed.fact("违纪及容错认定", table: "compare")
         #expect(misconduct?.cells[2].contains("尚无容错认定") == true && misconduct?.cells[1].contains("免责") == true, "\(String(describing: misconduct))")
-        #expect(parsed.text.contains("按 \(levelRecordedAt) 所知"))
+        #expect(parsed.text.contains(knownAt), "the exact time stated")
+        // Then, the training was not yet rescinded: 8 hours of special training counted.
+        #expect(parsed.fact("培训", table: "compare")?.cells[2] == "专题培训 special 8 学时")
+        #expect(parsed.fact("培训", table: "compare")?.cells[1] == "—")
         for path in [key, key + ".pub", bundle, report] { try? FileManager.default.removeItem(atPath: path) }
     }
 

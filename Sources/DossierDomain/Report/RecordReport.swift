@@ -99,8 +99,7 @@ struct ReportHTML {
     let report: RecordReport
     /// 1-based place of each event in the trace: "第 N 项" in the document.
     let ordinal: [UUID: Int]
-    /// Which entries name which other entries in their fields (field name, target).
-    let outgoing: [UUID: [(field: String, target: UUID)]]
+    /// Which entries name each entry in their fields (field name, the entry naming it).
     let incoming: [UUID: [(field: String, source: UUID)]]
     let entries: [UUID: TraceEntry]
 
@@ -112,19 +111,16 @@ struct ReportHTML {
             ordinal[entry.event.eventID] = index + 1
             entries[entry.event.eventID] = entry
         }
-        var outgoing: [UUID: [(String, UUID)]] = [:]
         var incoming: [UUID: [(String, UUID)]] = [:]
         for entry in report.trace {
             for (field, value) in entry.event.payload.members.sorted(by: { $0.key < $1.key }) {
                 for text in Self.strings(in: value) {
                     guard let id = UUID(uuidString: text), id != entry.event.eventID, ordinal[id] != nil else { continue }
-                    outgoing[entry.event.eventID, default: []].append((field, id))
                     incoming[id, default: []].append((field, entry.event.eventID))
                 }
             }
         }
         self.ordinal = ordinal
-        self.outgoing = outgoing
         self.incoming = incoming
         self.entries = entries
     }
@@ -208,7 +204,7 @@ struct ReportHTML {
             p { margin: 3pt 0; }
             table { border-collapse: collapse; width: 100%; margin: 3pt 0 6pt; }
             th, td { border: .6pt solid #555; padding: 2.5pt 4pt; vertical-align: top; text-align: left; }
-            th { background: #f0f0f0; font-weight: 700; white-space: nowrap; }
+            th { background: #f0f0f0; font-weight: 700; }
             thead { display: table-header-group; }
             tr { break-inside: avoid; page-break-inside: avoid; }
             table.meta th { width: 16%; }
@@ -220,28 +216,31 @@ struct ReportHTML {
             .note { font-size: 8.5pt; color: #333; }
             .diff td, .diff th { background: #fff1b8; }
             .diff .mark { font-weight: 700; }
-            td.mark { width: 9%; text-align: center; white-space: nowrap; }
+            td.mark { text-align: center; white-space: nowrap; }
+            table.compare, table.eligibility, table.timeline { table-layout: fixed; }
+            col.c-label { width: 19%; } col.c-value { width: 35%; } col.c-mark { width: 11%; }
+            col.c-kind { width: 16%; } col.c-half { width: 42%; } col.c-full { width: 84%; }
+            col.t-no { width: 8%; } col.t-date { width: 11%; } col.t-kind { width: 17%; } col.t-who { width: 17%; }
+            col.t-rec { width: 13%; } col.t-details { width: 34%; }
+            td, th { overflow-wrap: anywhere; }
             .yes { font-weight: 700; }
             .badge { display: inline-block; border: .8pt solid #333; border-radius: 2pt; padding: 0 3pt; margin: 1pt 2pt 1pt 0;
-                     font-size: 8pt; line-height: 1.35; white-space: nowrap; }
+                     font-size: 8pt; line-height: 1.35; }
             .badge.void { border-color: #b00; color: #b00; font-weight: 700; }
             .badge.fix { border-color: #8a5a00; color: #8a5a00; font-weight: 700; }
             .badge.rule { border-color: #1f5f8b; color: #1f5f8b; }
             .badge.later { border-style: dashed; }
             table.timeline { font-size: 8.5pt; }
             table.timeline th { font-size: 8.5pt; }
-            table.timeline td.no { width: 7%; white-space: nowrap; }
-            table.timeline td.date { width: 11%; white-space: nowrap; }
-            table.timeline td.kind { width: 17%; }
-            table.timeline td.who { width: 22%; }
-            table.timeline td.rec { width: 15%; }
             tr.void td { background: #f6f6f6; color: #555; }
             tr.void .kindname { text-decoration: line-through; }
             tr.other td { background: #f3f7fb; }
             .refs { margin-top: 2pt; }
             dl.details { margin: 0; }
+            dl.details div { margin: 0 0 1pt; }
             dl.details dt { display: inline; color: #444; }
-            dl.details dd { display: inline; margin: 0 6pt 0 2pt; }
+            dl.details dt::after { content: "："; }
+            dl.details dd { display: inline; margin: 0; }
             ol.steps { margin: 3pt 0 3pt 16pt; padding: 0; }
             ol.steps li { margin: 3pt 0; break-inside: avoid; page-break-inside: avoid; }
             pre.cmd { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 8pt; background: #f4f4f4;
@@ -264,7 +263,7 @@ struct ReportHTML {
         let asOf = report.asOf.map { e($0.description) } ?? "—"
         var basis = "按现在所知 <span class=\"term\">as known now</span>"
         if let knownAt = report.known?.knownAt {
-            basis += "；并对照按 \(e(knownAt.description)) 所知 <span class=\"term\">as known at</span>"
+            basis += "；并对照按 \(e(Self.second(knownAt))) 所知 <span class=\"term\">as known at \(e(knownAt.description))</span>"
         }
         rows.append((th("记录日期", "as of"), asOf, th("依据", "basis"), basis))
         rows.append((
@@ -366,13 +365,14 @@ struct ReportHTML {
             for fact in facts(current) { html += "<tr><th>\(fact.label)</th><td>\(fact.value)</td></tr>\n" }
             return html + "</table>\n</section>\n"
         }
-        let then = e(knownAt.description)
+        let then = e(Self.second(knownAt))
         html += "<h2>一、\(date) 的档案状态：现在所知与 \(then) 所知对照 <span class=\"term\">as known now / as known at</span></h2>\n"
-        html += "<p class=\"note\">左栏按账本现在所载的全部决定计算；右栏只计入 \(then) 之前已录入的决定，即当时账本所能给出的答案。"
-            + "两者不同的行以底色和“≠ 不同”标出。</p>\n"
+        html += "<p class=\"note\">左栏按账本现在所载的全部决定计算；右栏只计入 <span class=\"mono\">\(e(knownAt.description))</span>"
+            + "（含）之前已录入的决定，即当时账本所能给出的答案。两者不同的行以底色和“≠ 不同”标出。</p>\n"
         let before = Dictionary(facts(known).map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
         var differences = 0
-        html += "<table class=\"facts compare\">\n<thead><tr><th>项目</th><th>按现在所知 <span class=\"term\">now</span></th>"
+        html += "<table class=\"facts compare\">\n<colgroup><col class=\"c-label\"><col class=\"c-value\"><col class=\"c-value\">"
+            + "<col class=\"c-mark\"></colgroup>\n<thead><tr><th>项目</th><th>按现在所知 <span class=\"term\">now</span></th>"
             + "<th>按 \(then) 所知 <span class=\"term\">known at</span></th><th>对照</th></tr></thead>\n<tbody>\n"
         for fact in facts(current) {
             let old = before[fact.key] ?? "—"
@@ -392,8 +392,10 @@ struct ReportHTML {
         guard let current = report.current else { return "" }
         var html = "<section id=\"eligibility\">\n<h2>二、资格 <span class=\"term\">eligibility on \(e(current.asOf.description))</span></h2>\n"
         let known = report.known
-        html += "<table class=\"eligibility\">\n<thead><tr><th>资格</th><th>按现在所知 <span class=\"term\">now</span></th>"
-        if let knownAt = known?.knownAt { html += "<th>按 \(e(knownAt.description)) 所知 <span class=\"term\">known at</span></th>" }
+        html += "<table class=\"eligibility\">\n<colgroup><col class=\"c-kind\">"
+            + (known?.knownAt == nil ? "<col class=\"c-full\">" : "<col class=\"c-half\"><col class=\"c-half\">") + "</colgroup>\n"
+        html += "<thead><tr><th>资格</th><th>按现在所知 <span class=\"term\">now</span></th>"
+        if let knownAt = known?.knownAt { html += "<th>按 \(e(Self.second(knownAt))) 所知 <span class=\"term\">known at</span></th>" }
         html += "</tr></thead>\n<tbody>\n"
         for kind in EligibilityKind.allCases {
             let now = current.eligibility(kind)
@@ -421,10 +423,11 @@ struct ReportHTML {
         var html = "<section id=\"timeline\">\n<h2>\(number)、职业时间线 <span class=\"term\">every recorded decision, in the order recorded</span></h2>\n"
         html += "<p class=\"note\">按录入顺序列出账本所载的每一项决定，原决定一律保留：被更正、撤销或经复核推翻的决定仍在原处，"
             + "并注明由第几项改变；更正、撤销、容错认定与复核决定注明所针对的项。"
-            + (report.known?.knownAt.map { "标“\(e($0.description)) 后录入”的决定在对照时点尚不为账本所知。" } ?? "")
+            + (report.known?.knownAt.map { "标“对照时点后录入”的决定在 <span class=\"mono\">\(e($0.description))</span> 尚不为账本所知。" } ?? "")
             + "</p>\n"
         if report.trace.isEmpty { return html + "<p>（无）</p>\n</section>\n" }
-        html += "<table class=\"timeline\">\n<thead><tr><th>序号</th><th>生效日期</th><th>决定</th><th>决定机关 / 文号</th>"
+        html += "<table class=\"timeline\">\n<colgroup><col class=\"t-no\"><col class=\"t-date\"><col class=\"t-kind\"><col class=\"t-who\">"
+            + "<col class=\"t-rec\"><col class=\"t-details\"></colgroup>\n<thead><tr><th>序号</th><th>生效日期</th><th>决定</th><th>决定机关 / 文号</th>"
             + "<th>录入</th><th>内容与关联</th></tr></thead>\n<tbody>\n"
         for entry in report.trace { html += row(entry) }
         html += "</tbody>\n</table>\n"
@@ -460,7 +463,7 @@ struct ReportHTML {
         }
         if entry.decision.override != nil { badges.append("<span class=\"badge fix\">政策例外 POLICY EXCEPTION</span>") }
         if let knownAt = report.known?.knownAt, event.recordedAt > knownAt {
-            badges.append("<span class=\"badge later\">\(e(knownAt.description)) 后录入</span>")
+            badges.append("<span class=\"badge later\">对照时点后录入 <span class=\"term\">after \(e(Self.second(knownAt)))</span></span>")
         }
         var html = "<tr id=\"e-\(id)\"\(classes.isEmpty ? "" : " class=\"\(classes.joined(separator: " "))\"")>"
         html += "<td class=\"no\">第 \(ordinal[event.eventID] ?? 0) 项<br><span class=\"term\">#\(event.position)</span></td>"
@@ -469,15 +472,13 @@ struct ReportHTML {
         if !badges.isEmpty { html += "<div class=\"refs\">" + badges.joined(separator: " ") + "</div>" }
         html += "</td>"
         html += "<td class=\"who\">\(e(event.authority))<br><span class=\"term\">文号</span> \(e(event.reference))</td>"
-        html += "<td class=\"rec\"><span class=\"mono\">\(e(Self.second(event.recordedAt)))</span><br>\(e(event.recordedBy))"
+        let recorded = event.recordedAt.description
+        html += "<td class=\"rec\">\(e(String(recorded.prefix(10))))<br><span class=\"term\">\(e(String(recorded.dropFirst(11))))</span>"
+            + "<br>\(e(event.recordedBy))"
         if let note = event.onBehalfOf { html += "<br><span class=\"term\">代 \(e(note)) 录入（录入人备注）</span>" }
         html += "</td>"
         html += "<td>" + details(entry)
         var links: [String] = []
-        for (field, target) in outgoing[event.eventID] ?? [] {
-            let kind = entries[target].map { kindName($0.event.type) } ?? ""
-            links.append("针对\(ref(target))（\(kind)；字段 <span class=\"term\">\(e(field))</span>）")
-        }
         let covered = Set(status.correctedBy + [status.rescindedBy, status.overturnedBy, status.upheldBy, status.rulingBy].compactMap { $0 })
         for (field, source) in incoming[event.eventID] ?? [] where !covered.contains(source) {
             let kind = entries[source].map { kindName($0.event.type) } ?? ""
@@ -505,7 +506,7 @@ struct ReportHTML {
         var html = "<dl class=\"details\">"
         for (key, value) in members {
             let label = Self.fieldLabels[key].map { e($0) + " <span class=\"term\">\(e(key))</span>" } ?? "<span class=\"term\">\(e(key))</span>"
-            html += "<dt>\(label)</dt><dd>\(valueText(value))</dd>"
+            html += "<div><dt>\(label)</dt><dd>\(valueText(value))</dd></div>"
         }
         return html + "</dl>"
     }
@@ -513,7 +514,7 @@ struct ReportHTML {
     func valueText(_ value: JSONValue) -> String {
         switch value {
         case .string(let text):
-            if let id = UUID(uuidString: text), ordinal[id] != nil { return ref(id) }
+            if let id = UUID(uuidString: text), let target = entries[id] { return "针对" + ref(id) + "（" + kindName(target.event.type) + "）" }
             if let label = Self.valueLabels[text] ?? Self.kindLabels[text] { return e(label) + " <span class=\"term\">\(e(text))</span>" }
             return e(text)
         case .integer(let number): return String(number)
