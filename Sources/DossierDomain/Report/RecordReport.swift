@@ -220,8 +220,9 @@ struct ReportHTML {
             table.compare, table.eligibility, table.timeline { table-layout: fixed; }
             col.c-label { width: 19%; } col.c-value { width: 35%; } col.c-mark { width: 11%; }
             col.c-kind { width: 16%; } col.c-half { width: 42%; } col.c-full { width: 84%; }
-            col.t-no { width: 8%; } col.t-date { width: 11%; } col.t-kind { width: 17%; } col.t-who { width: 17%; }
-            col.t-rec { width: 13%; } col.t-details { width: 34%; }
+            col.t-no { width: 8.5%; } col.t-date { width: 12%; } col.t-kind { width: 16%; } col.t-who { width: 16%; }
+            col.t-rec { width: 14%; } col.t-details { width: 33.5%; }
+            td.no, td.date { white-space: nowrap; overflow-wrap: normal; }
             td, th { overflow-wrap: anywhere; }
             .yes { font-weight: 700; }
             .badge { display: inline-block; border: .8pt solid #333; border-radius: 2pt; padding: 0 3pt; margin: 1pt 2pt 1pt 0;
@@ -463,7 +464,7 @@ struct ReportHTML {
         }
         if entry.decision.override != nil { badges.append("<span class=\"badge fix\">政策例外 POLICY EXCEPTION</span>") }
         if let knownAt = report.known?.knownAt, event.recordedAt > knownAt {
-            badges.append("<span class=\"badge later\">对照时点后录入 <span class=\"term\">after \(e(Self.second(knownAt)))</span></span>")
+            badges.append("<span class=\"badge later\">对照时点后录入 <span class=\"term\">recorded after \(e(Self.second(knownAt)))</span></span>")
         }
         var html = "<tr id=\"e-\(id)\"\(classes.isEmpty ? "" : " class=\"\(classes.joined(separator: " "))\"")>"
         html += "<td class=\"no\">第 \(ordinal[event.eventID] ?? 0) 项<br><span class=\"term\">#\(event.position)</span></td>"
@@ -544,7 +545,8 @@ struct ReportHTML {
         html += "<tr>\(th("日志树根", "root, base64"))<td class=\"mono\" id=\"checkpoint-root\">\(e(checkpoint.root.base64))</td></tr>\n"
         html += "<tr>\(th("日志树根", "root, hex"))<td class=\"mono\">\(e(checkpoint.root.hex))</td></tr>\n"
         if let heads = checkpoint.heads {
-            html += "<tr>\(th("记录末项树根", "heads: streams, root"))<td class=\"mono\">\(heads.count) \(e(heads.root.base64))</td></tr>\n"
+            html += "<tr>\(th("记录末项树根", "heads root"))<td>共 \(heads.count) 个记录流 <span class=\"term\">streams</span>，树根 "
+                + "<span class=\"mono\">\(e(heads.root.base64))</span></td></tr>\n"
         }
         html += "<tr>\(th("签名公钥", "public key"))<td class=\"mono\">\(e(bundle.publicKey))</td></tr>\n"
         for older in bundle.linked {
@@ -571,7 +573,7 @@ struct ReportHTML {
         html += "</ol>\n"
         html += "<h3>通过意味着什么</h3>\n<p>核验通过证明：证据包中的 \(bundle.eventIDs.count) 个事件与账本日志中记录的内容逐字节一致，"
             + "均包含在上述检查点（\(checkpoint.size) 个事件，树根如上）所签署的 Merkle 树中；检查点由上述公钥签名；"
-            + "该记录没有任何事件被删去、插入或改动（首项、中间与最后一项均已证明）；包中附带的个人信息与事件中的承诺值相符。"
+            + "该记录没有任何事件被删去、插入或改动（首项、中间与最后一项均已证明）；包中附带的个人信息（\(bundle.personalOpened) 项）与事件中的承诺值相符。"
             + "本报告正文中的每一项决定都可在证据包中按事件编号找到。</p>\n"
         html += "<p>核验不证明：决定本身是否正确、合规；公钥是否确属该账本（须以独立渠道核对公钥）；"
             + "检查点之后录入的决定（须以更新的证据包核验）。本报告由证据包之外的程序生成，报告与证据包不一致时，以通过核验的证据包为准。</p>\n"
