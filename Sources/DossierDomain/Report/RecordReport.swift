@@ -69,6 +69,8 @@ public struct RecordReport: Sendable {
     public var bundle: Bundle?
     /// The ledger's name (the checkpoint origin, e.g. `dossier/ledger`), when known.
     public var ledger: String?
+    /// Why no bundle is attached, when none is (e.g. the latest checkpoint does not cover the record).
+    public var bundleAbsence: String?
 
     public init(
         subject: String, stream: StreamID, current: WorkerReport?, known: WorkerReport?, trace: [TraceEntry],
@@ -532,7 +534,9 @@ struct ReportHTML {
         let number = report.current == nil ? "三" : "四"
         var html = "<section id=\"verify\">\n<h2>\(number)、离线核验所附证据包 <span class=\"term\">how to verify the attached bundle offline</span></h2>\n"
         guard let bundle = report.bundle else {
-            return html + "<p>本报告未附证据包。</p>\n</section>\n"
+            return html + "<p>本报告未附证据包" + (report.bundleAbsence.map { "：<span class=\"reason\">" + e($0) + "</span>" } ?? "。") + "</p>\n"
+                + "<p class=\"note\">最新检查点覆盖该记录后，可用 <span class=\"mono\">dossier export \(e(report.subject)) --to FILE --report FILE.html</span> "
+                + "取得证据包与注明其 SHA-256 的报告。</p>\n</section>\n"
         }
         let checkpoint = bundle.checkpoint
         html += "<table class=\"facts\">\n"
