@@ -324,26 +324,55 @@ extension Dossier {
         }
     }
 
-    /// Writes a worker's record as a bundle that verifies offline.
+    /// Writes a worker's record as a bundle that verifies offline, and with `--report` a document
+    /// a person reads and prints beside it.
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a worker's whole record, with inclusion proofs, the signed checkpoint and the public key, to a bundle.")
+            abstract: "Write a worker's whole record, with inclusion proofs, the signed checkpoint and the public key, to a bundle.",
+            discussion: """
+                --report FILE.html also writes the record as a document a person reads and prints (zh-CN, A4): the record on \
+                --as-of (default today) as known now and, with --known-at, as known then; every decision with its corrections, \
+                rescissions and rulings; eligibility with reasons; and how to verify the bundle offline (its SHA-256 and checkpoint).
+                """)
 
         @Argument(help: "The worker (or cadre) id.") var worker: String
         @Option(help: "The bundle file to write (mode 0600: it holds names and their salts).") var to: String
-        @Flag(help: "Replace the bundle file if it exists.") var force = false
+        @Flag(help: "Replace the bundle file (and the report file) if it exists.") var force = false
         @Option(
             name: .customLong("since-checkpoint"),
             help: "A checkpoint file kept earlier: the bundle carries the proof that its tree extends that one (repeatable).")
         var sinceCheckpoints: [String] = []
         @Flag(help: "Make a checkpoint first when the latest does not cover the record (needs the signing key and the admin role).")
         var checkpoint = false
+        @Option(help: "Also write the record as a self-contained HTML document to read and print (mode 0600), naming the bundle and its SHA-256.")
+        var report: String?
+        @Option(name: .customLong("as-of"), help: "With --report: the date the record is stated for (YYYY-MM-DD; default today).")
+        var asOf: String?
+        @Option(
+            name: .customLong("known-at"),
+            help: "With --report: also state the record as it was known at this time (YYYY-MM-DD or ISO 8601 time), beside as known now.")
+        var knownAt: String?
         @OptionGroup var key: KeyOptions
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             try await CLI.run {
+                if report == nil {
+                    for (option, value) in [("--as-of", asOf), ("--known-at", knownAt)] where value != nil {
+                        throw UserError(description: "\(option) goes with --report FILE.html (it says which record the report states): add --report, or leave \(option) out")
+                    }
+                }
+                let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") }
+                let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
                 try OutputFile.check(to, force: force)
+                if let report {
+                    guard !OutputFile.sameFile(to, report) else {
+                        throw UserError(
+                            description: "--report \(report) is the same file as --to \(to): give the report a name of its own, such as "
+                                + "\(Self.reportName(for: to))")
+                    }
+                    try OutputFile.check(report, force: force)
+                }
                 let since = try sinceCheckpoints.map { path in
                     String(decoding: try InputFile.readAll(path, limit: 64 * 1024, purpose: "checkpoint"), as: UTF8.self)
                 }
@@ -351,18 +380,85 @@ extension Dossier {
                     // With the ledger's own key only: a key made here would sign a checkpoint no one trusts.
                     _ = try await CheckpointCommand.sign(key: key, database: database, create: false)
                 }
-                let bundle = try await CLI.reading(database) { configuration in
+                let (bundle, verifying) = try await CLI.reading(database) { configuration in
                     let session = PostgresSession.open(configuration, role: .person, label: "dossier.export")
                     var verifying = try key.verifyingKey(publicKey: nil)
                     if verifying == nil {
                         verifying = try await session.run { try Integrity.storedVerifyingKey($0) }
                     }
                     guard let verifying else { throw UserError(description: "no checkpoint key: run `dossier checkpoint` first") }
-                    return try await session.run { try Integrity.exportBundle($0, subject: worker, key: verifying, since: since) }
+                    return (try await session.run { try Integrity.exportBundle($0, subject: worker, key: verifying, since: since) }, verifying)
                 }
-                try OutputFile.write(Array(JSONValue.object(bundle).prettyText().utf8), to: to, force: force)
+                let bytes = Array(JSONValue.object(bundle).prettyText().utf8)
+                // The report is made before anything is written: a refusal leaves no file behind.
+                var document: RecordReport?
+                if report != nil {
+                    document = try await Self.document(
+                        worker: worker, bundle: bytes, bundleName: Self.fileName(to), key: verifying, asOf: date, knownAt: time,
+                        database: database)
+                }
+                try OutputFile.write(bytes, to: to, force: force)
                 let events = bundle["events"].map { if case .array(let list) = $0 { list.count } else { 0 } } ?? 0
                 CLI.print("wrote \(to): \(events) events of \(worker) with their proofs")
+                if let report, let document {
+                    do {
+                        try OutputFile.write(Array(document.html.utf8), to: report, force: force)
+                    } catch {
+                        throw UserError(description: "\(error) (the bundle \(to) was written)")
+                    }
+                    CLI.print(
+                        "wrote \(report): the record of \(worker) on \(document.asOf.map(\.description) ?? "—")"
+                            + (document.known?.knownAt.map { " as known now and as known at \($0)" } ?? " as known now")
+                            + ", \(document.trace.count) decisions; bundle SHA-256 \(document.bundle?.sha256 ?? "—")")
+                }
+            }
+        }
+
+        /// The last component of a path (what the person receiving both files sees).
+        static func fileName(_ path: String) -> String {
+            path.split(separator: "/").last.map(String.init) ?? path
+        }
+
+        /// A report name to suggest beside the bundle `path`.
+        static func reportName(for path: String) -> String {
+            (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".html"
+        }
+
+        /// Gathers what the report states, as the logged-in person may read it (each read logged,
+        /// as `show` and `trace` log theirs), and checks the bundle it describes.
+        static func document(
+            worker: String, bundle bytes: [UInt8], bundleName: String, key: VerifyingKey, asOf: CalendarDate?, knownAt: Timestamp?,
+            database: DatabaseOptions
+        ) async throws -> RecordReport {
+            let verified: EvidenceBundle.Verified
+            do {
+                verified = try EvidenceBundle.verify(bytes, trustedKey: key)
+            } catch {
+                throw UserError(description: "the bundle just made does not verify (\(error)); nothing was written", exit: Exit.integrity)
+            }
+            let facts = RecordReport.Bundle(fileName: bundleName, bytes: bytes, verified: verified)
+            let generatedAt = Timestamp(microsecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000_000))
+            return try await CLI.reading(database) { configuration in
+                let ledger = Ledger(configuration, primary: try database.primary(behind: configuration))
+                let reader = try await ledger.session.run { try Ledger.currentActor($0) }
+                let trace = try await ledger.trace(subject: worker)
+                var current: WorkerReport?
+                var known: WorkerReport?
+                if trace.stream.kind == "worker" {
+                    current = try await ledger.show(worker: worker, asOf: asOf, knownAt: nil)
+                    if let knownAt { known = try await ledger.show(worker: worker, asOf: current!.asOf, knownAt: knownAt) }
+                }
+                // The report and the bundle must tell of the same events.
+                let inBundle = Set(facts.eventIDs)
+                if let extra = trace.entries.first(where: { $0.event.stream == facts.stream && !inBundle.contains($0.event.eventID) }) {
+                    throw UserError(
+                        description: "the record of \(worker) changed while the report was being made (event at position "
+                            + "\(extra.event.position) is not in the bundle): run the command again; nothing was written")
+                }
+                return RecordReport(
+                    subject: worker, stream: trace.stream, current: current, known: known, trace: trace.entries,
+                    personal: current?.personal ?? trace.personal, reader: RecordReport.Reader(name: reader.name, role: reader.role),
+                    generatedAt: generatedAt, bundle: facts, ledger: verified.checkpoint.origin)
             }
         }
     }

@@ -69,6 +69,31 @@ enum OutputFile {
         return .file(path)
     }
 
+    /// Whether two output paths name one file: the same existing file (device and inode, through
+    /// symbolic links: `/dev/stdout` twice too), or the same name in the same directory once
+    /// that directory's path and a symbolic link at the name are resolved.
+    static func sameFile(_ first: String, _ second: String) -> Bool {
+        var one = stat()
+        var two = stat()
+        if stat(first, &one) == 0, stat(second, &two) == 0 { return one.st_dev == two.st_dev && one.st_ino == two.st_ino }
+        return canonical(first) == canonical(second)
+    }
+
+    /// `path` with its directory resolved (and a symbolic link at the name followed one step).
+    static func canonical(_ path: String) -> String {
+        var target = path
+        var buffer = [CChar](repeating: 0, count: 4097)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        if count > 0 {
+            let link = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            target = link.hasPrefix("/") ? link : parent(of: path) + "/" + link
+        }
+        let base = target.split(separator: "/").last.map(String.init) ?? target
+        guard let resolved = realpath(parent(of: target), nil) else { return target }
+        defer { free(resolved) }
+        return String(cString: resolved) + "/" + base
+    }
+
     /// Writes `bytes` to `path` as described above; `mode` is the file's exact mode.
     static func write(_ bytes: [UInt8], to path: String, force: Bool, forceFlag: String = "--force", mode: mode_t = 0o600) throws {
         switch try check(path, force: force, forceFlag: forceFlag) {

@@ -39,6 +39,7 @@ struct Strings: Sendable {
         "asOf": ("截至日期", "As of"), "knownAt": ("按当时所知", "As known at"), "show": ("显示", "Show"),
         "timeline": ("职业时间线", "Career timeline"), "trace": ("全部记录", "Every recorded decision"),
         "eligibility": ("资格", "Eligibility"), "bundle": ("下载证据包", "Download evidence bundle"),
+        "printable": ("可打印的档案记录", "Printable record (Chinese)"),
         "effective": ("生效日期", "Effective"), "decision": ("决定", "Decision"), "reference": ("文号", "Reference"),
         "authority": ("决定机关", "Authority"), "recordedAt": ("录入时间", "Recorded at"), "recordedBy": ("录入人", "Recorded by"),
         "corrected": ("已更正", "corrected"), "rescinded": ("已撤销", "rescinded"), "overturned": ("已推翻", "overturned"),

@@ -77,6 +77,7 @@ enum Templates {
         <section class="card"><h2>{{t.timeline}}</h2><div class="timeline">{{{timeline}}}</div></section>
         <section class="card"><h2>{{t.eligibility}}</h2><ul>{{#eligibility}}<li><strong>{{kind}}</strong>: {{#eligible}}✔{{/eligible}}{{^eligible}}✘{{/eligible}} {{reason}}</li>{{/eligibility}}</ul></section>
         <p><a class="button" href="/api/workers/{{worker}}/bundle" download>{{t.bundle}}</a>
+        <a class="button" href="{{reportLink}}">{{t.printable}}</a>
         {{#records}} <a class="button" href="/decisions/new?worker={{worker}}">{{t.record}}</a>{{/records}}</p>
         <section class="card"><h2>{{t.trace}}</h2>
         <div class="scroll"><table><thead><tr><th>#</th><th>{{t.effective}}</th><th>{{t.decision}}</th><th>{{t.reference}}</th><th>{{t.authority}}</th><th>{{t.recordedAt}}</th><th>{{t.recordedBy}}</th></tr></thead>

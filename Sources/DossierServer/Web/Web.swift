@@ -79,6 +79,10 @@ enum Web {
             guard let identity = try await core.identity(request) else { return toLogin(request) }
             return try await workerPage(request, context, identity: identity, core: core)
         }
+        router.get("/workers/:id/report") { request, context in
+            guard let identity = try await core.identity(request) else { return toLogin(request) }
+            return try await reportPage(request, context, identity: identity, core: core)
+        }
 
         router.get("/decisions/new") { request, _ in
             guard let identity = try await core.identity(request) else { return toLogin(request) }
@@ -380,11 +384,62 @@ enum Web {
         let svg = Timeline.svg(
             entries: entries, levels: levels.map { ($0.from, $0.until, $0.value) }, posts: posts.map { ($0.from, $0.until, $0.value) },
             places: places.map { ($0.from, $0.until, $0.value) }, end: end, strings: strings)
+        // The printable record of the same date, as known at the same time.
+        let parameters = [("asOf", asOf?.description), ("knownAt", knownAt?.description)].compactMap { key, value in
+            value.map { key + "=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-:."))) ?? "") }
+        }
+        let reportLink = "/workers/" + pathEscape(worker) + "/report" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
         return page(request, identity: identity, title: worker, template: "worker", [
             "worker": worker, "name": report.personal?.displayName ?? "", "asOf": asOf?.description ?? "",
             "knownAt": request.query("knownAt") ?? "", "facts": facts, "timeline": svg, "entries": rows,
             "eligibility": eligibility, "records": identity.records,
+            "reportLink": reportLink,
         ])
+    }
+
+    // MARK: The printable record
+
+    /// The worker's record as the document `dossier export --report` writes (zh-CN, A4, no script),
+    /// for the date `asOf` as known now and, with `knownAt`, as known then. It names the bundle
+    /// `/api/workers/{id}/bundle` serves now, with its SHA-256, when the latest checkpoint covers
+    /// the record; else it says why there is none.
+    static func reportPage(_ request: Request, _ context: DossierContext, identity: Identity, core: ServerCore) async throws -> Response {
+        let worker = try API.workerID(context)
+        let asOf = try request.date("asOf"), knownAt = try request.time("knownAt")
+        let generatedAt = Timestamp(microsecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000_000))
+        let document = try await core.act(identity, fresh: true) { session in
+            let ledger = Ledger(session: session, configuration: core.configuration, actingFor: identity.person)
+            let trace = try await ledger.trace(subject: worker)
+            var current: WorkerReport?
+            var known: WorkerReport?
+            if trace.stream.kind == "worker" {
+                current = try await ledger.show(worker: worker, asOf: asOf, knownAt: nil)
+                if let knownAt { known = try await ledger.show(worker: worker, asOf: current!.asOf, knownAt: knownAt) }
+            }
+            var bundle: RecordReport.Bundle?
+            var absence: String?
+            do {
+                // The bytes the bundle download serves.
+                let bytes = Array((JSONValue.object(try await API.bundle(session, worker: worker)).prettyText() + "\n").utf8)
+                bundle = RecordReport.Bundle(fileName: "bundle.json", bytes: bytes, verified: try EvidenceBundle.verify(bytes))
+            } catch {
+                absence = "\(error)"
+            }
+            var document = RecordReport(
+                subject: worker, stream: trace.stream, current: current, known: known, trace: trace.entries,
+                personal: current?.personal ?? trace.personal, reader: RecordReport.Reader(name: identity.person, role: identity.role),
+                generatedAt: generatedAt, bundle: bundle, ledger: bundle?.checkpoint.origin)
+            document.bundleAbsence = absence
+            return document
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/html; charset=utf-8",
+                // Its own policy: inline style, nothing else (the pages' policy allows no inline style).
+                .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'",
+            ],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: document.html)))
     }
 
     // MARK: Decision forms
