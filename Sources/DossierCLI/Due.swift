@@ -28,11 +28,8 @@ extension Dossier {
                 }
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
-                let items: [ReadModel.DueItem]
-                do {
-                    items = try await model.due(asOf: date, jurisdiction: jurisdiction)
-                } catch let unknown as ReadModel.UnknownJurisdiction {
-                    throw UserError(description: "--jurisdiction: \(unknown.description)")
+                let items = try await CLI.inKnownJurisdiction {
+                    try await model.due(asOf: date, jurisdiction: jurisdiction)
                 }
                 output.print(
                     table: { items.isEmpty ? "(nothing due on \(date))" : items.map(\.line).joined(separator: "\n") },

@@ -263,11 +263,8 @@ extension Dossier {
                 let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
-                let lines: [ReadModel.QuotaLine]
-                do {
-                    lines = try await model.quota(jurisdiction: jurisdiction, asOf: date, knownAt: time)
-                } catch let unknown as ReadModel.UnknownJurisdiction {
-                    throw UserError(description: "--jurisdiction: \(unknown.description)")
+                let lines = try await CLI.inKnownJurisdiction {
+                    try await model.quota(jurisdiction: jurisdiction, asOf: date, knownAt: time)
                 }
                 output.print(
                     table: { Self.table(lines, asOf: date, knownAt: time) },
@@ -333,12 +330,9 @@ extension Dossier {
                     let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
                     let model = ReadModel(try database.readConfiguration())
                     defer { CLI.noteLag(model) }
-                    let lines: [ReadModel.HeadcountLine]
-                    do {
-                        lines = try await model.headcount(
+                    let lines = try await CLI.inKnownJurisdiction {
+                        try await model.headcount(
                             from: from, to: to, by: ReadModel.HeadcountGrouping(rawValue: by)!, knownAt: time, jurisdiction: jurisdiction)
-                    } catch let unknown as ReadModel.UnknownJurisdiction {
-                        throw UserError(description: "--jurisdiction: \(unknown.description)")
                     }
                     output.print(
                         table: { Self.table(lines) }, json: { JSONValue.array(lines.map { .object($0.json) }).prettyText() },
@@ -394,11 +388,8 @@ extension Dossier {
                 }
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
-                let exceptions: [ReadModel.Exception]
-                do {
-                    exceptions = try await model.exceptions(ReadModel.ExceptionFilter(since: from, until: to, jurisdiction: jurisdiction))
-                } catch let unknown as ReadModel.UnknownJurisdiction {
-                    throw UserError(description: "--jurisdiction: \(unknown.description)")
+                let exceptions = try await CLI.inKnownJurisdiction {
+                    try await model.exceptions(ReadModel.ExceptionFilter(since: from, until: to, jurisdiction: jurisdiction))
                 }
                 output.print(
                     table: { exceptions.isEmpty ? "(no policy exceptions)" : exceptions.map(\.line).joined(separator: "\n") },
@@ -428,11 +419,8 @@ extension Dossier {
                     throw UserError(description: "--jurisdiction takes City or City/District, not \"\(jurisdiction.prefix(40))\"")
                 }
                 let model = ReadModel(try database.readConfiguration())
-                let appeals: [ReadModel.Appeal]
-                do {
-                    appeals = try await model.appeals(ReadModel.AppealFilter(openOnly: open, jurisdiction: jurisdiction, asOf: date))
-                } catch let unknown as ReadModel.UnknownJurisdiction {
-                    throw UserError(description: "--jurisdiction: \(unknown.description)")
+                let appeals = try await CLI.inKnownJurisdiction {
+                    try await model.appeals(ReadModel.AppealFilter(openOnly: open, jurisdiction: jurisdiction, asOf: date))
                 }
                 output.print(
                     table: { appeals.isEmpty ? "(no appeals)" : appeals.map(\.line).joined(separator: "\n") },

@@ -148,6 +148,16 @@ enum CLI {
     }
 
     /// Runs a command body, turning every error into one clear line on stderr and an exit status.
+    /// Runs a read that names a jurisdiction; one the ledger does not know is refused (exit 1)
+    /// naming `--jurisdiction`.
+    static func inKnownJurisdiction<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let unknown as ReadModel.UnknownJurisdiction {
+            throw UserError(description: "--jurisdiction: \(unknown.description)")
+        }
+    }
+
     static func run(_ body: () async throws -> Void) async throws {
         defer { reportPeakMemory() }
         do {

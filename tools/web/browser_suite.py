@@ -57,6 +57,8 @@ def submit(driver, selector):
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, selector).click()
     WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+    # The new document may still be settling (see open_page): wait until it has loaded.
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def open_page(driver, url):
@@ -188,10 +190,10 @@ def test_auditor_finds_no_form_and_no_names():
         open_page(driver, URL + "/due")
         check(driver.find_elements(By.CSS_SELECTOR, "a[href='/due']") and "Needs attention" in driver.page_source,
               "the page of what needs attention is missing")
-        shot(driver, "07-due")
+        shot(driver, "09-due")
         open_page(driver, URL + "/exceptions?since=2000-01-01&until=2100-12-31&jurisdiction=上海")
         check(driver.find_elements(By.ID, "q-since") and driver.find_elements(By.ID, "q-jurisdiction"), "the exceptions page has no filters")
-        shot(driver, "08-exceptions-filtered")
+        shot(driver, "10-exceptions-filtered")
     finally:
         finish(driver)
 

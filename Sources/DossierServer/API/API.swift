@@ -130,13 +130,10 @@ enum API {
             let identity = try await require(request, core: core)
             let jurisdiction = try request.query("jurisdiction").map { try checkedText($0, "jurisdiction", max: 201) }
             let asOf = try request.date("asOf") ?? Ledger.today(), knownAt = try request.time("knownAt")
-            let lines: [ReadModel.QuotaLine]
-            do {
-                lines = try await core.act(identity, fresh: true) { session in
+            let lines = try await inKnownJurisdiction {
+                try await core.act(identity, fresh: true) { session in
                     try await ReadModel(session: session).quota(jurisdiction: jurisdiction, asOf: asOf, knownAt: knownAt)
                 }
-            } catch let unknown as ReadModel.UnknownJurisdiction {
-                throw Problem.badParameter("jurisdiction", unknown.description)
             }
             if request.query("format") == "csv" {
                 return csv(CSV.document(header: ReadModel.QuotaLine.csvHeader, rows: lines.map(\.csvRow)), filename: "quota.csv")
@@ -163,13 +160,10 @@ enum API {
             }
             let jurisdiction = try request.query("jurisdiction").map { try checkedText($0, "jurisdiction", max: 201) }
             let knownAt = try request.time("knownAt")
-            let lines: [ReadModel.HeadcountLine]
-            do {
-                lines = try await core.act(identity, fresh: true) { session in
+            let lines = try await inKnownJurisdiction {
+                try await core.act(identity, fresh: true) { session in
                     try await ReadModel(session: session).headcount(from: from, to: to, by: by, knownAt: knownAt, jurisdiction: jurisdiction)
                 }
-            } catch let unknown as ReadModel.UnknownJurisdiction {
-                throw Problem.badParameter("jurisdiction", unknown.description)
             }
             if request.query("format") == "csv" {
                 return csv(CSV.document(header: ReadModel.HeadcountLine.csvHeader, rows: lines.map(\.csvRow)), filename: "headcount.csv")
@@ -186,11 +180,8 @@ enum API {
                 throw Problem.badParameter("since", "since (\(since)) is after until (\(until))")
             }
             let filter = ReadModel.ExceptionFilter(since: since, until: until, jurisdiction: jurisdiction)
-            let exceptions: [ReadModel.Exception]
-            do {
-                exceptions = try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).exceptions(filter) }
-            } catch let unknown as ReadModel.UnknownJurisdiction {
-                throw Problem.badParameter("jurisdiction", unknown.description)
+            let exceptions = try await inKnownJurisdiction {
+                try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).exceptions(filter) }
             }
             return JSONValue.array(exceptions.map { .object($0.json) }).response()
         }
@@ -198,13 +189,10 @@ enum API {
             let identity = try await require(request, core: core)
             let jurisdiction = try request.query("jurisdiction").map { try checkedText($0, "jurisdiction", max: 201) }
             let asOf = try request.date("asOf") ?? Ledger.today()
-            let items: [ReadModel.DueItem]
-            do {
-                items = try await core.act(identity, fresh: true) { session in
+            let items = try await inKnownJurisdiction {
+                try await core.act(identity, fresh: true) { session in
                     try await ReadModel(session: session).due(asOf: asOf, jurisdiction: jurisdiction)
                 }
-            } catch let unknown as ReadModel.UnknownJurisdiction {
-                throw Problem.badParameter("jurisdiction", unknown.description)
             }
             if request.query("format") == "csv" {
                 return csv(CSV.document(header: ReadModel.DueItem.csvHeader, rows: items.map(\.csvRow)), filename: "due.csv")
@@ -223,11 +211,8 @@ enum API {
             default: throw Problem.badParameter("open", "takes true or false")
             }
             let filter = ReadModel.AppealFilter(openOnly: openOnly, jurisdiction: jurisdiction, asOf: asOf)
-            let appeals: [ReadModel.Appeal]
-            do {
-                appeals = try await core.act(identity) { session in try await ReadModel(session: session).appeals(filter) }
-            } catch let unknown as ReadModel.UnknownJurisdiction {
-                throw Problem.badParameter("jurisdiction", unknown.description)
+            let appeals = try await inKnownJurisdiction {
+                try await core.act(identity) { session in try await ReadModel(session: session).appeals(filter) }
             }
             return JSONValue.array(appeals.map { .object($0.json) }).response()
         }
@@ -489,6 +474,16 @@ enum API {
             !text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
         else { throw Problem.badParameter(name, "must be 1 to \(max) printable characters") }
         return text
+    }
+
+    /// Runs a read that names a jurisdiction; one the ledger does not know is a 400 naming the
+    /// `jurisdiction` parameter.
+    static func inKnownJurisdiction<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let unknown as ReadModel.UnknownJurisdiction {
+            throw Problem.badParameter("jurisdiction", unknown.description)
+        }
     }
 
     static func checkFormat(_ request: Request) throws {
