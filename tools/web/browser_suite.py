@@ -65,16 +65,8 @@ def open_page(driver, url):
     """Loads a page and waits until it has finished loading (scripts and DevTools calls made
     while a phone-emulating Chromium is still settling the document fail with "Node with given
     id does not belong to the document")."""
-    for attempt in range(3):
-        try:
-            driver.get(url)
-            WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
-            return
-        except WebDriverException as error:
-            # Chromium was still settling the page before (after a login's redirect, seen in CI):
-            # the navigation is refused with that error; ask for the page again.
-            if attempt == 2 or "does not belong to the document" not in str(error):
-                raise
+    driver.get(url)
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def login(driver, user):
