@@ -23,12 +23,9 @@ extension Dossier {
         func run() async throws {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
-                if let jurisdiction, jurisdiction.trimmingCharacters(in: .whitespaces).isEmpty || jurisdiction.count > 201 {
-                    throw UserError(description: "--jurisdiction takes City or City/District, not \"\(jurisdiction.prefix(40))\"")
-                }
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
-                let items = try await CLI.inKnownJurisdiction {
+                let items = try await CLI.inKnownJurisdiction(jurisdiction) {
                     try await model.due(asOf: date, jurisdiction: jurisdiction)
                 }
                 output.print(

@@ -263,7 +263,7 @@ extension Dossier {
                 let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
-                let lines = try await CLI.inKnownJurisdiction {
+                let lines = try await CLI.inKnownJurisdiction(jurisdiction) {
                     try await model.quota(jurisdiction: jurisdiction, asOf: date, knownAt: time)
                 }
                 output.print(
@@ -330,7 +330,7 @@ extension Dossier {
                     let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
                     let model = ReadModel(try database.readConfiguration())
                     defer { CLI.noteLag(model) }
-                    let lines = try await CLI.inKnownJurisdiction {
+                    let lines = try await CLI.inKnownJurisdiction(jurisdiction) {
                         try await model.headcount(
                             from: from, to: to, by: ReadModel.HeadcountGrouping(rawValue: by)!, knownAt: time, jurisdiction: jurisdiction)
                     }
@@ -383,12 +383,9 @@ extension Dossier {
                 if let from, let to, from > to {
                     throw UserError(description: "--since \(from) is after --until \(to): no date can be in both")
                 }
-                if let jurisdiction, jurisdiction.trimmingCharacters(in: .whitespaces).isEmpty || jurisdiction.count > 201 {
-                    throw UserError(description: "--jurisdiction takes City or City/District, not \"\(jurisdiction.prefix(40))\"")
-                }
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
-                let exceptions = try await CLI.inKnownJurisdiction {
+                let exceptions = try await CLI.inKnownJurisdiction(jurisdiction) {
                     try await model.exceptions(ReadModel.ExceptionFilter(since: from, until: to, jurisdiction: jurisdiction))
                 }
                 output.print(
@@ -415,11 +412,8 @@ extension Dossier {
         func run() async throws {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") }
-                if let jurisdiction, jurisdiction.trimmingCharacters(in: .whitespaces).isEmpty || jurisdiction.count > 201 {
-                    throw UserError(description: "--jurisdiction takes City or City/District, not \"\(jurisdiction.prefix(40))\"")
-                }
                 let model = ReadModel(try database.readConfiguration())
-                let appeals = try await CLI.inKnownJurisdiction {
+                let appeals = try await CLI.inKnownJurisdiction(jurisdiction) {
                     try await model.appeals(ReadModel.AppealFilter(openOnly: open, jurisdiction: jurisdiction, asOf: date))
                 }
                 output.print(

@@ -148,9 +148,12 @@ enum CLI {
     }
 
     /// Runs a command body, turning every error into one clear line on stderr and an exit status.
-    /// Runs a read that names a jurisdiction; one the ledger does not know is refused (exit 1)
-    /// naming `--jurisdiction`.
-    static func inKnownJurisdiction<T>(_ body: () async throws -> T) async throws -> T {
+    /// Runs a read filtered by `--jurisdiction`: a blank or overlong value, and one the ledger
+    /// does not know, are refused (exit 1) naming the option.
+    static func inKnownJurisdiction<T>(_ jurisdiction: String?, _ body: () async throws -> T) async throws -> T {
+        if let jurisdiction, jurisdiction.trimmingCharacters(in: .whitespaces).isEmpty || jurisdiction.count > 201 {
+            throw UserError(description: "--jurisdiction takes City or City/District, not \"\(jurisdiction.prefix(40))\"")
+        }
         do {
             return try await body()
         } catch let unknown as ReadModel.UnknownJurisdiction {
