@@ -58,6 +58,9 @@ extension Dossier {
         }
 
         func report(_ decision: Decision, _ outcome: Ledger.Recorded) {
+            for warning in outcome.warnings {
+                CLI.printError("warning: \(warning)")
+            }
             if json {
                 CLI.print(JSONValue.object(outcome.json).canonicalText)
                 return

@@ -7,10 +7,14 @@ public struct Verdict: Sendable, Equatable {
     /// Every rule broken: by the decision itself, or by a later recorded decision that it
     /// would make invalid (a retroactive exit before a recorded level change, say).
     public var violations: [RuleViolation]
+    /// What the recorder should know but that does not stop the decision (a check that could
+    /// not be made, say): printed beside the recorded decision, never stored.
+    public var warnings: [RuleViolation]
 
-    public init(decision: Decision, violations: [RuleViolation]) {
+    public init(decision: Decision, violations: [RuleViolation], warnings: [RuleViolation] = []) {
         self.decision = decision
         self.violations = violations
+        self.warnings = warnings
     }
 
     /// Recorded: nothing broken, or only policy rules with an override given.

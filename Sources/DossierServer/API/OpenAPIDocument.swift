@@ -158,7 +158,8 @@ enum OpenAPIDocument {
      "subject",
      "reference",
      "duplicate",
-     "exceptions"
+     "exceptions",
+     "warnings"
     ],
     "properties": {
      "eventId": {
@@ -190,6 +191,18 @@ enum OpenAPIDocument {
       "type": "array",
       "items": {
        "type": "string"
+      }
+     },
+     "warnings": {
+      "description": "What the recorder should know that did not stop the decision (a check that could not be made); not stored.",
+      "type": "array",
+      "items": {
+       "type": "object",
+       "required": ["rule", "message"],
+       "properties": {
+        "rule": {"type": "string"},
+        "message": {"type": "string"}
+       }
       }
      }
     }

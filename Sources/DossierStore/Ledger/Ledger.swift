@@ -48,6 +48,9 @@ public final class Ledger: Sendable {
         public var exceptions: [RuleViolation]
         /// The decision as recorded (a transfer's city filled in from the record).
         public var decision: Decision
+        /// What the recorder should know but did not stop the decision (not stored; empty for a
+        /// duplicate).
+        public var warnings: [RuleViolation] = []
 
         /// The documented JSON object of a recorded decision (`record --json`, the API).
         public var json: JSONObject {
@@ -57,6 +60,7 @@ public final class Ledger: Sendable {
                 ("decision", .string(decision.kind.rawValue)), ("subject", .string(decision.subject)),
                 ("reference", .string(decision.reference)), ("duplicate", .bool(duplicate)),
                 ("exceptions", .array(exceptions.map { .string($0.rule.rawValue) })),
+                ("warnings", .array(warnings.map { .object(JSONObject([("rule", .string($0.rule.rawValue)), ("message", .string($0.message))])) })),
             ])
         }
     }
@@ -245,7 +249,7 @@ public final class Ledger: Sendable {
             return Recorded(
                 eventID: appended.eventID, position: appended.position, version: appended.version,
                 recordedAt: appended.recordedAt, duplicate: outcome.duplicate, exceptions: verdict.violations,
-                decision: verdict.decision)
+                decision: verdict.decision, warnings: outcome.duplicate ? [] : verdict.warnings)
         } catch let error as PostgresError {
             connection.rollbackQuietly()
             if sentCommit, !connection.isUsable || error.isLostConnection {
