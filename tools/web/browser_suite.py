@@ -15,9 +15,8 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 URL, SHOTS, BIN = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -52,13 +51,44 @@ def shot(driver, name):
     driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
 
 
+def replaced(page):
+    """A wait condition: true once the document holding `page` (an element) is gone.
+
+    Selenium's staleness_of only counts StaleElementReferenceException; while Chromium is swapping
+    documents, asking about the old element can also fail with "unhandled inspector error: Node
+    with given id does not belong to the document", which means the same: the old document is
+    gone. (That error, raised out of staleness_of, is what made this suite fail now and then.)"""
+    def condition(_driver):
+        try:
+            page.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+    return condition
+
+
 def submit(driver, selector):
     """Clicks a submit button and waits until the next page has replaced this one."""
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, selector).click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 30).until(replaced(page))
     # The new document may still be settling (see open_page): wait until it has loaded.
-    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, 30).until(loaded)
+
+
+def loaded(driver):
+    """A wait condition: the current document has finished loading (false while Chromium is
+    still swapping it in and cannot answer)."""
+    try:
+        return driver.execute_script("return document.readyState") == "complete"
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return False
+        raise
 
 
 def open_page(driver, url):
@@ -66,7 +96,7 @@ def open_page(driver, url):
     while a phone-emulating Chromium is still settling the document fail with "Node with given
     id does not belong to the document")."""
     driver.get(url)
-    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, 30).until(loaded)
 
 
 def login(driver, user):

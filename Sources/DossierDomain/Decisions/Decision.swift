@@ -34,9 +34,18 @@ public struct Decision: Sendable, Equatable {
         self.personal = personal
     }
 
+    /// For a correction or rescission of a jurisdiction's decision (a population figure, a
+    /// policy, a place), the kind of stream that decision lies in: `.jurisdiction`, or `.policy`
+    /// (then `subject` is the policy's jurisdiction). Nil for a correction of a worker's decision
+    /// and for every other kind.
+    public var amendedSubject: DecisionKind.Subject?
+
+    /// Whose stream the decision goes to: the kind's, or that of the decision it amends.
+    public var subjectKind: DecisionKind.Subject { amendedSubject ?? kind.subject }
+
     /// The stream the decision is recorded in.
     public var stream: StreamID {
-        switch kind.subject {
+        switch subjectKind {
         case .worker: .worker(subject)
         case .cadre: .cadre(subject)
         case .jurisdiction: .jurisdiction(subject)
@@ -148,6 +157,13 @@ public struct Decision: Sendable, Equatable {
         public var changes: JSONObject
         /// A new effective date for the corrected decision.
         public var correctedEffective: CalendarDate?
+    }
+
+    /// The jurisdiction a policy decision, or an amendment of one, applies to (`*`, a city or
+    /// `City/District`); nil for other decisions.
+    public var policyJurisdiction: String? {
+        if case .policy(let changes) = body { return changes.jurisdiction }
+        return amendedSubject == .policy ? subject : nil
     }
 
     /// The event ids this decision points at.

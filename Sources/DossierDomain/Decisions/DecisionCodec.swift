@@ -70,10 +70,26 @@ public enum DecisionCodec {
         object["effective"] = .string(event.effective.description)
         object["authority"] = .string(event.authority)
         object["reference"] = .string(event.reference)
-        if kind.subject != .policy {
+        let amended = kind.amendsOthers ? amendedSubject(of: event.stream) : nil
+        if amended == .jurisdiction {
+            object["jurisdiction"] = .string(event.stream.subject)
+        } else if kind.subject != .policy, amended == nil {
             object[subjectKey(kind)] = .string(event.stream.subject)
         }
-        return try decode(object, mode: .stored)
+        // An amendment of a policy keeps the policy's jurisdiction in its payload.
+        var decision = try decode(object, mode: .stored)
+        if amended != nil { decision.amendedSubject = amended }
+        return decision
+    }
+
+    /// The kind of stream a correction or rescission recorded in `stream` amends, or nil for a
+    /// worker's stream.
+    static func amendedSubject(of stream: StreamID) -> DecisionKind.Subject? {
+        switch stream.kind {
+        case "jurisdiction": .jurisdiction
+        case "policy": .policy
+        default: nil
+        }
     }
 
     /// Upgrades a payload written under an older schema version to the current one.
@@ -106,8 +122,18 @@ public enum DecisionCodec {
                             + DecisionKind.allCases.map(\.rawValue).joined(separator: ", "))
                 ])
         }
-        let subject: String?
+        var subject: String?
+        var amended: DecisionKind.Subject?
         switch kind.subject {
+        case .worker where kind.amendsOthers && reader.object["jurisdiction"] != nil:
+            // A correction or rescission of a jurisdiction's decision: `*` is the general
+            // policy's; another jurisdiction's may be a population figure, a place or the
+            // jurisdiction's policy (the ledger learns which from the decision it amends).
+            if reader.object["worker"] != nil {
+                reader.problem("worker", "give \"worker\" (a worker's decision) or \"jurisdiction\" (a jurisdiction's), not both")
+            }
+            subject = reader.jurisdiction("jurisdiction", allowAll: true)
+            amended = subject == "*" ? .policy : .jurisdiction
         case .worker, .cadre: subject = reader.identifier("worker")
         case .jurisdiction: subject = reader.jurisdiction("jurisdiction", allowAll: false)
         case .policy: subject = "policy"
@@ -131,6 +157,7 @@ public enum DecisionCodec {
             kind: kind, subject: subject, effective: effective, authority: authority, reference: reference,
             override: override, body: body, personal: personal)
         decision.eventID = eventID
+        decision.amendedSubject = amended
         return decision
     }
 
@@ -410,6 +437,7 @@ public enum DecisionCodec {
             .temporaryPostEnd:
             break
         }
+        if decision.amendedSubject == .policy { put("jurisdiction", decision.subject) }
         if let override = decision.override { put("override", override) }
         return payload
     }
@@ -426,8 +454,10 @@ public enum DecisionCodec {
     public static func json(of decision: Decision) -> JSONObject {
         var object = JSONObject()
         object["decision"] = .string(decision.kind.rawValue)
-        if decision.kind.subject != .policy {
-            object[subjectKey(decision.kind)] = .string(decision.subject)
+        switch decision.subjectKind {
+        case .worker, .cadre: object["worker"] = .string(decision.subject)
+        case .jurisdiction: object["jurisdiction"] = .string(decision.subject)
+        case .policy: break  // the payload names the jurisdiction
         }
         object["effective"] = .string(decision.effective.description)
         object["authority"] = .string(decision.authority)

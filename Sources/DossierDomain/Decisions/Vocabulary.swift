@@ -43,6 +43,10 @@ public enum DecisionKind: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// Corrections and rescissions: they amend a decision of the same stream, a worker's or a
+    /// jurisdiction's (population, policy, place).
+    public var amendsOthers: Bool { self == .correction || self == .rescission }
+
     /// Decisions about other decisions: they change how the history reads, not the worker.
     public var isMeta: Bool { self == .correction || self == .rescission || self == .appealRuling }
 

@@ -198,15 +198,9 @@ public struct PolicyBook: Sendable, Equatable {
 
     public init() {}
 
-    /// The book of the policy stream's events (rescinded ones left out).
+    /// The book of the policy stream's events (corrections applied, rescinded ones left out).
     public init(events: [RecordedEvent]) {
-        var rescinded = Set<UUID>()
-        for event in events where event.type == DecisionKind.rescission.rawValue {
-            if let target = event.payload["rescinds"]?.stringValue.flatMap(UUID.init(uuidString:)) {
-                rescinded.insert(target)
-            }
-        }
-        for event in events where event.type == DecisionKind.policy.rawValue && !rescinded.contains(event.eventID) {
+        for event in JurisdictionRecord.inForce(events) where event.type == DecisionKind.policy.rawValue {
             guard let jurisdiction = event.payload["jurisdiction"]?.stringValue,
                 let values = event.payload["parameters"]?.objectValue
             else { continue }
@@ -263,15 +257,10 @@ public struct PopulationBook: Sendable, Equatable {
         records[jurisdiction, default: [:]][year] = (urbanPopulation, effective)
     }
 
-    /// Reads the `population` events of jurisdiction streams, in log order.
+    /// Reads the `population` events of jurisdiction streams, in log order (corrections
+    /// applied, rescinded ones left out).
     public mutating func add(events: [RecordedEvent]) {
-        var rescinded = Set<UUID>()
-        for event in events where event.type == DecisionKind.rescission.rawValue {
-            if let target = event.payload["rescinds"]?.stringValue.flatMap(UUID.init(uuidString:)) {
-                rescinded.insert(target)
-            }
-        }
-        for event in events where event.type == DecisionKind.population.rawValue && !rescinded.contains(event.eventID) {
+        for event in JurisdictionRecord.inForce(events) where event.type == DecisionKind.population.rawValue {
             guard case .integer(let year)? = event.payload["year"],
                 case .integer(let population)? = event.payload["urbanPopulation"]
             else { continue }

@@ -42,10 +42,13 @@ public enum Evaluator {
         var violations: [RuleViolation] = []
         let before = Replay.history(stored)
 
-        switch decision.kind.subject {
+        switch decision.subjectKind {
         case .jurisdiction, .policy:
             if case .selection(let selection) = decision.body {
                 violations += selectionProblems(decision, selection, context: context)
+            }
+            if decision.kind.amendsOthers {
+                violations += amendmentProblems(decision, in: stored)
             }
             return Verdict(decision: decision, violations: violations)
         case .cadre:
@@ -86,7 +89,7 @@ public enum Evaluator {
         }
         let old: [UUID: [RuleViolation]]
         let new: [UUID: [RuleViolation]]
-        if decision.kind.subject == .cadre {
+        if decision.subjectKind == .cadre {
             old = Replay.foldCadre(cadre: decision.subject, before).1
             new = Replay.foldCadre(cadre: decision.subject, after).1
         } else {
@@ -159,6 +162,40 @@ public enum Evaluator {
             break
         }
         return []
+    }
+
+    /// A correction or rescission of a jurisdiction's decision: it amends a population figure,
+    /// a policy or a place of the same stream (a policy of the same jurisdiction), not yet
+    /// rescinded, and a correction leaves a decision that reads. Structural.
+    static func amendmentProblems(_ decision: Decision, in stored: [StoredDecision]) -> [RuleViolation] {
+        guard let target = decision.referencedEvent else { return [] }
+        let short = target.uuidString.lowercased()
+        let owner = decision.subjectKind == .policy ? "the policy of \(decision.subject)" : decision.subject
+        guard let referenced = stored.first(where: { $0.eventID == target }),
+            decision.subjectKind != .policy || referenced.decision.kind.amendsOthers
+                || referenced.decision.policyJurisdiction == decision.subject
+        else {
+            return [
+                RuleViolation(
+                    .foreignEvent,
+                    "event \(short) is not a decision of \(owner); a correction or rescission with \"jurisdiction\" amends "
+                        + "a population figure, policy or place of that jurisdiction")
+            ]
+        }
+        if case .selection = referenced.decision.body {
+            return [
+                RuleViolation(
+                    .targetKind,
+                    "a selection is not corrected or rescinded (event \(short)); a worker it names answers it by an appeal")
+            ]
+        }
+        if decision.subjectKind == .policy, referenced.decision.kind.amendsOthers,
+            stored.first(where: { $0.eventID == referenced.decision.referencedEvent })?.decision.policyJurisdiction
+                != decision.subject
+        {
+            return [RuleViolation(.foreignEvent, "event \(short) is not a decision of \(owner)")]
+        }
+        return structuralProblems(decision, in: stored, history: Replay.history(stored))
     }
 
     /// A selection names only workers on the roster of its jurisdiction (the district, or any

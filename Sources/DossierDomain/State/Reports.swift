@@ -219,7 +219,7 @@ extension Replay {
         -> [TraceEntry]
     {
         var entries = streamTrace(stored, context: context)
-        guard let worker = stored.first?.decision.subject, stored.first?.decision.kind.subject == .worker else { return entries }
+        guard let worker = stored.first?.decision.subject, stored.first?.decision.subjectKind == .worker else { return entries }
         let history = history(stored)
         var selectionEntries: [TraceEntry] = []
         for item in selections {
@@ -243,7 +243,7 @@ extension Replay {
     static func streamTrace(_ stored: [StoredDecision], context: RuleContext) -> [TraceEntry] {
         let history = history(stored)
         var status = history.status
-        let outcome = stored.first?.decision.kind.subject == .worker
+        let outcome = stored.first?.decision.subjectKind == .worker
             ? fold(worker: stored[0].decision.subject, history, context: context) : nil
         for misconduct in outcome?.state.misconducts ?? [] {
             status[misconduct.eventID]?.ruling = misconduct.ruling

@@ -498,7 +498,9 @@ enum Web {
         }
         let subjectKey = (kind.subject == .worker || kind.subject == .cadre) ? "worker" : "jurisdiction"
         let listed = try await Self.fields(of: kind, core: core)
-        if !listed.contains(where: { $0.name == subjectKey }) { add(subjectKey, type: "text", required: true) }
+        // A correction or rescission amends a worker's decision (`worker`) or a jurisdiction's
+        // (`jurisdiction`, listed among its fields): one of the two.
+        if !listed.contains(where: { $0.name == subjectKey }) { add(subjectKey, type: "text", required: !kind.amendsOthers) }
         if kind == .hire || kind == .temporaryPost { add("name", type: "text", required: true) }
         add("effective", type: "date", required: true)
         add("authority", type: "text", required: true)

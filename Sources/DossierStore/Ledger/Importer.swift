@@ -158,6 +158,10 @@ public final class Importer: Sendable {
         let progress: (@Sendable (Progress) -> Void)?
         var books: [StreamID: StreamBook] = [:]
         var references: ReferenceData
+        /// The reference streams' events: the log's when the import began, then those this
+        /// import accepted (positions after the log's, in order). Read again into `references`
+        /// when the import corrects or rescinds a jurisdiction's or policy decision.
+        var referenceEvents: [RecordedEvent]
         let headcount = HeadcountIndex(spans: [])
         var loadedCities = Set<String>()
         var touchedWorkers = Set<String>()
@@ -177,7 +181,8 @@ public final class Importer: Sendable {
             self.progress = progress
             // No single append may run beside the import: what is judged here stays true.
             try connection.query("SELECT dossier.take_import_barrier()")
-            references = try ReferenceData.read(connection)
+            referenceEvents = try ReferenceData.events(connection)
+            references = ReferenceData.build(referenceEvents)
         }
 
         mutating func all(chunks: () throws -> [Line]?, skipInvalid: Bool) throws -> Report {
@@ -203,9 +208,16 @@ public final class Importer: Sendable {
         mutating func judge(_ chunk: [Line]) throws {
             lines += chunk.count
             var decisions: [(line: Line, decision: Decision)] = []
+            // Where this chunk's events go, for amendments of them later in the chunk.
+            var streamOf: [UUID: String] = [:]
             for line in chunk {
                 switch line.decision {
-                case .success(let decision): decisions.append((line, decision))
+                case .success(let decision):
+                    let located = try Ledger.locatingAmendment(decision) { id in
+                        try streamOf[id] ?? Ledger.event(id, on: connection)?.event.stream.rawValue
+                    }
+                    if let id = located.eventID { streamOf[id] = located.stream.rawValue }
+                    decisions.append((line, located))
                 case .failure(let error): refuse(line, error.description)
                 }
             }
@@ -257,7 +269,7 @@ public final class Importer: Sendable {
                     context.appealTarget = try event(target)
                 }
                 let verdict: Verdict
-                let fast = decision.kind.subject == .worker && !decision.kind.isMeta && decision.kind != .faultTolerance
+                let fast = decision.subjectKind == .worker && !decision.kind.isMeta && decision.kind != .faultTolerance
                     && decision.kind != .appeal
                     && book.state != nil && (book.lastEffective.map { decision.effective >= $0 } ?? true)
                 var newState: WorkerState?
@@ -295,15 +307,22 @@ public final class Importer: Sendable {
                 stagedLines.append(line.number)
                 book.lastEffective = max(book.lastEffective ?? decision.effective, decision.effective)
                 book.hasHire = book.hasHire || decision.kind == .hire
+                if decision.subjectKind == .jurisdiction || decision.subjectKind == .policy {
+                    var event = stored.event
+                    event.position = (referenceEvents.last?.position ?? 0) + 1
+                    referenceEvents.append(event)
+                }
                 switch decision.body {
                 case .population(let year, let population):
                     references.population.record(jurisdiction: decision.subject, year: year, urbanPopulation: population, effective: decision.effective)
                 case .policy(let changes):
                     references.policy.add(changes, effective: decision.effective, position: Int64.max - 1)
+                case .correction, .rescission:
+                    if decision.subjectKind != .worker { references = ReferenceData.build(referenceEvents) }
                 default:
                     break
                 }
-                if decision.kind.subject == .worker {
+                if decision.subjectKind == .worker {
                     let state = try newState
                         ?? Replay.fold(worker: decision.subject, Replay.history(history(of: book, decision.stream)), context: RuleContext(policy: references.policy)).state
                     if state.spans != headcount.spans(of: decision.subject) {

@@ -169,6 +169,9 @@ public final class Ledger: Sendable {
     ///    policy decision, of its jurisdiction), then reads the reference data and placements.
     /// 3. Judged; refused → rolled back; accepted → appended, placements replaced, committed.
     static func recordOnce(_ decision: Decision, onBehalfOf: String?, on connection: PostgresConnection) throws -> Recorded {
+        let decision = try locatingAmendment(decision) { id in
+            try connection.query("SELECT stream FROM dossier.events WHERE event_id = \(id)").scalar(String.self)
+        }
         let stream = decision.stream
         var sentCommit = false
         let backend = connection.backendPID
@@ -218,7 +221,7 @@ public final class Ledger: Sendable {
                     events: [prepared.event], personal: prepared.personal.map { [$0] }, onBehalfOf: onBehalfOf)
             ]
             let appendedDecision = prepared.stored(version: version + 1)
-            if decision.kind.subject == .worker, !decision.kind.leavesPlacementsAlone {
+            if decision.subjectKind == .worker, !decision.kind.leavesPlacementsAlone {
                 let before = spans(of: stored, worker: decision.subject)
                 let after = spans(of: stored + [appendedDecision], worker: decision.subject)
                 if before != after { statements += replaceSpans(worker: decision.subject, after) }
@@ -261,6 +264,19 @@ public final class Ledger: Sendable {
             connection.rollbackQuietly()
             throw error
         }
+    }
+
+    /// A correction or rescission with `jurisdiction` amends the decision it points at in that
+    /// decision's stream: a jurisdiction's own (population, place) or, when it is a policy
+    /// decision, the policy stream. `streamOf` tells which stream holds an event (nil when none);
+    /// the rules check afterwards that the decision amended is of that jurisdiction.
+    static func locatingAmendment(_ decision: Decision, streamOf: (UUID) throws -> String?) throws -> Decision {
+        guard decision.amendedSubject == .jurisdiction, let target = decision.referencedEvent,
+            try streamOf(target) == StreamID.policy.rawValue
+        else { return decision }
+        var located = decision
+        located.amendedSubject = .policy
+        return located
     }
 
     /// A retry of a recorded decision returns the original; a different decision under the same
@@ -771,21 +787,32 @@ struct ReferenceData: Sendable {
         return try load(connection, knownAt: nil)
     }
 
-    /// Reads the reference streams (and caches them when `knownAt` is nil).
-    static func load(_ connection: PostgresConnection, knownAt: Timestamp?) throws -> ReferenceData {
+    /// Every event of the reference streams, in log order.
+    static func events(_ connection: PostgresConnection) throws -> [RecordedEvent] {
         let result = try connection.query(
             """
             SELECT \(fragment: EventLog.columns) FROM dossier.events
              WHERE (stream = 'policy' OR stream LIKE 'jurisdiction/%')
              ORDER BY position
             """)
-        var events = try result.rows.map { try EventLog.decodeEvent($0) }
+        return try result.rows.map { try EventLog.decodeEvent($0) }
+    }
+
+    /// The books of the reference streams' `events` (in log order; corrections and rescissions
+    /// among them applied by the books).
+    static func build(_ events: [RecordedEvent]) -> ReferenceData {
+        var population = PopulationBook()
+        population.add(events: events.filter { $0.stream.kind == "jurisdiction" })
+        return ReferenceData(policy: PolicyBook(events: events.filter { $0.stream == .policy }), population: population)
+    }
+
+    /// Reads the reference streams (and caches them when `knownAt` is nil).
+    static func load(_ connection: PostgresConnection, knownAt: Timestamp?) throws -> ReferenceData {
+        var events = try Self.events(connection)
         let count = events.count
         let last = events.last?.position ?? 0
         if let knownAt { events = events.filter { $0.recordedAt <= knownAt } }
-        var population = PopulationBook()
-        population.add(events: events.filter { $0.stream.kind == "jurisdiction" })
-        let data = ReferenceData(policy: PolicyBook(events: events.filter { $0.stream == .policy }), population: population)
+        let data = build(events)
         if knownAt == nil {
             ReferenceCache.shared.store(data, for: connection, count: count, last: last)
         }
