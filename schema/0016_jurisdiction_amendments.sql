@@ -100,7 +100,8 @@ AS $fn$
         SELECT e.event_id, e.stream, e.position, e.event_type, e.effective, e.payload
           FROM dossier.events e
          WHERE (e.stream = 'policy' OR e.stream LIKE 'jurisdiction/%')
-           AND (p_known_at IS NULL OR e.recorded_at <= p_known_at)),
+           -- knowledge time (0015: an import's knownSince where given, else recorded_at)
+           AND (p_known_at IS NULL OR dossier.known_time(e.payload, e.recorded_at) <= p_known_at)),
     rescinded AS (
         SELECT (k.payload ->> 'rescinds')::uuid AS event_id FROM known k WHERE k.event_type = 'rescission'),
     corrections AS (

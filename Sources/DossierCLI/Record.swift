@@ -65,11 +65,14 @@ extension Dossier {
                 CLI.print(JSONValue.object(outcome.json).canonicalText)
                 return
             }
-            let what = "\(decision.kind.rawValue) \(decision.reference) for \(decision.subject)"
+            let what = "\(decision.kind.rawValue) \(decision.reference) for \(outcome.decision.subject)"
             if outcome.duplicate {
                 CLI.print("already recorded: \(what) (position \(outcome.position), event \(outcome.eventID.uuidString.lowercased()))")
             } else {
                 CLI.print("recorded \(what) at position \(outcome.position) (event \(outcome.eventID.uuidString.lowercased()))")
+                if decision.assignsWorker, case .hire(let hire) = decision.body {
+                    CLI.print("  worker id assigned: \(outcome.decision.subject) (the next of \(hire.placement.districtJurisdiction)'s series)")
+                }
                 for exception in outcome.exceptions {
                     CLI.print("  policy exception (overridden): \(exception)")
                 }

@@ -9,7 +9,7 @@ extension Dossier {
         static let configuration = CommandConfiguration(
             abstract: "Show a worker's record on a date (default today), as known at a time (default now).")
 
-        @Argument(help: "The worker id.")
+        @Argument(help: "The worker (or temporary-post cadre) id.")
         var worker: String
 
         @Option(name: .customLong("as-of"), help: "The date to show the record on (YYYY-MM-DD).")
@@ -27,9 +27,30 @@ extension Dossier {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") }
                 let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
-                let report = try await CLI.reading(database) { try await Ledger($0, primary: try database.primary(behind: $0)).show(worker: worker, asOf: date, knownAt: time) }
-                CLI.print(json ? JSONValue.object(report.json).prettyText() : Self.table(report))
+                let shown = try await CLI.reading(database) {
+                    try await Ledger($0, primary: try database.primary(behind: $0)).showAny(worker, asOf: date, knownAt: time)
+                }
+                switch shown {
+                case .worker(let report): CLI.print(json ? JSONValue.object(report.json).prettyText() : Self.table(report))
+                case .cadre(let report): CLI.print(json ? JSONValue.object(report.json).prettyText() : Self.table(report))
+                }
             }
+        }
+
+        /// A temporary-post cadre's record: the post held on the date, then every post.
+        static func table(_ report: CadreReport) -> String {
+            var rows: [(String, String)] = []
+            rows.append(("cadre", "\(report.cadre)  \(report.personal?.displayName ?? "—")"))
+            rows.append(("as of", "\(report.asOf)" + (report.knownAt.map { ", as known at \($0)" } ?? ", as known now")))
+            func phrase(_ post: CadreReport.Post) -> String {
+                "\(post.role.rawValue) (\(post.kind.rawValue)) in \(post.community), from \(post.homeAgency), since \(post.since), until \(post.until)"
+                    + (post.ended.map { ", ended \($0)" } ?? "")
+            }
+            rows.append(("status", report.current.map { "on a temporary post: " + phrase($0) } ?? "no temporary post"))
+            for post in report.posts { rows.append(("temporary post", phrase(post))) }
+            if report.posts.isEmpty { rows.append(("temporary post", "—")) }
+            let width = rows.map(\.0.count).max() ?? 0
+            return rows.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
         }
 
         static func table(_ report: WorkerReport) -> String {
@@ -126,6 +147,9 @@ extension Dossier {
             text += "\n    \(JSONValue.object(details).canonicalText)"
             text += "\n    ref \(event.reference), by \(event.authority); recorded \(event.recordedAt) by \(event.recordedBy)"
                 + (event.onBehalfOf.map { " (on behalf of \($0), as the recorder noted)" } ?? "")
+            if let knownSince = event.knownSince {
+                text += "\n    known since \(knownSince), as claimed by the import \(event.recordedBy) recorded (the old system's record)"
+            }
             text += "\n    event \(event.eventID.uuidString.lowercased())"
             func ids(_ label: String, _ list: [UUID]) {
                 if !list.isEmpty { text += "\n    \(label) " + list.map { $0.uuidString.lowercased() }.joined(separator: ", ") }

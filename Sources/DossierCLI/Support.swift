@@ -167,6 +167,10 @@ enum CLI {
             try await body()
         } catch let error as ExitCode {
             throw error
+        } catch let error as ValidationError {
+            // A bad option value found while running: a bad command line (exit 2), as when parsing.
+            printError("Error: \(error.message)")
+            throw ExitCode(2)
         } catch {
             let (message, code) = explain(error)
             printError(message)

@@ -30,6 +30,20 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Write to this file instead of standard output.")
     var output: String?
 
+    /// A bad command line exits 2, as `dossier` does (not ArgumentParser's 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
+
     func validate() throws {
         guard districts >= 1, districts <= 100 else { throw ValidationError("--districts must be 1 to 100") }
         guard workers >= 5, workers <= 100_000 else { throw ValidationError("--workers must be 5 to 100000") }

@@ -31,7 +31,7 @@ struct FormatsCLITests {
         "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "onBehalfOf", "authority",
         "reference", "corrected", "rescinded", "excused", "mitigated", "overturned", "upheld", "correctedBy", "rescindedBy",
         "overturnedBy", "ruledBy", "override", "exceptions", "details", "appealed", "appealedBy", "selection", "against",
-        "againstDecision", "appealStatus",
+        "againstDecision", "appealStatus", "knownSince", "knownSinceClaimedBy",
     ]
     static let users = ["name", "role", "scopes", "addedAt", "addedBy", "disabled", "disabledAt"]
     static let who = ["person", "role", "scope", "grantedAt", "grantedBy"]

@@ -19,6 +19,13 @@ public struct Decision: Sendable, Equatable {
     /// The event id to record the decision under, when the sender chose it (so that later
     /// decisions in the same import can point at it); otherwise the ledger picks one.
     public var eventID: UUID?
+    /// When the system a legacy import came from first recorded the decision (`knownSince`,
+    /// accepted by `import` only): knowledge-time queries take it instead of the database clock.
+    /// Stored in the payload, so part of the hashed event.
+    public var knownSince: Timestamp?
+
+    /// A hire sent without a worker id: the ledger assigns the next id of the district's series.
+    public var assignsWorker: Bool { kind == .hire && subject.isEmpty }
 
     public init(
         kind: DecisionKind, subject: String, effective: CalendarDate, authority: String, reference: String,
@@ -115,6 +122,8 @@ public struct Decision: Sendable, Equatable {
         public var role: Role
         public var level: Int
         public var education: Education
+        /// Why a rehire's personal data differ from the record's: the hire corrects them.
+        public var personalCorrection: String? = nil
     }
 
     /// Where a worker serves: community within street within district within city.

@@ -134,7 +134,9 @@ public enum DecisionCodec {
             }
             subject = reader.jurisdiction("jurisdiction", allowAll: true)
             amended = subject == "*" ? .policy : .jurisdiction
-        case .worker, .cadre: subject = reader.identifier("worker")
+        case .worker, .cadre:
+            // A hire may leave the id to the ledger (the next of its district's series).
+            subject = kind == .hire && mode == .input && reader.object["worker"] == nil ? "" : reader.identifier("worker")
         case .jurisdiction: subject = reader.jurisdiction("jurisdiction", allowAll: false)
         case .policy: subject = "policy"
         }
@@ -142,6 +144,15 @@ public enum DecisionCodec {
         let authority = reader.text("authority")
         let reference = reader.text("reference")
         let override = reader.text("override", required: false)
+        var knownSince: Timestamp?
+        if let text = reader.text("knownSince", required: false) {
+            knownSince = Self.knownSince(text)
+            if knownSince == nil {
+                reader.problem(
+                    "knownSince",
+                    "\(JSONValue.quotedExcerpt(text)) is not an RFC 3339 time (2010-03-01T09:30:00+08:00) or a date (2010-03-01, its first instant in UTC)")
+            }
+        }
         let eventID = mode == .input && reader.object["eventId"] != nil ? reader.eventID("eventId") : nil
         var personal: PersonalData?
         if mode == .stored {
@@ -158,7 +169,15 @@ public enum DecisionCodec {
             override: override, body: body, personal: personal)
         decision.eventID = eventID
         decision.amendedSubject = amended
+        decision.knownSince = knownSince
         return decision
+    }
+
+    /// A `knownSince` as written: an RFC 3339 time, or a date meaning its first instant in UTC.
+    public static func knownSince(_ text: String) -> Timestamp? {
+        if let date = CalendarDate(text) { return Timestamp(startOf: date) }
+        guard text.utf8.count >= 20, Array(text.utf8)[10] == UInt8(ascii: "T") else { return nil }
+        return Timestamp(parsing: text)
     }
 
     /// Reads the personal fields a decision may carry (`name` required where `requireName`).
@@ -184,8 +203,12 @@ public enum DecisionCodec {
             let role = reader.choice("role", Role.self)
             let level = reader.integer("level", in: 1...18)
             let education = reader.choice("education", Education.self)
+            let personalCorrection = reader.text("personalCorrection", required: false)
             guard let placement, let post, let role, let level, let education else { return nil }
-            return .hire(Decision.Hire(placement: placement, post: post, role: role, level: level, education: education))
+            return .hire(
+                Decision.Hire(
+                    placement: placement, post: post, role: role, level: level, education: education,
+                    personalCorrection: personalCorrection))
         case .levelChange:
             let level = reader.integer("level", in: 1...18)
             let grounds = reader.choice("grounds", LevelGrounds.self)
@@ -373,6 +396,7 @@ public enum DecisionCodec {
             put("role", hire.role.rawValue)
             put("level", hire.level)
             put("education", hire.education.rawValue)
+            if let why = hire.personalCorrection { put("personalCorrection", why) }
         case .levelChange(let level, let grounds):
             put("level", level)
             put("grounds", grounds.rawValue)
@@ -439,6 +463,7 @@ public enum DecisionCodec {
         }
         if decision.amendedSubject == .policy { put("jurisdiction", decision.subject) }
         if let override = decision.override { put("override", override) }
+        if let knownSince = decision.knownSince { put("knownSince", knownSince.description) }
         return payload
     }
 

@@ -65,7 +65,7 @@ public enum DecisionText {
         case "to", "approval", "homeAgency": body
         case "name": name
         case "idNumber", "phone": code
-        case "override", "description", "grounds", "criteria": freeText
+        case "override", "description", "grounds", "criteria", "personalCorrection": freeText
         default: other
         }
     }

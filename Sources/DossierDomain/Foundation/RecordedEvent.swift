@@ -73,6 +73,12 @@ public struct RecordedEvent: Sendable, Equatable {
     /// A note the recorder gave of whom they recorded for; not an identity, and not part of the
     /// canonical encoding (the recorder, `recordedBy`, is).
     public var onBehalfOf: String?
+    /// When the system a legacy import came from first recorded the decision, as the import
+    /// claimed it (the payload's `knownSince`), or nil.
+    public var knownSince: Timestamp?
+    /// Knowledge time: when the ledger takes the event as known for "as known at" questions —
+    /// `knownSince` where the import gave one, else `recordedAt`.
+    public var knownFrom: Timestamp { knownSince ?? recordedAt }
 
     public init(
         position: Int64, stream: StreamID, version: Int, eventID: UUID, type: String, schemaVersion: Int,
@@ -91,5 +97,6 @@ public struct RecordedEvent: Sendable, Equatable {
         self.recordedBy = recordedBy
         self.authority = authority
         self.reference = reference
+        self.knownSince = payload["knownSince"]?.stringValue.flatMap { Timestamp(exactly: $0) }
     }
 }

@@ -465,7 +465,7 @@ struct ReportHTML {
                     + e(ruling.rawValue.uppercased()) + (status.rulingBy.map { " · 见" + ref($0) } ?? "") + "</span>")
         }
         if entry.decision.override != nil { badges.append("<span class=\"badge fix\">政策例外 POLICY EXCEPTION</span>") }
-        if let knownAt = report.known?.knownAt, event.recordedAt > knownAt {
+        if let knownAt = report.known?.knownAt, event.knownFrom > knownAt {
             badges.append("<span class=\"badge later\">对照时点后录入 <span class=\"term\">recorded after \(e(Self.second(knownAt)))</span></span>")
         }
         var html = "<tr id=\"e-\(id)\"\(classes.isEmpty ? "" : " class=\"\(classes.joined(separator: " "))\"")>"

@@ -64,7 +64,7 @@ public enum Replay {
     /// from that decision's own date, as soon as it is known: the state on any date then reads
     /// as if the decision had been made that way, or not at all.
     public static func history(_ stored: [StoredDecision], knownAt: Timestamp? = nil) -> History {
-        let known = knownAt.map { limit in stored.filter { $0.event.recordedAt <= limit } } ?? stored
+        let known = knownAt.map { limit in stored.filter { $0.event.knownFrom <= limit } } ?? stored
         var status: [UUID: EventStatus] = [:]
         for item in known { status[item.eventID] = EventStatus() }
         // Rescissions first (a rescission cannot be rescinded), then appeal rulings.

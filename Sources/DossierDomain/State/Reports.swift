@@ -180,6 +180,9 @@ public struct TraceEntry: Sendable {
         object["against"] = id(decision.appealTarget)
         object["againstDecision"] = againstDecision.map(JSONValue.string) ?? .null
         object["appealStatus"] = appealStatus.map(JSONValue.string) ?? .null
+        // A legacy import's claim of when the old system first recorded it, and whose import.
+        object["knownSince"] = event.knownSince.map { .string($0.description) } ?? .null
+        object["knownSinceClaimedBy"] = event.knownSince == nil ? .null : .string(event.recordedBy)
         return object
     }
 
@@ -190,7 +193,7 @@ public struct TraceEntry: Sendable {
         "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "onBehalfOf", "authority",
         "reference", "corrected", "rescinded", "excused", "mitigated", "overturned", "upheld", "correctedBy", "rescindedBy",
         "overturnedBy", "ruledBy", "override", "exceptions", "details", "appealed", "appealedBy", "selection", "against",
-        "againstDecision", "appealStatus",
+        "againstDecision", "appealStatus", "knownSince", "knownSinceClaimedBy",
     ]
 
     /// One CSV record, in the order of `csvHeader`.
@@ -330,7 +333,7 @@ extension Replay {
         let byID = Dictionary(stored.map { ($0.eventID, $0) }, uniquingKeysWith: { first, _ in first })
         var standings: [SelectionStanding] = []
         for item in selections.sorted(by: { ($0.decision.effective, $0.event.position) < ($1.decision.effective, $1.event.position) }) {
-            if let knownAt, item.event.recordedAt > knownAt { continue }
+            if let knownAt, item.event.knownFrom > knownAt { continue }
             guard item.decision.effective <= asOf, case .selection(let selection) = item.decision.body,
                 let result = selection.result(for: worker)
             else { continue }

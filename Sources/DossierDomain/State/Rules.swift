@@ -22,6 +22,9 @@ public enum Rule: String, Sendable, CaseIterable, Codable {
     case appealRuled = "appeal-already-ruled"
     /// A ruling on an appeal takes effect before the appeal was lodged.
     case appealRulingDate = "ruling-before-appeal"
+    /// A hire under an existing worker id whose personal data are not the record's person's,
+    /// without `personalCorrection` saying it corrects them.
+    case rehireIdentity = "rehire-identity"
     // Policy
     case workerNotActive = "worker-not-active"
     case workerActive = "worker-active"
@@ -51,10 +54,51 @@ public enum Rule: String, Sendable, CaseIterable, Codable {
         switch self {
         case .unknownWorker, .foreignEvent, .targetKind, .alreadyRescinded, .oneAssessmentPerYear,
             .correctionFields, .unknownTemporaryPost, .selectionRoster, .appealTarget, .appealOpen, .appealRuled,
-            .appealRulingDate:
+            .appealRulingDate, .rehireIdentity:
             true
         default:
             false
+        }
+    }
+}
+
+/// How the personal data of a hire under an existing worker id compare with the record's person's.
+/// Names fields, never their values: the recorder may not be allowed to read them.
+public struct PersonCheck: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        /// The identity fields both carry are the same (or the record has no personal data).
+        case same
+        /// These identity fields differ.
+        case differs([String])
+        /// The recorder may not read the record's personal data: nothing could be compared.
+        case unreadable
+        /// The record's personal data were erased: nothing could be compared.
+        case erased
+    }
+
+    /// The hire being judged.
+    public var event: UUID
+    public var outcome: Outcome
+
+    public init(event: UUID, outcome: Outcome) {
+        self.event = event
+        self.outcome = outcome
+    }
+
+    /// Why the hire is refused, or nil when it is the record's person.
+    func problem(worker: String, status: String) -> String? {
+        let what =
+            "\(worker) is an existing person (\(status)); a hire under this id is a rehire of that person, and "
+        let ways =
+            ": send the record's personal data, add \"personalCorrection\": \"<why>\" if this hire corrects them, "
+            + "or leave \"worker\" out to hire a new person under the next id of the district's series"
+        switch outcome {
+        case .same: return nil
+        case .differs(let fields): return what + "its \(fields.joined(separator: ", ")) differ from the record's" + ways
+        case .unreadable:
+            return what + "you may not read that person's personal data, so this hire cannot be shown to be them"
+                + ": ask someone who may (the worker's district or a reviewer), or leave \"worker\" out to hire a new person"
+        case .erased: return what + "that person's personal data were erased, so they cannot be compared" + ways
         }
     }
 }
@@ -86,6 +130,9 @@ public struct RuleContext: Sendable {
     /// For an appeal against an event outside the worker's record: that event (a selection),
     /// when the log holds it.
     public var appealTarget: StoredDecision?
+    /// For a hire under an existing id: how its personal data compare with the record's person's
+    /// (set by the ledger, which alone may read them).
+    public var person: PersonCheck?
 
     public init(
         policy: PolicyBook = PolicyBook(), population: PopulationBook = PopulationBook(),
@@ -138,6 +185,11 @@ extension WorkerState {
                 violations += quotaViolations(entering: hire.placement, on: date, context: context)
             }
             let rehire = firstHired != nil
+            if rehire, hire.personalCorrection == nil, let check = context.person, check.event == eventID,
+                let problem = check.problem(worker: worker, status: statusPhrase(on: date))
+            {
+                violations.append(RuleViolation(.rehireIdentity, problem))
+            }
             status = .active
             exit = nil
             exitDate = nil

@@ -69,7 +69,7 @@ enum API {
             let worker = try workerID(context)
             let asOf = try request.date("asOf"), knownAt = try request.time("knownAt")
             let (report, source) = try await core.readLedger(identity) { ledger in
-                try await ledger.show(worker: worker, asOf: asOf, knownAt: knownAt)
+                try await ledger.showAny(worker, asOf: asOf, knownAt: knownAt)
             }
             var response = JSONValue.object(report.json).response()
             response.headers[ServerCore.readFromHeader] = source.rawValue

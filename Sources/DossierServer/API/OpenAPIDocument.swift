@@ -130,7 +130,8 @@ enum OpenAPIDocument {
       ]
      },
      "worker": {
-      "type": "string"
+      "type": "string",
+      "description": "The worker id; a hire may leave it out: the ledger assigns the next id of the district's series and returns it as the Recorded `subject`."
      },
      "effective": {
       "type": "string",
@@ -144,6 +145,114 @@ enum OpenAPIDocument {
      },
      "override": {
       "type": "string"
+     },
+     "personalCorrection": {
+      "type": "string",
+      "description": "On a hire under an existing worker id (a rehire): why its personal data differ from the record's (without it such a hire is refused, rule rehire-identity)."
+     }
+    }
+   },
+   "CadreReport": {
+    "type": "object",
+    "description": "A temporary-post cadre's record (GET /api/workers/{id} when the id is a cadre's): the post held on the date and every temporary post effective by then.",
+    "required": [
+     "cadre",
+     "subjectKind",
+     "asOf",
+     "status",
+     "temporaryPosts"
+    ],
+    "properties": {
+     "cadre": {
+      "type": "string"
+     },
+     "subjectKind": {
+      "type": "string",
+      "enum": [
+       "cadre"
+      ]
+     },
+     "name": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "personalData": {
+      "type": "string"
+     },
+     "asOf": {
+      "type": "string",
+      "format": "date"
+     },
+     "knownAt": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "version": {
+      "type": "integer"
+     },
+     "status": {
+      "type": "string",
+      "enum": [
+       "on-temporary-post",
+       "no-temporary-post"
+      ]
+     },
+     "current": {
+      "type": [
+       "object",
+       "null"
+      ]
+     },
+     "temporaryPosts": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "required": [
+        "eventId",
+        "homeAgency",
+        "community",
+        "role",
+        "kind",
+        "since",
+        "until"
+       ],
+       "properties": {
+        "eventId": {
+         "type": "string",
+         "format": "uuid"
+        },
+        "homeAgency": {
+         "type": "string"
+        },
+        "community": {
+         "type": "string"
+        },
+        "role": {
+         "type": "string"
+        },
+        "kind": {
+         "type": "string"
+        },
+        "since": {
+         "type": "string",
+         "format": "date"
+        },
+        "until": {
+         "type": "string",
+         "format": "date"
+        },
+        "ended": {
+         "type": [
+          "string",
+          "null"
+         ]
+        }
+       }
+      }
      }
     }
    },
@@ -1258,7 +1367,7 @@ enum OpenAPIDocument {
   },
   "/api/workers/{id}": {
    "get": {
-    "summary": "A worker's record on a date, as known at a time",
+    "summary": "A worker's (or temporary-post cadre's) record on a date, as known at a time",
     "parameters": [
      {
       "name": "id",
@@ -1285,7 +1394,7 @@ enum OpenAPIDocument {
       "name": "knownAt",
       "in": "query",
       "required": false,
-      "description": "only what was recorded by then",
+      "description": "only what was known by then (recorded, or claimed by an import's knownSince); 404 nothing-known when the ledger knew nothing of the id then",
       "schema": {
        "type": "string",
        "description": "YYYY-MM-DD (its end) or an ISO 8601 time"
@@ -1298,7 +1407,14 @@ enum OpenAPIDocument {
       "content": {
        "application/json": {
         "schema": {
-         "$ref": "#/components/schemas/WorkerReport"
+         "oneOf": [
+          {
+           "$ref": "#/components/schemas/WorkerReport"
+          },
+          {
+           "$ref": "#/components/schemas/CadreReport"
+          }
+         ]
         }
        }
       }

@@ -73,6 +73,8 @@ public struct Problem: Error, Sendable {
                     ]))
             case .noRecord:
                 return Problem(.notFound, "no-record", "No such record", error.description)
+            case .nothingKnown:
+                return Problem(.notFound, "nothing-known", "Nothing known then", error.description)
             case .unreadable:
                 return Problem(.internalServerError, "unreadable-event", "An event cannot be read", error.description)
             }

@@ -347,7 +347,7 @@ enum Web {
             return (report, trace, levels, posts, places)
         }
         // As known at a past time: only what was recorded by then.
-        let entries = trace.entries.filter { knownAt == nil || $0.event.recordedAt <= knownAt! }
+        let entries = trace.entries.filter { knownAt == nil || $0.event.knownFrom <= knownAt! }
         let state = report.state
         var facts: [[String: String]] = []
         func fact(_ key: String, _ value: String?) { facts.append(["label": strings[key], "value": value ?? "—"]) }

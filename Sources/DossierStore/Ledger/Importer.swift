@@ -183,7 +183,11 @@ public final class Importer: Sendable {
             try connection.query("SELECT dossier.take_import_barrier()")
             referenceEvents = try ReferenceData.events(connection)
             references = ReferenceData.build(referenceEvents)
+            startedAt = Timestamp(try connection.query("SELECT now()").scalar(PostgresTimestamp.self)!)
         }
+
+        /// When the import's transaction began: no line may claim to have been known later.
+        let startedAt: Timestamp
 
         mutating func all(chunks: () throws -> [Line]?, skipInvalid: Bool) throws -> Report {
             while let chunk = try chunks() {
@@ -236,7 +240,19 @@ public final class Importer: Sendable {
             var staged: [(stream: StreamID, prepared: PreparedEvent, version: Int)] = []
             var stagedLines: [Int] = []
 
+            // Personal data of hires accepted in this chunk (not yet staged, so not in the database).
+            var chunkPersonal: [StreamID: JSONObject] = [:]
             for (line, decision) in decisions {
+                if decision.assignsWorker {
+                    refuse(line, "field \"worker\": is required in an import (only `dossier record` assigns the next id of a district's series)")
+                    continue
+                }
+                if let knownSince = decision.knownSince, knownSince > startedAt {
+                    refuse(
+                        line,
+                        "field \"knownSince\": \(knownSince) is later than this import (\(startedAt)): it says when the old system first recorded the decision, which cannot be in the future")
+                    continue
+                }
                 let book = books[decision.stream]!
                 // A decision already recorded (in the log, earlier in the file) is a retry.
                 let key = IdempotencyKey(stream: decision.stream, kind: decision.kind.rawValue, reference: decision.reference)
@@ -267,6 +283,18 @@ public final class Importer: Sendable {
                 }
                 if let target = decision.appealTarget {
                     context.appealTarget = try event(target)
+                }
+                if decision.kind == .hire, book.hasHire {
+                    if let earlier = chunkPersonal[decision.stream] {
+                        let given = decision.personal?.fields ?? JSONObject()
+                        let differing = ["birthDate", "idNumber", "name"].filter {
+                            given[$0] != nil && earlier[$0] != nil && given[$0] != earlier[$0]
+                        }
+                        context.person = PersonCheck(event: eventID, outcome: differing.isEmpty ? .same : .differs(differing))
+                    } else {
+                        context.person = try Ledger.personCheck(
+                            decision, eventID: eventID, stored: [], hasHire: true, on: connection)
+                    }
                 }
                 let verdict: Verdict
                 let fast = decision.subjectKind == .worker && !decision.kind.isMeta && decision.kind != .faultTolerance
@@ -307,6 +335,12 @@ public final class Importer: Sendable {
                 stagedLines.append(line.number)
                 book.lastEffective = max(book.lastEffective ?? decision.effective, decision.effective)
                 book.hasHire = book.hasHire || decision.kind == .hire
+                if let personal = decision.personal?.fields, decision.kind == .hire || decision.kind == .correction {
+                    // The latest in force: a correction's fields change those of the hire.
+                    var merged = chunkPersonal[decision.stream] ?? JSONObject()
+                    for (key, value) in personal { merged[key] = value }
+                    chunkPersonal[decision.stream] = merged
+                }
                 if decision.subjectKind == .jurisdiction || decision.subjectKind == .policy {
                     var event = stored.event
                     event.position = (referenceEvents.last?.position ?? 0) + 1

@@ -146,16 +146,79 @@ public final class Ledger: Sendable {
     /// - Throws: besides the above, `UnconfirmedCommit` when the connection broke after the commit
     ///   was sent: the decision may or may not be in the log (`record` on a ledger resolves it).
     public static func record(_ decision: Decision, onBehalfOf: String? = nil, on connection: PostgresConnection) throws -> Recorded {
+        if decision.knownSince != nil {
+            throw InvalidDecision(
+                field: "knownSince",
+                "only `dossier import` takes knownSince (when a legacy system first recorded the decision); a decision recorded now is known from now: leave it out")
+        }
+        var decision = decision
+        let assigning = decision.assignsWorker
         var attempt = 0
         while true {
             attempt += 1
+            if assigning {
+                // A retry of a hire already given an id is that hire; else the next id of the series.
+                if let earlier = try assignedEarlier(decision, on: connection) { return earlier }
+                decision.subject = try nextWorkerID(decision, on: connection)
+            }
             do {
-                return try recordOnce(decision, onBehalfOf: onBehalfOf, on: connection)
+                return try recordOnce(decision, onBehalfOf: onBehalfOf, assigned: assigning, on: connection)
             } catch StoreError.wrongExpectedVersion where attempt < 5 {
                 // Only a writer that did not take the stream lock first (psql) can move the stream
                 // under us: judge again on what it wrote.
                 continue
+            } catch is WorkerIDTaken where attempt < 50 {
+                // Another hire took the id between choosing it and locking its stream: the next one.
+                continue
             }
+        }
+    }
+
+    /// The id another hire took first.
+    struct WorkerIDTaken: Error {}
+
+    /// A hire sent without a worker id that was recorded already (same district, reference and
+    /// decision, personal data included): sending it again is safe.
+    static func assignedEarlier(_ decision: Decision, on connection: PostgresConnection) throws -> Recorded? {
+        guard case .hire(let hire) = decision.body else { return nil }
+        let rows = try connection.query(
+            """
+            SELECT \(fragment: EventLog.columns) FROM dossier.events
+             WHERE event_type = 'hire' AND reference = \(decision.reference)
+               AND payload ->> 'district' = \(hire.placement.district) AND payload ->> 'city' = \(hire.placement.city)
+             ORDER BY position
+            """
+        ).rows
+        for row in rows {
+            let existing = try Self.decision(of: try EventLog.decodeEvent(row))
+            var candidate = decision
+            candidate.subject = existing.decision.subject
+            guard saysTheSame(candidate, as: existing) else { continue }
+            if let same = try? sameDecision(candidate, existing, connection) { return same }
+        }
+        return nil
+    }
+
+    /// The next id of the series of the district a hire places the worker in (`WorkerSeries`),
+    /// skipping ids the log already holds under any stream.
+    static func nextWorkerID(_ decision: Decision, on connection: PostgresConnection) throws -> String {
+        guard case .hire(let hire) = decision.body else { return decision.subject }
+        let ids = try connection.query(
+            """
+            SELECT DISTINCT worker FROM dossier.placements
+             WHERE city = \(hire.placement.city) AND district = \(hire.placement.district)
+            """
+        ).rows.map { try $0.decode(String.self, at: 0) }
+        let series = WorkerSeries.series(of: hire.placement.districtJurisdiction, ids: ids)
+        var from = 1
+        while true {
+            let candidates = (from..<from + 20).map { series.id(after: $0) }
+            let taken = Set(
+                try connection.query(
+                    "SELECT stream FROM dossier.events WHERE stream = ANY(\(PostgresArray(candidates.map { StreamID.worker($0).rawValue })))"
+                ).rows.map { try $0.decode(String.self, at: 0) })
+            if let free = candidates.first(where: { !taken.contains(StreamID.worker($0).rawValue) }) { return free }
+            from += 20
         }
     }
 
@@ -168,7 +231,9 @@ public final class Ledger: Sendable {
     /// 2. A hire or transfer takes the quota locks of where it places the worker (a population or
     ///    policy decision, of its jurisdiction), then reads the reference data and placements.
     /// 3. Judged; refused → rolled back; accepted → appended, placements replaced, committed.
-    static func recordOnce(_ decision: Decision, onBehalfOf: String?, on connection: PostgresConnection) throws -> Recorded {
+    static func recordOnce(
+        _ decision: Decision, onBehalfOf: String?, assigned: Bool = false, on connection: PostgresConnection
+    ) throws -> Recorded {
         let decision = try locatingAmendment(decision) { id in
             try connection.query("SELECT stream FROM dossier.events WHERE event_id = \(id)").scalar(String.self)
         }
@@ -183,6 +248,10 @@ public final class Ledger: Sendable {
                 "SELECT o_version, o_reference_count, o_reference_last FROM dossier.begin_decision(\(stream.rawValue))",
             ])[1][0]
             let version = Int(try head.decode(Int32.self, at: 0))
+            if assigned, version != 0 {
+                connection.rollbackQuietly()
+                throw WorkerIDTaken()
+            }
             let stored = try StreamCache.shared.decisions(of: stream, atVersion: version, on: connection)
             if let existing = stored.first(where: { $0.event.type == decision.kind.rawValue && $0.event.reference == decision.reference }) {
                 // Recorded already: compared outside the transaction (reading its personal data
@@ -208,6 +277,7 @@ public final class Ledger: Sendable {
                 if quota.city != nil { context.headcount = HeadcountIndex(spans: try decodeSpans(results.last!)) }
             }
             try Self.addOtherRecords(for: decision, stored: stored, to: &context, on: connection)
+            context.person = try Self.personCheck(decision, eventID: eventID, stored: stored, on: connection)
             let verdict = Evaluator.evaluate(decision, eventID: eventID, history: stored, context: context)
             guard verdict.accepted else {
                 connection.rollbackQuietly()
@@ -345,6 +415,28 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// For a hire under an id the log holds a hire of: how its personal data compare with the
+    /// record's person's, asked of the database (dossier.identity_check, 0015), which names the
+    /// identity fields that differ and answers only about people the recorder may read.
+    static func personCheck(
+        _ decision: Decision, eventID: UUID, stored: [StoredDecision], hasHire: Bool = false, on connection: PostgresConnection
+    ) throws -> PersonCheck? {
+        guard decision.kind == .hire, hasHire || stored.contains(where: { $0.decision.kind == .hire }) else { return nil }
+        let fields = JSONValue.object(decision.personal?.fields ?? JSONObject()).canonicalText
+        let row = try connection.query(
+            "SELECT o_known, coalesce(o_has_data, false), coalesce(o_erased, false), array_to_string(o_differing, ',') FROM dossier.identity_check(\(decision.stream.rawValue), \(fields)::jsonb)"
+        )[0]
+        return PersonCheck(event: eventID, outcome: try personOutcome(row))
+    }
+
+    static func personOutcome(_ row: Row) throws -> PersonCheck.Outcome {
+        guard try row.decode(Bool.self, at: 0) else { return .unreadable }
+        guard try row.decode(Bool.self, at: 1) else { return .same }
+        if try row.decode(Bool.self, at: 2) { return .erased }
+        let differing = (try row.decodeIfPresent(String.self, at: 3) ?? "").split(separator: ",").map(String.init)
+        return differing.isEmpty ? .same : .differs(differing)
+    }
+
     /// The event with id `id`, decoded, or nil when the log has none.
     static func event(_ id: UUID, on connection: PostgresConnection) throws -> StoredDecision? {
         let result = try connection.query("SELECT \(fragment: EventLog.columns) FROM dossier.events WHERE event_id = \(id)")
@@ -360,7 +452,7 @@ public final class Ledger: Sendable {
         """
         SELECT \(fragment: EventLog.columns) FROM dossier.events
          WHERE event_type = 'selection' AND ((payload -> 'selected') || (payload -> 'passedOver')) ? \(worker)
-           AND (\(knownAt.map(PostgresTimestamp.init))::timestamptz IS NULL OR recorded_at <= \(knownAt.map(PostgresTimestamp.init)))
+           AND (\(knownAt.map(PostgresTimestamp.init))::timestamptz IS NULL OR dossier.known_time(payload, recorded_at) <= \(knownAt.map(PostgresTimestamp.init)))
          ORDER BY position
         """
     }
@@ -501,6 +593,7 @@ public final class Ledger: Sendable {
             let subject = try Self.readSubject(connection, [.worker(worker)], knownAt: knownAt, purpose: "show", requested: requested)
             let stored = subject.stored
             guard !stored.isEmpty else { throw LedgerError.noRecord("worker \(worker)") }
+            try Self.requireKnown(stored, subject: "worker \(worker)", at: knownAt)
             let references = subject.references
             let date = asOf ?? Self.today()
             let history = Replay.history(stored, knownAt: knownAt)
@@ -508,11 +601,63 @@ public final class Ledger: Sendable {
             let personal = try Self.personalRecord(subject.personal, history: history)
             let parameters = references.policy.parameters(
                 city: outcome.state.placement?.city, district: outcome.state.placement?.district, on: date)
-            let version = stored.filter { knownAt == nil || $0.event.recordedAt <= knownAt! }.last?.event.version ?? 0
+            let version = stored.filter { knownAt == nil || $0.event.knownFrom <= knownAt! }.last?.event.version ?? 0
             var report = WorkerReport(
                 state: outcome.state, personal: personal, asOf: date, knownAt: knownAt, parameters: parameters, version: version)
             report.selections = Replay.selections(subject.selections, worker: worker, stored: stored, asOf: date, knownAt: knownAt)
             return report
+        }
+    }
+
+    /// Refuses a question "as known at" a time before the first event of a record was known.
+    static func requireKnown(_ stored: [StoredDecision], subject: String, at knownAt: Timestamp?) throws {
+        guard let knownAt, let first = stored.min(by: { $0.event.knownFrom < $1.event.knownFrom })?.event,
+            first.knownFrom > knownAt
+        else { return }
+        throw LedgerError.nothingKnown(subject: subject, first: first.knownFrom, claimed: first.knownSince != nil, knownAt: knownAt)
+    }
+
+    /// A temporary-post cadre's record on `asOf` (today when nil) as known at `knownAt` (now
+    /// when nil): the cadre's temporary posts.
+    public func showCadre(cadre: String, asOf: CalendarDate? = nil, knownAt: Timestamp? = nil) async throws -> CadreReport {
+        let requested = try await logAccessOnPrimary([.cadre(cadre)], purpose: "show")
+        return try await session.run { connection in
+            let subject = try Self.readSubject(connection, [.cadre(cadre)], knownAt: knownAt, purpose: "show", requested: requested)
+            let stored = subject.stored
+            guard !stored.isEmpty else { throw LedgerError.noRecord("cadre \(cadre)") }
+            try Self.requireKnown(stored, subject: "cadre \(cadre)", at: knownAt)
+            let history = Replay.history(stored, knownAt: knownAt)
+            let version = stored.filter { knownAt == nil || $0.event.knownFrom <= knownAt! }.last?.event.version ?? 0
+            return CadreReport(
+                cadre: cadre, history: history, personal: try Self.personalRecord(subject.personal, history: history),
+                asOf: asOf ?? Self.today(), knownAt: knownAt, version: version)
+        }
+    }
+
+    /// What `show` knows of an id: the worker's record, or else the cadre's.
+    public enum Shown: Sendable {
+        case worker(WorkerReport)
+        case cadre(CadreReport)
+
+        public var json: JSONObject {
+            switch self {
+            case .worker(let report): report.json
+            case .cadre(let report): report.json
+            }
+        }
+    }
+
+    /// The record of `id` as `show` gives it: a worker's, or, when no worker has that id, a
+    /// temporary-post cadre's (every subject `trace` knows).
+    public func showAny(_ id: String, asOf: CalendarDate? = nil, knownAt: Timestamp? = nil) async throws -> Shown {
+        do {
+            return .worker(try await show(worker: id, asOf: asOf, knownAt: knownAt))
+        } catch LedgerError.noRecord(let subject) {
+            do {
+                return .cadre(try await showCadre(cadre: id, asOf: asOf, knownAt: knownAt))
+            } catch LedgerError.noRecord {
+                throw LedgerError.noRecord(subject)
+            }
         }
     }
 
@@ -569,7 +714,7 @@ public final class Ledger: Sendable {
               FROM dossier.personal_data_of(\(PostgresArray(names))) p
               JOIN dossier.events e ON e.event_id = p.event_id
              WHERE \(knownAt.map(PostgresTimestamp.init))::timestamptz IS NULL
-                   OR e.recorded_at <= \(knownAt.map(PostgresTimestamp.init))
+                   OR dossier.known_time(e.payload, e.recorded_at) <= \(knownAt.map(PostgresTimestamp.init))
              ORDER BY e.position
             """,
             selectionsQuery(worker: streams.first(where: { $0.kind == "worker" })?.subject ?? "", knownAt: knownAt),
@@ -811,7 +956,7 @@ struct ReferenceData: Sendable {
         var events = try Self.events(connection)
         let count = events.count
         let last = events.last?.position ?? 0
-        if let knownAt { events = events.filter { $0.recordedAt <= knownAt } }
+        if let knownAt { events = events.filter { $0.knownFrom <= knownAt } }
         let data = build(events)
         if knownAt == nil {
             ReferenceCache.shared.store(data, for: connection, count: count, last: last)

@@ -8,6 +8,8 @@ public enum LedgerError: Error, Sendable, CustomStringConvertible {
     case noRecord(String)
     /// The log holds an event this program cannot read.
     case unreadable(position: Int64, reason: String)
+    /// Asked as known at a time before the ledger knew anything of the subject.
+    case nothingKnown(subject: String, first: Timestamp, claimed: Bool, knownAt: Timestamp)
 
     public var description: String {
         switch self {
@@ -25,6 +27,10 @@ public enum LedgerError: Error, Sendable, CustomStringConvertible {
             return "no record of \(subject): nothing is recorded under this id"
         case .unreadable(let position, let reason):
             return "the event at position \(position) cannot be read: \(reason)"
+        case .nothingKnown(let subject, let first, let claimed, let knownAt):
+            return "the ledger first recorded \(subject) on \(first)"
+                + (claimed ? " (as the old system's record, by the knownSince its import gave)" : "")
+                + "; nothing was known at \(knownAt)"
         }
     }
 }

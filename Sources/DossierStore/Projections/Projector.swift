@@ -100,7 +100,7 @@ public enum Projector {
                 streams.insert(StreamID(rawValue: try row.decode(String.self, at: 0)))
             }
         }
-        let policyTimes = policyEvents.map(\.recordedAt)
+        let policyTimes = policyEvents.map(\.knownFrom)
         let list = streams.sorted()
         for start in stride(from: 0, to: list.count, by: 500) {
             let group = Array(list[start..<min(list.count, start + 500)])
@@ -121,12 +121,26 @@ public enum Projector {
             var closes: [(worker: String, validFrom: CalendarDate, at: Timestamp)] = []
             var removals: [(worker: String, validFrom: CalendarDate, recordedFrom: Timestamp)] = []
             var inserts: [TimelineRow] = []
+            var relearned: [String] = []
             var rows: [StreamRows] = []
             for stream in group {
                 let decisions = stored[stream] ?? []
                 rows.append(StreamRows(stream: stream, stored: decisions, context: references.context(knownAt: nil)))
                 guard stream.kind == "worker" else { continue }
-                let times = decisions.filter { $0.event.position > from }.map(\.event.recordedAt) + policyTimes
+                let fresh = decisions.filter { $0.event.position > from }
+                if let latest = (open[stream.subject] ?? []).map(\.recordedFrom).max(),
+                    fresh.contains(where: { $0.event.knownFrom < latest })
+                {
+                    // An import claims knowledge (knownSince) before what the timeline holds:
+                    // the worker's timeline is learned again from the start.
+                    relearned.append(stream.subject)
+                    var versions = TimelineVersions(open: [])
+                    let allPolicyTimes = references.events.filter { $0.stream == .policy }.map(\.knownFrom)
+                    learn(&versions, worker: stream.subject, decisions, times: decisions.map(\.event.knownFrom) + allPolicyTimes, references: references)
+                    inserts += versions.inserted
+                    continue
+                }
+                let times = fresh.map(\.event.knownFrom) + policyTimes
                 var versions = TimelineVersions(open: open[stream.subject] ?? [])
                 learn(&versions, worker: stream.subject, decisions, times: times, references: references)
                 closes += versions.closed.map { (stream.subject, $0.validFrom, $0.at) }
@@ -144,6 +158,9 @@ public enum Projector {
                 try copy(projection, into: projection.table, on: connection) { writer in
                     for item in rows { try item.write(projection, &writer) }
                 }
+            }
+            if !relearned.isEmpty {
+                try connection.query("DELETE FROM dossier_read.worker_timeline WHERE worker = ANY(\(PostgresArray(relearned)))")
             }
             if !removals.isEmpty {
                 try connection.query(
@@ -179,7 +196,7 @@ public enum Projector {
         _ versions: inout TimelineVersions, worker: String, _ decisions: [StoredDecision], times: [Timestamp],
         references: ReferenceEvents
     ) {
-        guard let first = decisions.first?.event.recordedAt else { return }
+        guard let first = decisions.map(\.event.knownFrom).min() else { return }
         for time in Set(times).filter({ $0 >= first }).sorted() {
             let periods = Timeline.periods(
                 worker: worker, Replay.history(decisions, knownAt: time), context: references.context(knownAt: time))
@@ -262,7 +279,7 @@ final class ReferenceEvents {
     }
 
     func context(knownAt: Timestamp?) -> RuleContext {
-        let known = knownAt.map { time in events.filter { $0.recordedAt <= time } } ?? events
+        let known = knownAt.map { time in events.filter { $0.knownFrom <= time } } ?? events
         if let cached = contexts[known.count] { return cached }
         var population = PopulationBook()
         population.add(events: known.filter { $0.stream.kind == "jurisdiction" })

@@ -62,7 +62,7 @@ extension Projector {
             "SELECT DISTINCT stream FROM dossier.events WHERE position <= \(end) ORDER BY stream"
         ).rows.map { StreamID(rawValue: try $0.decode(String.self, at: 0)) }
         let references = try ReferenceEvents.read(connection, upTo: end)
-        let policyTimes = references.events.filter { $0.stream == .policy }.map(\.recordedAt)
+        let policyTimes = references.events.filter { $0.stream == .policy }.map(\.knownFrom)
         let context = references.context(knownAt: nil)
         var events = 0
         for start in stride(from: 0, to: streams.count, by: 500) {
@@ -77,7 +77,7 @@ extension Projector {
                 if stream.kind == "worker", projections.contains(.timeline) {
                     var versions = TimelineVersions(open: [])
                     learn(
-                        &versions, worker: stream.subject, decisions, times: decisions.map(\.event.recordedAt) + policyTimes,
+                        &versions, worker: stream.subject, decisions, times: decisions.map(\.event.knownFrom) + policyTimes,
                         references: references)
                     timeline += versions.inserted
                 }
