@@ -31,7 +31,7 @@ struct PeopleAndKnownSinceTests {
             let violation = violations.first { $0.rule == .rehireIdentity }
             #expect(violation != nil, "got \(violations)")
             #expect(violation?.message.contains("W1 is an existing person (exited (dismissal on 2012-03-01))") == true, "\(violations)")
-            #expect(violation?.message.contains("idNumber, name differ") == true, "\(violations)")
+            #expect(violation?.message.contains("idNumber and name differ") == true, "\(violations)")
             #expect(violation?.message.contains("张三") == false && violation?.message.contains("3101011980") == false)
             #expect(Rule.rehireIdentity.isStructural)
         }
@@ -53,7 +53,7 @@ struct PeopleAndKnownSinceTests {
         var s = try Scenario()
         try await s.record("hire", "W1", "2010-03-01", Self.hireFields(name: "张三"))
         try await s.record("resignation", "W1", "2012-03-01")
-        try await s.refuse(.rehireIdentity, "hire", "W1", "2014-01-01", Self.hireFields(name: "张叁"), message: "name differ")
+        try await s.refuse(.rehireIdentity, "hire", "W1", "2014-01-01", Self.hireFields(name: "张叁"), message: "name differs")
         var fields = Self.hireFields(name: "张叁")
         fields["personalCorrection"] = .string("身份证姓名为张叁,原录入有误")
         let recorded = try await s.record("hire", "W1", "2014-01-01", fields)

@@ -94,7 +94,8 @@ public struct PersonCheck: Sendable, Equatable {
             + "or leave \"worker\" out to hire a new person under the next id of the district's series"
         switch outcome {
         case .same: return nil
-        case .differs(let fields): return what + "its \(fields.joined(separator: ", ")) differ from the record's" + ways
+        case .differs(let fields):
+            return what + "its \(fields.joined(separator: " and ")) \(fields.count == 1 ? "differs" : "differ") from the record's" + ways
         case .unreadable:
             return what + "you may not read that person's personal data, so this hire cannot be shown to be them"
                 + ": ask someone who may (the worker's district or a reviewer), or leave \"worker\" out to hire a new person"
