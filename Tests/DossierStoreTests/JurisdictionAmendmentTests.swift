@@ -227,26 +227,8 @@ struct JurisdictionAmendmentTests {
         let times: [Timestamp?] = [nil] + references.events.map(\.recordedAt)
         for date in ["2009-12-31", "2010-06-01", "2015-12-31", "2016-06-30", "2017-06-30", "2018-06-30"].compactMap(CalendarDate.init) {
             for time in times {
-                let context = references.context(knownAt: time)
-                var sql: [String: [Int]] = [:]
-                for row in try admin.query(
-                    """
-                    SELECT jurisdiction, year, urban_population, per_ten_thousand
-                      FROM dossier_read.population_in_force(\(PostgresDate(date)), \(time.map(PostgresTimestamp.init))::timestamptz)
-                    """
-                ).rows {
-                    sql[try row.decode(String.self, at: 0)] = [
-                        Int(try row.decode(Int32.self, at: 1)), Int(try row.decode(Int32.self, at: 2)), Int(try row.decode(Int32.self, at: 3)),
-                    ]
-                }
-                var domain: [String: [Int]] = [:]
-                for jurisdiction in context.population.jurisdictions {
-                    guard let (year, population) = context.population.urbanPopulation(of: jurisdiction, on: date) else { continue }
-                    let parts = jurisdiction.split(separator: "/").map(String.init)
-                    let ratio = context.policy.parameters(city: parts[0], district: parts.count > 1 ? parts[1] : nil, on: date).quotaPerTenThousand
-                    domain[jurisdiction] = [year, population, ratio]
-                }
-                #expect(sql == domain, "on \(date) as known at \(time.map { "\($0)" } ?? "now")", sourceLocation: sourceLocation)
+                let figures = try ReportsAsOfTests.figuresInForce(admin, references, on: date, knownAt: time)
+                #expect(figures.sql == figures.rules, "on \(date) as known at \(time.map { "\($0)" } ?? "now")", sourceLocation: sourceLocation)
             }
         }
     }

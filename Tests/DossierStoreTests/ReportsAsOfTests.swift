@@ -77,32 +77,41 @@ struct ReportsAsOfTests {
         var checked = 0
         while date <= CalendarDate("2018-02-01")! {
             for time in times {
-                let context = references.context(knownAt: time)
-                let rows = try admin.query(
-                    """
-                    SELECT jurisdiction, year, urban_population, per_ten_thousand
-                      FROM dossier_read.population_in_force(\(PostgresDate(date)), \(time.map(PostgresTimestamp.init))::timestamptz)
-                    """
-                ).rows
-                var sql: [String: [Int]] = [:]
-                for row in rows {
-                    sql[try row.decode(String.self, at: 0)] = [
-                        Int(try row.decode(Int32.self, at: 1)), Int(try row.decode(Int32.self, at: 2)), Int(try row.decode(Int32.self, at: 3)),
-                    ]
-                }
-                var domain: [String: [Int]] = [:]
-                for jurisdiction in context.population.jurisdictions {
-                    guard let (year, population) = context.population.urbanPopulation(of: jurisdiction, on: date) else { continue }
-                    let parts = jurisdiction.split(separator: "/").map(String.init)
-                    let ratio = context.policy.parameters(city: parts[0], district: parts.count > 1 ? parts[1] : nil, on: date).quotaPerTenThousand
-                    domain[jurisdiction] = [year, population, ratio]
-                }
-                #expect(sql == domain, "on \(date) as known at \(time.map { "\($0)" } ?? "now")")
+                let figures = try Self.figuresInForce(admin, references, on: date, knownAt: time)
+                #expect(figures.sql == figures.rules, "on \(date) as known at \(time.map { "\($0)" } ?? "now")")
                 checked += 1
             }
             date = date.adding(days: 45)!
         }
         #expect(checked > 100)
+    }
+
+    /// The population figures and ratios in force on `date` as known at `time`, by
+    /// jurisdiction ([year, population, ratio]): from `dossier_read.population_in_force` and
+    /// from the rules engine's books (PopulationBook, PolicyBook).
+    static func figuresInForce(
+        _ admin: PostgresConnection, _ references: ReferenceEvents, on date: CalendarDate, knownAt time: Timestamp?
+    ) throws -> (sql: [String: [Int]], rules: [String: [Int]]) {
+        let context = references.context(knownAt: time)
+        var sql: [String: [Int]] = [:]
+        for row in try admin.query(
+            """
+            SELECT jurisdiction, year, urban_population, per_ten_thousand
+              FROM dossier_read.population_in_force(\(PostgresDate(date)), \(time.map(PostgresTimestamp.init))::timestamptz)
+            """
+        ).rows {
+            sql[try row.decode(String.self, at: 0)] = [
+                Int(try row.decode(Int32.self, at: 1)), Int(try row.decode(Int32.self, at: 2)), Int(try row.decode(Int32.self, at: 3)),
+            ]
+        }
+        var rules: [String: [Int]] = [:]
+        for jurisdiction in context.population.jurisdictions {
+            guard let (year, population) = context.population.urbanPopulation(of: jurisdiction, on: date) else { continue }
+            let parts = jurisdiction.split(separator: "/").map(String.init)
+            let ratio = context.policy.parameters(city: parts[0], district: parts.count > 1 ? parts[1] : nil, on: date).quotaPerTenThousand
+            rules[jurisdiction] = [year, population, ratio]
+        }
+        return (sql, rules)
     }
 
     @Test("year-end headcounts by district and by street, as known at a time, and the as-of views for auditors")
