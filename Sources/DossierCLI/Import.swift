@@ -85,6 +85,12 @@ extension Dossier {
                         + (report.firstPosition.map { " from position \($0)" } ?? "")
                         + (report.duplicates > 0 ? "; \(report.duplicates) already recorded" : "")
                         + (report.problems.isEmpty ? "" : "; \(report.problems.count) refused, written to \(rejects ?? "-")"))
+                if report.warningCount > 0 {
+                    // Beside what was imported, as record prints its warnings: on stderr.
+                    let shown = report.warnings.map { "warning: line \($0.line): \($0.message)" }
+                    let more = report.warningCount > shown.count ? ["… \(report.warningCount) warnings in all"] : []
+                    CLI.printError((shown + more).joined(separator: "\n"))
+                }
             }
         }
 

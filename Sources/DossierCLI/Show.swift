@@ -167,6 +167,7 @@ extension Dossier {
                 if case .array(let rules)? = event.payload["exceptions"] {
                     text += " (rules: \(rules.compactMap(\.stringValue).joined(separator: ", ")))"
                 }
+                text += "\n    approved by: \(entry.decision.overrideApproval ?? "(missing)")"
             }
             return text
         }

@@ -13,14 +13,14 @@ struct ExceptionsCLITests {
     static let hireXuhui = #"{"decision":"hire","worker":"W-101","name":"李明","community":"天平居民区","street":"天平路街道","district":"徐汇区","city":"上海","post":"principal","role":"party-secretary","level":10,"education":"bachelor","effective":"2012-03-01","authority":"天平路街道办事处","reference":"TP-2012-01"}"#
     /// A level-up on assessment grounds with no assessments: a policy exception, with its override.
     static func levelUp(_ worker: String, _ level: Int, _ effective: String, _ reference: String) -> String {
-        #"{"decision":"level-change","worker":"\#(worker)","level":\#(level),"grounds":"assessment","effective":"\#(effective)","authority":"区社会工作部","reference":"\#(reference)","override":"区委特批"}"#
+        #"{"decision":"level-change","worker":"\#(worker)","level":\#(level),"grounds":"assessment","effective":"\#(effective)","authority":"区社会工作部","reference":"\#(reference)","override":"区委特批","overrideApproval":"区委〔\#(reference)〕号"}"#
     }
     /// W-001 moves from 黄浦区 to 徐汇区 on 2019-01-01: its later exception is 徐汇区's.
     static let transfer = #"{"decision":"transfer","worker":"W-001","community":"天平居民区","street":"天平路街道","district":"徐汇区","city":"上海","effective":"2019-01-01","authority":"区社会工作部","reference":"TR-2019-1"}"#
 
     static let columns = [
         "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "authority", "reference", "override",
-        "rules", "jurisdiction", "rescindedBy", "rescindedEffective", "correctedBy", "overturnedBy",
+        "rules", "jurisdiction", "rescindedBy", "rescindedEffective", "correctedBy", "overturnedBy", "overrideApproval",
     ]
 
     func references(_ dossier: CommandRunner, _ arguments: [String]) throws -> [String] {

@@ -14,7 +14,7 @@ struct FormatsCLITests {
     static let awkwardHire = #"{"decision":"hire","worker":"W-002","name":"王\"小\",明","community":"桥二居民区","street":"五里桥街道","district":"黄浦区","city":"上海","post":"principal","role":"committee-director","level":12,"education":"bachelor","effective":"2013-03-01","authority":"=HYPERLINK(\"http://x\",\"y\")","reference":"WLQ-2013-02"}"#
     static let population = #"{"decision":"population","jurisdiction":"上海/黄浦区","year":2012,"urbanPopulation":10000,"effective":"2012-01-01","authority":"黄浦区统计局","reference":"POP-2012"}"#
     /// A level-up without the assessments it needs, recorded as a policy exception.
-    static let overridden = #"{"decision":"level-change","worker":"W-001","level":11,"grounds":"assessment","effective":"2015-02-01","authority":"黄浦区社会工作部","reference":"HP-L-2015-1","override":"特批,\"紧急\"\n-区委"}"#
+    static let overridden = #"{"decision":"level-change","worker":"W-001","level":11,"grounds":"assessment","effective":"2015-02-01","authority":"黄浦区社会工作部","reference":"HP-L-2015-1","override":"特批,\"紧急\"\n-区委","overrideApproval":"区委〔2015〕1号"}"#
 
     /// The README's columns, per command.
     static let roster = ["worker", "name", "status", "post", "role", "level", "community", "street", "district", "city", "reason"]
@@ -24,7 +24,7 @@ struct FormatsCLITests {
     static let headcount = ["year", "jurisdiction", "headcount", "urbanPopulation", "ratioPerTenThousand", "quota", "gap", "standing"]
     static let exceptions = [
         "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "authority", "reference", "override", "rules",
-        "jurisdiction", "rescindedBy", "rescindedEffective", "correctedBy", "overturnedBy",
+        "jurisdiction", "rescindedBy", "rescindedEffective", "correctedBy", "overturnedBy", "overrideApproval",
     ]
     static let history = ["worker", "field", "view", "recordedAt", "from", "until", "value"]
     static let trace = [

@@ -98,12 +98,13 @@ struct CodecTests {
         let json = JSONObject([
             ("decision", .string("misconduct")), ("worker", .string("王-\(nasty.prefix(2))")), ("description", .string(nasty)),
             ("sanction", .string("warning")), ("effective", .string("2024-01-01")), ("authority", .string(nasty)),
-            ("reference", .string(nasty)), ("override", .string(nasty)),
+            ("reference", .string(nasty)), ("override", .string(nasty)), ("overrideApproval", .string(nasty)),
         ])
         let decision = try DecisionCodec.decode(.object(json))
         #expect(decision.authority == nasty)
         #expect(decision.reference == nasty)
         #expect(decision.override == nasty)
+        #expect(decision.overrideApproval == nasty)
     }
 
     @Test("old schema versions are upgraded in code when read")

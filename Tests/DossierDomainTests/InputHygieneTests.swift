@@ -136,7 +136,7 @@ struct InputHygieneTests {
         let newline = Self.problems(Self.training(["reference": .string("R\n1")]))
         #expect(newline == "field \"reference\": must not contain control characters (found U+000A)")
         // Free text may hold line breaks and tabs.
-        #expect(Self.problems(Self.training(["override": .string("第一行\n\t第二行")])) == "")
+        #expect(Self.problems(Self.training(["override": .string("第一行\n\t第二行"), "overrideApproval": .string("批-1")])) == "")
     }
 
     // MARK: Limits in bytes
@@ -181,7 +181,7 @@ struct InputHygieneTests {
         #expect(Self.problems(Self.training(["reference": .string(String(repeating: "R", count: 101))]))
             == "field \"reference\": must be at most 100 characters (Unicode code points), found 101")
         // Free text: 6,000 bytes, 2,000 characters.
-        #expect(Self.problems(Self.training(["override": .string(String(repeating: "理", count: 2_000))])) == "")
+        #expect(Self.problems(Self.training(["override": .string(String(repeating: "理", count: 2_000)), "overrideApproval": .string("批-1")])) == "")
         #expect(Self.problems(Self.training(["override": .string(String(repeating: "理", count: 2_001))]))
             == "field \"override\": must be at most 6000 bytes of UTF-8, found 6003")
         // An authority: 600 bytes, 200 characters.

@@ -122,7 +122,11 @@ struct ServerAPITests {
             #expect(refused.status == .unprocessableContent, "\(refused.text)")
             #expect(refused.json?["overridable"] == .bool(true))
             #expect(refused.text.contains("\"rule\""))
-            let overridden = levelUp.replacingOccurrences(of: #""reference":"L-1""#, with: #""reference":"L-1","override":"区委常委会特批""#)
+            // An override must name its approval (issue 12): without it, 400 naming the field, nothing written.
+            let unapproved = levelUp.replacingOccurrences(of: #""reference":"L-1""#, with: #""reference":"L-1","override":"区委常委会特批""#)
+            let noApproval = try await client.execute(uri: "/api/decisions", method: .post, headers: headers, body: ByteBuffer(string: unapproved))
+            #expect(noApproval.status == .badRequest && noApproval.text.contains("overrideApproval"), "\(noApproval.text)")
+            let overridden = levelUp.replacingOccurrences(of: #""reference":"L-1""#, with: #""reference":"L-1","override":"区委常委会特批","overrideApproval":"黄委〔2019〕5号""#)
             let recorded = try await client.execute(uri: "/api/decisions", method: .post, headers: headers, body: ByteBuffer(string: overridden))
             #expect(recorded.status == .created, "\(recorded.text)")
             #expect(recorded.json?["exceptions"].map { if case .array(let list) = $0 { !list.isEmpty } else { false } } == true)
@@ -134,6 +138,10 @@ struct ServerAPITests {
             let exception = (try? JSONParser.parse(listed.text)).flatMap { if case .array(let list) = $0, list.count == 1 { list[0].objectValue } else { nil } }
             #expect(exception?["reference"]?.stringValue == "L-1" && exception?["jurisdiction"]?.stringValue == "上海/黄浦区")
             #expect(exception?["rescindedBy"] == .null && exception?["correctedBy"] == .array([]) && exception?["overturnedBy"] == .null)
+            #expect(exception?["overrideApproval"]?.stringValue == "黄委〔2019〕5号" && exception?["recordedBy"]?.stringValue?.isEmpty == false)
+            let csvList = try await client.execute(uri: "/api/exceptions?since=2021-06-01&format=csv", method: .get, headers: [.cookie: cookie])
+            #expect(csvList.status == .ok && csvList.text.hasPrefix(ReadModel.Exception.csvHeader.joined(separator: ",")), "\(csvList.text)")
+            #expect(csvList.text.contains("黄委〔2019〕5号"), "\(csvList.text)")
             let later = try await client.execute(uri: "/api/exceptions?since=2021-06-02", method: .get, headers: [.cookie: cookie])
             #expect(later.status == .ok && (try? JSONParser.parse(later.text)) == .array([]), "\(later.text)")
             for (query, parameter) in [("since=2021-02-30", "since"), ("until=x", "until"), ("since=2021-06-02&until=2021-06-01", "since"),

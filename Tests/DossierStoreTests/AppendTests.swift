@@ -68,7 +68,7 @@ struct AppendTests {
         let store = EventStore(configuration)
         let nasty = "'); DELETE FROM dossier.events; -- 社区工作者 \u{1F600} \\ \" \t"
         let subject = "注入');DROP-TABLE--\u{1F600}"
-        let payload = JSONObject([("override", .string(nasty)), ("grounds", .string(nasty))])
+        let payload = JSONObject([("override", .string(nasty)), ("overrideApproval", .string(nasty)), ("grounds", .string(nasty))])
         _ = try await store.append(
             to: .worker(subject), expected: .noStream,
             events: [event("dismissal", reference: nasty, payload: payload, authority: nasty)], onBehalfOf: nasty)

@@ -98,6 +98,7 @@ struct JudgedUnderLockTests {
         try await overriding.firstChunkAppended()
         var fourth = s.decision("hire", "W4", "2010-08-01", Scenario.hireFields())
         fourth.override = "区委组织部批准增编"
+        fourth.overrideApproval = "区委组织部〔2010〕8号"
         let overridden = Task { try await ledger.record(fourth) }
         try await Self.waitForLockWaiter(s.configuration)
         overriding.release.signal()

@@ -42,9 +42,10 @@ struct Scenario {
     }
 
     @discardableResult
-    mutating func record(_ kind: String, _ worker: String = "W1", _ effective: String, _ fields: [String: JSONValue] = [:], override: String? = nil) async throws -> Ledger.Recorded {
+    mutating func record(_ kind: String, _ worker: String = "W1", _ effective: String, _ fields: [String: JSONValue] = [:], override: String? = nil, approval: String? = nil) async throws -> Ledger.Recorded {
         var decision = decision(kind, worker, effective, fields)
         decision.override = override
+        decision.overrideApproval = override == nil ? approval : approval ?? "区委批〔2026〕\(counter)号"
         return try await ledger.record(decision)
     }
 
@@ -58,10 +59,12 @@ struct Scenario {
     }
 
     /// Expects a refusal naming `rule`; checks that nothing was written.
-    mutating func refuse(_ rule: Rule, _ kind: String, _ worker: String = "W1", _ effective: String, _ fields: [String: JSONValue] = [:], override: String? = nil, message: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    /// With `override`, an `overrideApproval` goes with it (`approval`, or a made-up one).
+    mutating func refuse(_ rule: Rule, _ kind: String, _ worker: String = "W1", _ effective: String, _ fields: [String: JSONValue] = [:], override: String? = nil, approval: String? = nil, message: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let before = try eventCount()
         var decision = decision(kind, worker, effective, fields)
         decision.override = override
+        decision.overrideApproval = override == nil ? approval : approval ?? "区委批〔2026〕\(counter)号"
         do {
             _ = try await ledger.record(decision)
             Issue.record("expected a refusal under \(rule.rawValue), but it was recorded", sourceLocation: sourceLocation)

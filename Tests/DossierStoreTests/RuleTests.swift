@@ -7,7 +7,7 @@ import Testing
 /// boundary, refused just past it (nothing written), overridden where that is allowed.
 @Suite("Policy rules through the ledger")
 struct RuleTests {
-    @Test("hire: a worker already active is refused; a re-hire after an exit is fine; override records it")
+    @Test("hire: a worker already active is refused, even with an override (a fact); a re-hire after an exit is fine")
     func hireNotActive() async throws {
         var s = try Scenario()
         try await s.hire()
@@ -15,8 +15,8 @@ struct RuleTests {
         try await s.record("resignation", "W1", "2012-01-01")
         try await s.hire("W1", "2013-01-01")
         #expect(try await s.show().state.serviceStart == CalendarDate("2013-01-01"))
-        let overridden = try await s.record("hire", "W1", "2014-01-01", Scenario.hireFields(), override: "数据迁移:原系统重复入职记录")
-        #expect(overridden.exceptions.map(\.rule) == [.workerNotActive])
+        // worker-not-active is a fact about the record: no override, approved or not, bends it.
+        try await s.refuse(.workerNotActive, "hire", "W1", "2014-01-01", Scenario.hireFields(), override: "数据迁移:原系统重复入职记录")
     }
 
     @Test("quota: 18 per 10,000 residents; the hire that fills it passes, the next is refused, override records it")
@@ -74,8 +74,10 @@ struct RuleTests {
         try await t.record("level-change", "W1", "2025-02-01", ["level": .integer(9), "grounds": .string("assessment")])
         // The same two years cannot earn a second level.
         try await t.refuse(.levelUpAssessment, "level-change", "W1", "2025-06-01", ["level": .integer(10), "grounds": .string("assessment")], message: "already used")
-        // Seniority grounds are not bound by it.
-        try await t.record("level-change", "W1", "2025-06-01", ["level": .integer(10), "grounds": .string("seniority")])
+        // Seniority grounds are not bound by it, but by their own rule: years at the current level.
+        try await t.refuse(
+            .levelUpSeniority, "level-change", "W1", "2025-06-01", ["level": .integer(10), "grounds": .string("seniority")],
+            message: "since 2025-02-01")
     }
 
     @Test("level-up on assessment grounds needs the years of service in force")
@@ -193,7 +195,7 @@ struct RuleTests {
         try await s.refuse(.correctionFields, "correction", "W1", "2013-07-01", ["corrects": own.eventID.json, "sanction": .string("warning")])
     }
 
-    @Test("exits and other decisions need an active worker; override records them anyway")
+    @Test("exits and other decisions need an active worker: a fact, which no override bends")
     func workerActive() async throws {
         var s = try Scenario()
         try await s.hire()
@@ -202,8 +204,8 @@ struct RuleTests {
         try await s.refuse(.workerActive, "retirement", "W1", "2016-01-01")
         try await s.refuse(.workerActive, "civil-service", "W1", "2016-01-01")
         try await s.refuse(.workerActive, "training", "W1", "2016-01-01", ["kind": .string("special"), "hours": .integer(4)])
-        let recorded = try await s.record("training", "W1", "2016-01-01", ["kind": .string("special"), "hours": .integer(4)], override: "离职人员补录培训")
-        #expect(recorded.exceptions.map(\.rule) == [.workerActive])
+        try await s.refuse(.workerActive, "training", "W1", "2016-01-01", ["kind": .string("special"), "hours": .integer(4)], override: "离职人员补录培训")
+        try await s.refuse(.workerActive, "dismissal", "W1", "2016-01-01", ["grounds": .string("again")], override: "重复辞退")
     }
 }
 

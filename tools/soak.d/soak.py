@@ -296,6 +296,7 @@ class Writer:
             intent = "quota"
             if self.rng.random() < 0.08:
                 d["override"] = "soak: 街道急需，区社会工作部特批"
+                d["overrideApproval"] = "区社会工作部批〔soak〕1号"
                 intent = "override"
             return d, intent, {"op": "hire", "own": w, "district": LIMITED, "level": d["level"], "year": int(d["effective"][:4])}
         # Decisions that must be refused.

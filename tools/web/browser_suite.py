@@ -179,6 +179,7 @@ def test_clerk_records_meets_a_refusal_and_overrides_it():
         shot(driver, "03-refused")
         # The form keeps what was typed and offers the override.
         driver.find_element(By.ID, "f-override").send_keys("区委常委会2019年第5次会议特批")
+        driver.find_element(By.ID, "f-overrideApproval").send_keys("黄委〔2019〕5号")
         submit(driver, "form.grid button[type=submit]")
         check(driver.find_elements(By.CSS_SELECTOR, ".flash"), f"the override was not recorded: {driver.page_source[:800]}")
         open_page(driver, URL + "/workers/W-901")

@@ -12,6 +12,9 @@ public struct Decision: Sendable, Equatable {
     public var reference: String
     /// A justification for recording the decision despite a policy rule.
     public var override: String?
+    /// Who approved the override: a document reference (same rules as `reference`). Required
+    /// with `override` in input; decisions recorded before it existed have none.
+    public var overrideApproval: String? = nil
     public var body: Body
     /// Personal data carried by the decision (names and identity data). Never stored in the
     /// log: it goes beside it, and the event commits to it by a salted hash.
@@ -49,6 +52,23 @@ public struct Decision: Sendable, Equatable {
 
     /// Whose stream the decision goes to: the kind's, or that of the decision it amends.
     public var subjectKind: DecisionKind.Subject { amendedSubject ?? kind.subject }
+
+    /// An override names why (`override`) and who approved it (`overrideApproval`), both or
+    /// neither: the problem when one comes without the other (decisions built in code, as
+    /// the reader checks decisions sent as JSON).
+    public var overridePairProblem: InvalidDecision? {
+        if override != nil, overrideApproval == nil {
+            return InvalidDecision(
+                field: "overrideApproval",
+                "is required with \"override\": give the reference of the document approving the exception (who approved it), "
+                    + "beside the justification")
+        }
+        if override == nil, overrideApproval != nil {
+            return InvalidDecision(
+                field: "override", "is required with \"overrideApproval\": an approval is given only with the justification of an override")
+        }
+        return nil
+    }
 
     /// The stream the decision is recorded in.
     public var stream: StreamID {

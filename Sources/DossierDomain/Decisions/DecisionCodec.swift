@@ -18,7 +18,7 @@ public enum DecisionCodec {
     }
 
     /// The common fields every decision has, and the key its subject goes under.
-    static let commonFields = ["decision", "effective", "authority", "reference", "override"]
+    static let commonFields = ["decision", "effective", "authority", "reference", "override", "overrideApproval"]
 
     /// Fields the ledger adds to a payload: the personal-data seal and the policy exceptions
     /// judged when the decision was recorded.
@@ -153,6 +153,20 @@ public enum DecisionCodec {
                     "\(JSONValue.quotedExcerpt(text)) is not an RFC 3339 time (2010-03-01T09:30:00+08:00) or a date (2010-03-01, its first instant in UTC)")
             }
         }
+        let overrideApproval = reader.text("overrideApproval", required: false)
+        if mode == .input {
+            // Why and who approved come together: a decision recorded despite a policy rule names both.
+            if override != nil, overrideApproval == nil, reader.object["overrideApproval"] == nil {
+                reader.problem(
+                    "overrideApproval",
+                    "is required with \"override\": give the reference of the document approving the exception "
+                        + "(who approved it), beside the justification")
+            }
+            if overrideApproval != nil, override == nil, reader.object["override"] == nil {
+                reader.problem(
+                    "override", "is required with \"overrideApproval\": an approval is given only with the justification of an override")
+            }
+        }
         let eventID = mode == .input && reader.object["eventId"] != nil ? reader.eventID("eventId") : nil
         var personal: PersonalData?
         if mode == .stored {
@@ -170,6 +184,7 @@ public enum DecisionCodec {
         decision.eventID = eventID
         decision.amendedSubject = amended
         decision.knownSince = knownSince
+        decision.overrideApproval = overrideApproval
         return decision
     }
 
@@ -464,6 +479,7 @@ public enum DecisionCodec {
         if decision.amendedSubject == .policy { put("jurisdiction", decision.subject) }
         if let override = decision.override { put("override", override) }
         if let knownSince = decision.knownSince { put("knownSince", knownSince.description) }
+        if let approval = decision.overrideApproval { put("overrideApproval", approval) }
         return payload
     }
 

@@ -59,7 +59,7 @@ public enum DecisionText {
         switch field {
         case "worker": identifier
         case "jurisdiction": jurisdiction
-        case "reference": reference
+        case "reference", "overrideApproval": reference
         case "authority": authority
         case "community", "street", "district", "city": place
         case "to", "approval", "homeAgency": body

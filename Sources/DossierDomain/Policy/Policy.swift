@@ -42,6 +42,12 @@ public struct PolicyParameters: Sendable, Equatable {
     /// Reconsideration Law gives a reviewing body to decide. Not a number of the Opinions: a
     /// jurisdiction sets its own with a `policy` decision.
     public var faultRulingDays = 60
+    /// Full years at the current level for one level up on seniority grounds (one level a step).
+    /// Default 3: ours, not a number of the Opinions. The Opinions have levels rise with years
+    /// of service and with performance; Huangpu gives one level for two consecutive excellent
+    /// assessments (two years at best), so seniority alone moves more slowly than performance,
+    /// and 17 steps of 3 years keep the top of the 18 levels for those who also perform.
+    public var seniorityYearsPerLevel = 3
 
     public init() {}
 
@@ -63,6 +69,7 @@ public struct PolicyParameters: Sendable, Equatable {
         "levelDownLookbackYears": "a whole number from 0 to 50",
         "exitReviewLookbackYears": "a whole number from 0 to 50",
         "faultRulingDays": "a whole number of days from 1 to 3650",
+        "seniorityYearsPerLevel": "a whole number of years from 1 to 20",
     ]
 
     /// A `policy` decision's content: where it applies and the parameters it sets.
@@ -105,6 +112,8 @@ public struct PolicyParameters: Sendable, Equatable {
                 guard case .integer(let number) = value, range.contains(number) else { bad(key, value); continue }
             case "faultRulingDays":
                 guard case .integer(let days) = value, (1...3650).contains(days) else { bad(key, value); continue }
+            case "seniorityYearsPerLevel":
+                guard case .integer(let years) = value, (1...20).contains(years) else { bad(key, value); continue }
             case "postRoles":
                 guard case .object(let map) = value, !map.isEmpty,
                     map.allSatisfy({ member in
@@ -157,6 +166,7 @@ public struct PolicyParameters: Sendable, Equatable {
             case "levelDownLookbackYears": result.levelDownLookbackYears = number ?? result.levelDownLookbackYears
             case "exitReviewLookbackYears": result.exitReviewLookbackYears = number ?? result.exitReviewLookbackYears
             case "faultRulingDays": result.faultRulingDays = number ?? result.faultRulingDays
+            case "seniorityYearsPerLevel": result.seniorityYearsPerLevel = number ?? result.seniorityYearsPerLevel
             case "postRoles":
                 guard case .object(let map) = value else { continue }
                 for (post, roles) in map {

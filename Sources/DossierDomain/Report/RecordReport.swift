@@ -489,7 +489,7 @@ struct ReportHTML {
         }
         if !links.isEmpty { html += "<div class=\"refs\">" + links.joined(separator: "<br>") + "</div>" }
         if let override = entry.decision.override {
-            html += "<div class=\"refs\">例外理由：\(e(override))"
+            html += "<div class=\"refs\">例外理由：\(e(override))；批准：\(e(entry.decision.overrideApproval ?? "（缺）"))"
             if !entry.exceptions.isEmpty {
                 html += "（所越规则 <span class=\"term\">" + entry.exceptions.map { e($0.rule.rawValue) }.joined(separator: ", ") + "</span>）"
             }

@@ -17,7 +17,8 @@ public struct Verdict: Sendable, Equatable {
         self.warnings = warnings
     }
 
-    /// Recorded: nothing broken, or only policy rules with an override given.
+    /// Recorded: nothing broken, or only policy rules with an override given (facts, the
+    /// structural rules, are never overridden).
     public var accepted: Bool {
         violations.isEmpty || (decision.override != nil && violations.allSatisfy { !$0.rule.isStructural })
     }
@@ -107,7 +108,7 @@ public enum Evaluator {
                 RuleViolation($0.rule, "it would make the recorded \(entry.decision.kind.rawValue) of \(entry.decision.effective) invalid: \($0.message)")
             }
         }
-        return Verdict(decision: decision, violations: violations)
+        return Verdict(decision: decision, violations: violations, warnings: WorkerState.quotaWarnings(for: decision, context: context))
     }
 
     /// Structural rules about the events a decision points at. Cannot be overridden.

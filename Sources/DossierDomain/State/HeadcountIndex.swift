@@ -88,11 +88,21 @@ public final class HeadcountIndex: @unchecked Sendable {
     /// The most workers other than `worker` placed in `jurisdiction` on any day from `date` on,
     /// and the first such day.
     public func busiestDay(in jurisdiction: String, from date: CalendarDate, excluding worker: String) -> (count: Int, day: CalendarDate) {
+        busiestDay(in: jurisdiction, from: date, through: nil, excluding: worker)
+    }
+
+    /// The most workers other than `worker` placed in `jurisdiction` on any day from `date`
+    /// through `last` (to the end of the calendar when nil), and the first such day.
+    public func busiestDay(in jurisdiction: String, from date: CalendarDate, through last: CalendarDate?, excluding worker: String)
+        -> (count: Int, day: CalendarDate)
+    {
         let own = spansByWorker[worker] ?? []
         for span in own { apply(span, -1) }
         defer { for span in own { apply(span, 1) } }
         guard let tree = trees[jurisdiction] else { return (0, date) }
-        let found = tree.busiest(from: Self.dayIndex(date), to: Self.dayCount - 1)
+        let high = last.map { min(Self.dayIndex($0), Self.dayCount - 1) } ?? Self.dayCount - 1
+        guard high >= Self.dayIndex(date) else { return (0, date) }
+        let found = tree.busiest(from: Self.dayIndex(date), to: high)
         let day = CalendarDate.civil(daysSinceEpoch: found.day + Self.firstDay)
         return (Int(max(0, found.count)), CalendarDate(year: day.year, month: day.month, day: day.day) ?? date)
     }

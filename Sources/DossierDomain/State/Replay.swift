@@ -135,9 +135,11 @@ public enum Replay {
     /// A decision with a correction's fields applied; throws the problems when they do not fit
     /// the decision's kind.
     public static func corrected(_ target: Decision, by correction: Decision.Correction) throws(InvalidDecision) -> Decision {
-        var object = DecisionCodec.json(of: Decision(
+        var plain = Decision(
             kind: target.kind, subject: target.subject, effective: target.effective, authority: target.authority,
-            reference: target.reference, override: target.override, body: target.body, personal: nil))
+            reference: target.reference, override: target.override, body: target.body, personal: nil)
+        plain.overrideApproval = target.overrideApproval
+        var object = DecisionCodec.json(of: plain)
         for (key, value) in correction.changes {
             guard object[key] != nil || optionalFields(of: target.kind).contains(key) else {
                 throw InvalidDecision(field: key, "is not a field of a \(target.kind.rawValue) decision and cannot be corrected")

@@ -1,8 +1,11 @@
 import Foundation
 
-/// Every rule Dossier enforces, by the name a refusal gives. Structural rules protect the
-/// integrity of the record and cannot be overridden; policy rules can, by a decision that
-/// carries `override` (and such decisions are listed as policy exceptions).
+/// Every rule Dossier enforces, by the name a refusal gives. Structural rules are facts about
+/// the record (a secondment to end must be open, a worker dismissed must be on the roster) and
+/// cannot be overridden; policy rules (levels, quotas, approvals, eligibility thresholds) can,
+/// by a decision that carries `override` (why) and `overrideApproval` (who approved it, a
+/// document reference), and such decisions are listed as policy exceptions. The split, rule by
+/// rule, is the README's table "Structural and policy rules".
 public enum Rule: String, Sendable, CaseIterable, Codable {
     // Structural
     case unknownWorker = "unknown-worker"
@@ -25,7 +28,7 @@ public enum Rule: String, Sendable, CaseIterable, Codable {
     /// A hire under an existing worker id whose personal data are not the record's person's,
     /// without `personalCorrection` saying it corrects them.
     case rehireIdentity = "rehire-identity"
-    // Policy
+    // Facts about the worker's record (structural too: see isStructural), then policy
     case workerNotActive = "worker-not-active"
     case workerActive = "worker-active"
     case workerHired = "worker-hired"
@@ -48,15 +51,25 @@ public enum Rule: String, Sendable, CaseIterable, Codable {
     case publicInstitutionTerm = "public-institution-term"
     case publicInstitutionRecord = "public-institution-record"
     case alreadyPublicInstitution = "already-public-institution"
+    /// An assessment of year Y needs the worker on the roster on 31 December of Y (policy).
+    case assessmentYearEndRoster = "assessment-year-end-roster"
+    /// A level change on seniority grounds: one level a step, after `seniorityYearsPerLevel`
+    /// full years at the current level (policy).
+    case levelUpSeniority = "level-up-on-seniority"
 
-    /// Structural rules cannot be overridden.
+    /// Structural rules (facts about the record) cannot be overridden.
     public var isStructural: Bool {
         switch self {
         case .unknownWorker, .foreignEvent, .targetKind, .alreadyRescinded, .oneAssessmentPerYear,
             .correctionFields, .unknownTemporaryPost, .selectionRoster, .appealTarget, .appealOpen, .appealRuled,
-            .appealRulingDate, .rehireIdentity:
+            .appealRulingDate, .rehireIdentity,
+            // Facts about the worker's record: who is on the roster, what is open, what was ruled.
+            .workerNotActive, .workerActive, .workerHired, .levelDifferent, .secondmentOpen, .noOpenSecondment,
+            .temporaryPostOpen, .noOpenTemporaryPost, .misconductExists, .misconductRuled, .alreadyPublicInstitution:
             true
-        default:
+        case .quota, .levelRange, .levelUpAssessment, .levelDownCause, .postRole, .secondmentForbidden,
+            .secondmentApproval, .publicInstitutionSecretary, .publicInstitutionService, .publicInstitutionTerm,
+            .publicInstitutionRecord, .assessmentYearEndRoster, .levelUpSeniority:
             false
         }
     }
@@ -228,6 +241,9 @@ extension WorkerState {
             } else if newLevel < current, let problem = levelDownProblem(on: date, parameters) {
                 violations.append(RuleViolation(.levelDownCause, problem))
             }
+            if newLevel != current, grounds == .seniority, let problem = seniorityProblem(on: date, to: newLevel, parameters) {
+                violations.append(RuleViolation(.levelUpSeniority, problem))
+            }
             level = newLevel
             levelHistory.append(LevelRecord(effective: date, level: newLevel, grounds: grounds, eventID: eventID))
             noteChange("level", String(newLevel), date, eventID)
@@ -259,6 +275,12 @@ extension WorkerState {
             if firstHired == nil || firstHired! > CalendarDate.endOfYear(year)! {
                 violations.append(
                     RuleViolation(.workerHired, "an assessment of \(year) needs a worker hired by the end of \(year); \(worker) is not"))
+            } else if let yearEnd = CalendarDate.endOfYear(year), !spans.contains(where: { $0.covers(yearEnd) }) {
+                violations.append(
+                    RuleViolation(
+                        .assessmentYearEndRoster,
+                        "an annual assessment of \(year) needs the worker on the roster on \(yearEnd); \(worker) is "
+                            + "\(statusPhrase(on: date)) (with the district's approval, record it with override and overrideApproval)"))
             }
             assessments[year] = AssessmentRecord(year: year, grade: grade, eventID: eventID, effective: date)
 
@@ -428,6 +450,27 @@ extension WorkerState {
         return nil
     }
 
+    /// The date the worker's current level took effect (the latest level record up to now).
+    var levelSince: CalendarDate? { levelHistory.last?.effective }
+
+    /// Why a level change to `newLevel` on seniority grounds on `date` is not allowed, or nil:
+    /// seniority raises one level a step, after `seniorityYearsPerLevel` full years at the
+    /// current level.
+    func seniorityProblem(on date: CalendarDate, to newLevel: Int, _ parameters: PolicyParameters) -> String? {
+        let needed = parameters.seniorityYearsPerLevel
+        guard let current = level else { return nil }
+        if newLevel != current + 1 {
+            return "a level change on seniority grounds raises one level a step: from \(current) to \(current + 1), not \(newLevel)"
+        }
+        let since = levelSince ?? serviceStart ?? date
+        let years = since.fullYears(until: date)
+        if years < needed {
+            return "a level change on seniority grounds needs \(needed) full years at the current level (seniorityYearsPerLevel); "
+                + "\(worker) has been at level \(current) since \(since): \(years) on \(date)"
+        }
+        return nil
+    }
+
     /// Why a level decrease on `date` has no cause, or nil when it has one.
     func levelDownProblem(on date: CalendarDate, _ parameters: PolicyParameters) -> String? {
         let since = date.adding(years: -parameters.levelDownLookbackYears)
@@ -486,25 +529,66 @@ extension WorkerState {
         return problems
     }
 
-    /// Quota failures when this worker enters `target` on `date`.
+    /// Quota failures when this worker enters `target` on `date`: on that date and on every later
+    /// one, each judged by the population figure and the ratio in force then (a later, smaller
+    /// figure, or a lower ratio, counts), with the worker counted from `date` on.
     func quotaViolations(entering target: Decision.Placement, on date: CalendarDate, context: RuleContext) -> [RuleViolation] {
         var violations: [RuleViolation] = []
-        let parameters = context.parameters(for: target, on: date)
         for jurisdiction in [target.districtJurisdiction, target.city] {
-            guard let (year, population) = context.population.urbanPopulation(of: jurisdiction, on: date) else { continue }
-            let quota = population * parameters.quotaPerTenThousand / 10_000
-            // The busiest day from `date` on, with this worker counted from `date`.
-            let others = context.headcount.busiestDay(in: jurisdiction, from: date, excluding: worker)
-            let worst = (count: others.count + 1, day: others.day)
-            if worst.count > quota {
+            // The dates from which the quota in force may change: the figures' and the policies'.
+            var starts = Set([date])
+            for figure in context.population.figures(of: jurisdiction) {
+                for day in [figure.effective, CalendarDate(year: figure.year, month: 1, day: 1)].compactMap({ $0 }) where day > date {
+                    starts.insert(day)
+                }
+            }
+            for day in context.policy.effectiveDates where day > date { starts.insert(day) }
+            let ordered = starts.sorted()
+            var breaches: [(count: Int, day: CalendarDate, quota: Int, text: String)] = []
+            for (index, start) in ordered.enumerated() {
+                guard let (year, population) = context.population.urbanPopulation(of: jurisdiction, on: start) else { continue }
+                let parameters = context.parameters(for: target, on: start)
+                let quota = population * parameters.quotaPerTenThousand / 10_000
+                let end = index + 1 < ordered.count ? ordered[index + 1].adding(days: -1) : nil
+                let others = context.headcount.busiestDay(in: jurisdiction, from: start, through: end, excluding: worker)
+                if others.count + 1 > quota {
+                    breaches.append(
+                        (others.count + 1, others.day, quota,
+                         "\(parameters.quotaPerTenThousand) per 10,000 of \(population) urban residents, \(year)"))
+                }
+            }
+            // The first breach names the quota; later ones are counted.
+            if let first = breaches.first {
+                let later = breaches.count > 1 ? " (and on \(breaches.count - 1) later period\(breaches.count > 2 ? "s" : "") of another figure or ratio)" : ""
                 violations.append(
                     RuleViolation(
                         .quota,
-                        "\(jurisdiction) may have \(quota) community workers (\(parameters.quotaPerTenThousand) per 10,000 of "
-                            + "\(population) urban residents, \(year)); this would make \(worst.count) on \(worst.day)"))
+                        "\(jurisdiction) may have \(first.quota) community workers (\(first.text)); this would make \(first.count) on "
+                            + "\(first.day)" + (first.day > date ? ", a later date this \(date) decision affects" : "") + later))
             }
         }
         return violations
+    }
+
+    /// What a hire or transfer into a district with no population figure in force on its date
+    /// should tell the recorder: the district's quota could not be checked (not a violation).
+    public static func quotaWarnings(for decision: Decision, context: RuleContext) -> [RuleViolation] {
+        let target: Decision.Placement
+        switch decision.body {
+        case .hire(let hire): target = hire.placement
+        case .transfer(let placement): target = placement
+        default: return []
+        }
+        let district = target.districtJurisdiction
+        guard context.population.urbanPopulation(of: district, on: decision.effective) == nil else { return [] }
+        let city = context.population.urbanPopulation(of: target.city, on: decision.effective) != nil
+        return [
+            RuleViolation(
+                .quota,
+                "\(district) has no population figure in force on \(decision.effective), so its quota could not be checked"
+                    + (city ? " (the quota of \(target.city) was)" : "")
+                    + "; record a population decision for it (dossier quota lists it as having no figure)")
+        ]
     }
 }
 

@@ -183,6 +183,10 @@ enum API {
             let exceptions = try await inKnownJurisdiction {
                 try await core.act(identity, fresh: true) { session in try await ReadModel(session: session).exceptions(filter) }
             }
+            if request.query("format") == "csv" {
+                return csv(CSV.document(header: ReadModel.Exception.csvHeader, rows: exceptions.map(\.csvRow)), filename: "exceptions.csv")
+            }
+            try checkFormat(request)
             return JSONValue.array(exceptions.map { .object($0.json) }).response()
         }
         api.get("due") { request, _ in
@@ -381,6 +385,10 @@ enum API {
                 ("id", .string(id.uuidString.lowercased())), ("lines", .integer(Int64(report.lines))),
                 ("written", .integer(Int64(report.written))), ("duplicates", .integer(Int64(report.duplicates))),
                 ("firstPosition", report.firstPosition.map { .integer($0) } ?? .null),
+                ("warningCount", .integer(Int64(report.warningCount))),
+                ("warnings", .array(report.warnings.map { warning in
+                    .object(JSONObject([("line", .integer(Int64(warning.line))), ("message", .string(warning.message))]))
+                })),
             ])).response(.created)
         } catch {
             core.imports.finish(id, state: "refused")

@@ -96,7 +96,7 @@ enum OpenAPIDocument {
     "required": [
      "decision"
     ],
-    "description": "A decision as documented in the README (DOMAIN contract): `decision`, the subject (`worker` or `jurisdiction`), `effective`, `authority`, `reference` and the fields of its kind; `override` carries a justification.",
+    "description": "A decision as documented in the README (DOMAIN contract): `decision`, the subject (`worker` or `jurisdiction`), `effective`, `authority`, `reference` and the fields of its kind; `override` carries a justification and `overrideApproval` the approving document.",
     "properties": {
      "decision": {
       "type": "string",
@@ -144,6 +144,11 @@ enum OpenAPIDocument {
       "type": "string"
      },
      "override": {
+      "description": "Why the decision is recorded despite a policy rule; needs overrideApproval. Facts (structural rules) are never overridden.",
+      "type": "string"
+     },
+     "overrideApproval": {
+      "description": "Who approved the override: the approving document's reference (like reference); needs override.",
       "type": "string"
      },
      "personalCorrection": {
@@ -765,6 +770,25 @@ enum OpenAPIDocument {
        "integer",
        "null"
       ]
+     },
+     "warningCount": {
+      "description": "Warnings beside accepted lines (a district with no population figure in force: its quota could not be checked).",
+      "type": "integer"
+     },
+     "warnings": {
+      "description": "The first few warnings, with their line numbers.",
+      "type": "array",
+      "items": {
+       "type": "object",
+       "properties": {
+        "line": {
+         "type": "integer"
+        },
+        "message": {
+         "type": "string"
+        }
+       }
+      }
      }
     }
    },

@@ -45,6 +45,7 @@ struct Strings: Sendable {
         "corrected": ("已更正", "corrected"), "rescinded": ("已撤销", "rescinded"), "overturned": ("已推翻", "overturned"),
         "exception": ("政策例外", "policy exception"), "replacedBy": ("被以下决定取代", "replaced by"),
         "override": ("例外理由（依政策越权录入须说明）", "Override justification (records despite the rules)"),
+        "overrideApproval": ("例外批准文号（谁批准了例外）", "Override approval (the approving document's reference)"),
         "refused": ("决定被拒绝：", "Decision refused:"), "recorded": ("已录入", "Recorded"),
         "submit": ("提交", "Submit"), "kind": ("决定类型", "Decision kind"), "csv": ("下载 CSV", "Download CSV"),
         "headcount": ("在岗人数", "Headcount"), "perTenThousand": ("每万人配备 / 标准", "Per 10,000 residents / standard"),

@@ -102,7 +102,7 @@ enum Templates {
         {{#hasChoices}}<select id="f-{{name}}" name="{{name}}"{{#required}} required{{/required}}><option value=""></option>{{#choices}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/choices}}</select>{{/hasChoices}}
         {{^hasChoices}}{{#textarea}}<textarea id="f-{{name}}" name="{{name}}" rows="3"{{#required}} required{{/required}}>{{value}}</textarea>{{/textarea}}{{^textarea}}<input id="f-{{name}}" name="{{name}}" type="{{type}}" value="{{value}}"{{#min}} min="{{min}}"{{/min}}{{#max}} max="{{max}}"{{/max}}{{#required}} required{{/required}}>{{/textarea}}{{/hasChoices}}
         {{/fields}}
-        {{#offerOverride}}<label for="f-override">{{t.override}}</label><textarea id="f-override" name="override" rows="2">{{overrideValue}}</textarea>{{/offerOverride}}
+        {{#offerOverride}}<label for="f-override">{{t.override}}</label><textarea id="f-override" name="override" rows="2">{{overrideValue}}</textarea><label for="f-overrideApproval">{{t.overrideApproval}}</label><input id="f-overrideApproval" name="overrideApproval" type="text" value="{{overrideApprovalValue}}">{{/offerOverride}}
         <button type="submit">{{t.submit}}</button>
         </form>
         """,

@@ -201,6 +201,7 @@ enum Web {
                 ],
                 "columns": [strings["effective"], strings["worker"], strings["decision"], strings["reason"]],
                 "rows": rows, "hasRows": !rows.isEmpty,
+                "csv": "/api/exceptions?" + passQuery(request, ["since", "until", "jurisdiction"]) + "format=csv",
             ]
             if let note { context["note"] = note }
             return wrap(request, identity: identity, title: strings["exceptions"], body: Templates.render("list", base(request) + context))
@@ -464,7 +465,7 @@ enum Web {
                 try connection.query(
                     """
                     SELECT field, kind, required, coalesce(array_to_string(choices, E'\\n'), ''), min_value, max_value FROM dossier.event_fields
-                     WHERE event_type = \(kind.rawValue) AND field NOT IN ('override', 'exceptions', 'personal')
+                     WHERE event_type = \(kind.rawValue) AND field NOT IN ('override', 'overrideApproval', 'exceptions', 'personal')
                      ORDER BY NOT required, field
                     """
                 ).rows.map { row in
@@ -515,8 +516,8 @@ enum Web {
         }
         var context: [String: Any] = [
             "kind": kind.rawValue, "csrf": identity.csrf ?? "", "kinds": DecisionKind.allCases.map { ["value": $0.rawValue, "selected": $0 == kind] },
-            "fields": fields, "subjectValue": values["worker"] ?? "", "overrideValue": values["override"] ?? "",
-            "offerOverride": problem?.extra["overridable"] == .bool(true) || values["override"] != nil,
+            "fields": fields, "subjectValue": values["worker"] ?? "", "overrideValue": values["override"] ?? "", "overrideApprovalValue": values["overrideApproval"] ?? "",
+            "offerOverride": problem?.extra["overridable"] == .bool(true) || values["override"] != nil || values["overrideApproval"] != nil,
         ]
         if let problem {
             var rules: [[String: String]] = []

@@ -78,6 +78,10 @@ public final class Importer: Sendable {
         /// False when problems stopped an all-or-nothing import.
         public var committed: Bool
         public var firstPosition: Int64?
+        /// Warnings beside accepted lines (a quota that could not be checked, say): how many,
+        /// and the first few (`Run.keptWarnings`) with their line numbers.
+        public var warningCount = 0
+        public var warnings: [Problem] = []
     }
 
     /// Progress, reported every chunk.
@@ -168,6 +172,10 @@ public final class Importer: Sendable {
         /// Every idempotency key of the streams the import touched (in the log or accepted).
         var seenKeys = KeyFilter()
         var problems: [Problem] = []
+        var warnings: [Problem] = []
+        var warningCount = 0
+        /// How many warnings a report keeps (the rest are counted).
+        static let keptWarnings = 5
         var duplicates = 0
         var lines = 0
         var written = 0
@@ -196,12 +204,14 @@ public final class Importer: Sendable {
             }
             problems.sort { $0.line < $1.line }
             if !problems.isEmpty && !skipInvalid {
-                return Report(lines: lines, written: 0, duplicates: duplicates, problems: problems, committed: false, firstPosition: nil)
+                return Report(
+                    lines: lines, written: 0, duplicates: duplicates, problems: problems, committed: false, firstPosition: nil,
+                    warningCount: warningCount, warnings: warnings)
             }
             try writePlacements()
             return Report(
                 lines: lines, written: written, duplicates: duplicates, problems: problems, committed: true,
-                firstPosition: firstPosition)
+                firstPosition: firstPosition, warningCount: warningCount, warnings: warnings)
         }
 
         mutating func refuse(_ line: Line, _ message: String) {
@@ -315,7 +325,8 @@ public final class Importer: Sendable {
                         resolved.body = .transfer(placement)
                     }
                     if violations.isEmpty { violations = state.apply(resolved, eventID: eventID, context: context) }
-                    verdict = Verdict(decision: resolved, violations: violations)
+                    verdict = Verdict(
+                        decision: resolved, violations: violations, warnings: WorkerState.quotaWarnings(for: resolved, context: context))
                     newState = state
                 } else {
                     verdict = Evaluator.evaluate(decision, eventID: eventID, history: try history(of: book, decision.stream), context: context)
@@ -323,6 +334,10 @@ public final class Importer: Sendable {
                 guard verdict.accepted else {
                     refuse(line, LedgerError.refused(decision: verdict.decision, violations: verdict.violations).description)
                     continue
+                }
+                warningCount += verdict.warnings.count
+                for warning in verdict.warnings where warnings.count < Self.keptWarnings {
+                    warnings.append(Problem(line: line.number, message: warning.description, input: nil))
                 }
                 let prepared = PreparedEvent(verdict: verdict, eventID: eventID)
                 book.version += 1

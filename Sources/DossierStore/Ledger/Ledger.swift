@@ -75,6 +75,7 @@ public final class Ledger: Sendable {
     /// a new connection: the decision as recorded, or `StoreError.notRecorded`; when the database
     /// cannot be reached again within `resolveWithin`, `StoreError.outcomeUnknown`.
     public func record(_ decision: Decision, onBehalfOf: String? = nil, resolveWithin: Duration = .seconds(20)) async throws -> Recorded {
+        if let problem = decision.overridePairProblem { throw problem }
         do {
             return try await session.run { connection in
                 try Self.record(decision, onBehalfOf: onBehalfOf, on: connection)

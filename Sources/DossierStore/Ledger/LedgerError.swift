@@ -18,9 +18,12 @@ public enum LedgerError: Error, Sendable, CustomStringConvertible {
             var text = "refused \(decision.kind.rawValue) \(decision.reference) for \(decision.subject): "
                 + violations.map(\.description).joined(separator: "; ")
             if overridable, decision.override == nil {
-                text += " (a decision carrying \"override\" with a justification is recorded despite these rules)"
+                text += " (a decision carrying \"override\" with a justification and \"overrideApproval\" naming the approving "
+                    + "document is recorded despite these rules)"
             } else if !overridable {
-                text += " (this cannot be overridden)"
+                let facts = Array(Set(violations.filter(\.rule.isStructural).map(\.rule.rawValue))).sorted()
+                text += " (" + facts.joined(separator: ", ") + (facts.count == 1 ? " is a fact" : " are facts")
+                    + " of the record, which no override bends)"
             }
             return text
         case .noRecord(let subject):

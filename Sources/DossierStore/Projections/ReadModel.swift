@@ -323,10 +323,12 @@ public final class ReadModel: Sendable {
 
         /// The CSV columns of `exceptions`, the keys of `json` in order (`rules` and
         /// `correctedBy` separated by spaces). The columns from `jurisdiction` on came later
-        /// (issue 13) and stay at the end.
+        /// (issue 13), `overrideApproval` later still (issue 12: who approved the override;
+        /// absent for exceptions recorded before it was asked for), and stay at the end.
         public static let csvHeader = [
             "position", "eventId", "stream", "decision", "effective", "recordedAt", "recordedBy", "authority", "reference",
             "override", "rules", "jurisdiction", "rescindedBy", "rescindedEffective", "correctedBy", "overturnedBy",
+            "overrideApproval",
         ]
 
         /// One CSV record, in the order of `csvHeader`.
@@ -408,7 +410,8 @@ public final class ReadModel: Sendable {
                 SELECT a.position, a.event_id, a.stream, a.decision, a.effective, a.recorded_at, a.recorded_by, a.authority,
                        a.reference, a.override, array_to_string(a.exceptions, ','),
                        coalesce(w.city, j.city), coalesce(w.district, j.district),
-                       a.rescinded_by, r.effective, array_to_string(a.corrected_by::text[], ','), a.overturned_by
+                       a.rescinded_by, r.effective, array_to_string(a.corrected_by::text[], ','), a.overturned_by,
+                       (SELECT e.payload ->> 'overrideApproval' FROM dossier.events e WHERE e.event_id = a.event_id)
                   FROM dossier_read.audit_trail a
                   LEFT JOIN dossier_read.audit_trail r ON r.stream = a.stream AND r.event_id = a.rescinded_by
                   LEFT JOIN LATERAL (
@@ -452,6 +455,7 @@ public final class ReadModel: Sendable {
                     ("rescindedEffective", try row.decodeIfPresent(PostgresDate.self, at: 14).map { .string($0.description) } ?? .null),
                     ("correctedBy", .array(try list(15))),
                     ("overturnedBy", try id(16)),
+                    ("overrideApproval", try row.decodeIfPresent(String.self, at: 17).map(JSONValue.string) ?? .null),
                 ])
                 var marks: [String] = []
                 if let by = object["rescindedBy"]?.stringValue {
@@ -467,7 +471,9 @@ public final class ReadModel: Sendable {
                     + "  ref \(object["reference"]!.stringValue!)  by \(object["authority"]!.stringValue!)"
                     + (marks.isEmpty ? "" : "  " + marks.joined(separator: " ")) + "\n"
                     + "    rules: \(ruleList.isEmpty ? "none broken" : ruleList)\n"
-                    + "    override: \(object["override"]!.stringValue!)"
+                    + "    override: \(object["override"]!.stringValue!)\n"
+                    + "    approved by: \(object["overrideApproval"]?.stringValue ?? "(missing: recorded before approvals were asked for)")"
+                    + "  recorded by \(object["recordedBy"]!.stringValue!) at \(object["recordedAt"]!.stringValue!)"
                 return Exception(json: object, line: line)
             }
         }
