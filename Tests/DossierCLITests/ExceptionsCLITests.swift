@@ -122,7 +122,7 @@ struct ExceptionsCLITests {
                 #expect(value == FormatsCLITests.cell(object?[column]), "\(column): \(value)")
             }
         }
-        #expect(csv.contains { $0.last == ruling && $0[8] == "XH-2" })
+        #expect(csv.contains { $0[Self.columns.firstIndex(of: "overturnedBy")!] == ruling && $0[8] == "XH-2" })
         #expect(csv.contains { $0[Self.columns.firstIndex(of: "correctedBy")!] == correction })
 
         // Refused input: exit non-zero, a message naming the option, nothing on stdout.

@@ -115,10 +115,11 @@ struct ReportCLITests {
         }
         try readTrace()
         try #require(ids.count == 6, "\(ids)")
+        // The level is corrected to 12 on other grounds: seniority moves one level a step (issue 12).
         let second = try dossier.run(
             ["record", "-"],
             input: [
-                #"{"decision":"correction","worker":"W-001","corrects":"\#(ids["LC-2015"]!)","level":12,"effective":"2016-01-10","authority":"黄浦区社会工作部","reference":"C-2016"}"#,
+                #"{"decision":"correction","worker":"W-001","corrects":"\#(ids["LC-2015"]!)","level":12,"grounds":"other","effective":"2016-01-10","authority":"黄浦区社会工作部","reference":"C-2016"}"#,
                 #"{"decision":"rescission","worker":"W-001","rescinds":"\#(ids[Self.hostileReference]!)","grounds":"记录有误","effective":"2016-02-01","authority":"五里桥街道","reference":"RS-2016"}"#,
                 #"{"decision":"fault-tolerance","worker":"W-001","misconduct":"\#(ids["M-2017-1"]!)","ruling":"excused","effective":"2017-08-01","authority":"黄浦区纪委","reference":"FT-2017"}"#,
                 #"{"decision":"appeal-ruling","worker":"W-001","appealed":"\#(ids["M-2018-1"]!)","outcome":"overturned","effective":"2018-06-01","authority":"黄浦区人事争议仲裁委员会","reference":"AR-2018"}"#,
