@@ -2094,6 +2094,19 @@ enum OpenAPIDocument {
        "minLength": 1,
        "maxLength": 201
       }
+     },
+     {
+      "name": "format",
+      "in": "query",
+      "required": false,
+      "description": "json or csv (the columns of `dossier exceptions --format csv`)",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "json",
+        "csv"
+       ]
+      }
      }
     ],
     "responses": {
@@ -2106,6 +2119,11 @@ enum OpenAPIDocument {
          "items": {
           "$ref": "#/components/schemas/Exception"
          }
+        }
+       },
+       "text/csv": {
+        "schema": {
+         "type": "string"
         }
        }
       }
