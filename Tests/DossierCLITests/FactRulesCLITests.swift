@@ -48,6 +48,9 @@ struct FactRulesCLITests {
         let lone = #"{"decision":"level-change","worker":"W-001","level":12,"grounds":"assessment","effective":"2013-02-01","authority":"a","reference":"L-1","overrideApproval":"批-1"}"#
         let alone = try dossier.run(["record", "-"], input: lone)
         #expect(alone.status == 1 && alone.stderr.contains("field \"override\""), "\(alone.stderr)")
+        // A legacy import line is held to the same: the line and the field are named.
+        let imported = try dossier.run(["import", CommandRunner.file(bare)])
+        #expect(imported.status == 1 && imported.stderr.contains("line 1") && imported.stderr.contains("overrideApproval"), "\(imported.stderr)")
         #expect(try events(database) == before)
     }
 
