@@ -17,7 +17,7 @@ struct FactRuleTests {
     func classification() {
         let facts: Set<Rule> = [
             .unknownWorker, .foreignEvent, .targetKind, .alreadyRescinded, .oneAssessmentPerYear, .correctionFields,
-            .unknownTemporaryPost, .selectionRoster, .appealTarget, .appealOpen, .appealRuled, .appealRulingDate,
+            .unknownTemporaryPost, .selectionRoster, .appealTarget, .appealOpen, .appealRuled, .appealRulingDate, .rehireIdentity,
             .workerNotActive, .workerActive, .workerHired, .levelDifferent, .secondmentOpen, .noOpenSecondment,
             .temporaryPostOpen, .noOpenTemporaryPost, .misconductExists, .misconductRuled, .alreadyPublicInstitution,
         ]
