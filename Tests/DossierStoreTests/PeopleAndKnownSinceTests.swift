@@ -38,6 +38,7 @@ struct PeopleAndKnownSinceTests {
         #expect(try s.eventCount() == before)
         // Not even an override gets past it (structural).
         other.override = "数据迁移"
+        other.overrideApproval = "区委批〔2026〕1号"
         await #expect(throws: LedgerError.self) { _ = try await s.ledger.record(other) }
         #expect(try s.eventCount() == before)
         #expect(try await s.show(asOf: "2011-01-01").state.status == .active)
@@ -235,7 +236,7 @@ struct PeopleAndKnownSinceTests {
         let reads = ReadModel(s.configuration)
         #expect(try await reads.roster(place: .init(district: "黄浦区"), asOf: CalendarDate("2012-06-01")!).first?.level == 8)
         // The old system's 2012 level change reaches the ledger after the hire, claiming 2012.
-        let line = #"{"decision":"level-change","worker":"W1","level":9,"grounds":"seniority","effective":"2012-03-01","authority":"a","reference":"L-1","knownSince":"2012-03-05"}"#
+        let line = #"{"decision":"level-change","worker":"W1","level":9,"grounds":"other","effective":"2012-03-01","authority":"a","reference":"L-1","knownSince":"2012-03-05"}"#
         let report = try await Self.importLines(s.configuration, [line])
         #expect(report.committed, "\(report.problems)")
         let justAfterHire = Timestamp(microsecondsSinceEpoch: hire.recordedAt.microsecondsSinceEpoch + 1)
