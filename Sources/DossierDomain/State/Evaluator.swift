@@ -33,7 +33,7 @@ public enum Evaluator {
     ///
     /// A retroactive decision is judged against the history as it stands on its effective date,
     /// and every recorded decision after it is judged again: a rule it newly breaks counts.
-    public static func evaluate(
+    static func evaluateRules(
         _ decision: Decision, eventID: UUID, history stored: [StoredDecision], context: RuleContext
     ) -> Verdict {
         var decision = decision

@@ -904,8 +904,14 @@ struct PreparedEvent {
 struct ReferenceData: Sendable {
     var policy: PolicyBook
     var population: PopulationBook
+    /// The gazetteer, from the place decisions of the jurisdiction streams.
+    var places = PlaceBook()
 
-    var context: RuleContext { RuleContext(policy: policy, population: population) }
+    var context: RuleContext {
+        var context = RuleContext(policy: policy, population: population)
+        context.places = places
+        return context
+    }
 
     /// The statement that tells whether the reference streams changed: their count and last position.
     static let versionQuery: PostgresQuery = """
@@ -947,8 +953,14 @@ struct ReferenceData: Sendable {
     /// among them applied by the books).
     static func build(_ events: [RecordedEvent]) -> ReferenceData {
         var population = PopulationBook()
-        population.add(events: events.filter { $0.stream.kind == "jurisdiction" })
-        return ReferenceData(policy: PolicyBook(events: events.filter { $0.stream == .policy }), population: population)
+        let jurisdictions = events.filter { $0.stream.kind == "jurisdiction" }
+        population.add(events: jurisdictions)
+        var data = ReferenceData(policy: PolicyBook(events: events.filter { $0.stream == .policy }), population: population)
+        // The place decisions in force (corrections applied, rescinded ones left out).
+        data.places = PlaceBook(
+            JurisdictionRecord.inForce(jurisdictions).filter { $0.type == DecisionKind.place.rawValue }
+                .compactMap { try? StoredDecision(event: $0) })
+        return data
     }
 
     /// Reads the reference streams (and caches them when `knownAt` is nil).
