@@ -186,3 +186,36 @@ BEGIN
     EXECUTE replace(replace(v_old, v_from, v_join), v_columns, v_mapped);
 END
 $workers_in_force$;
+
+-- A temporary post that names its community's district and city is in that district's scope
+-- (the same community name in two districts is told apart); one without them (recorded before)
+-- keeps the rule of 0006: wherever placements know the community. check_scope is patched
+-- textually, a branch before the cadre branch of 0006, so other migrations' patches compose.
+DO $cadre_scope$
+DECLARE
+    v_function constant regprocedure := 'dossier.check_scope(text, text, bigint[])'::regprocedure;
+    v_anchor constant text := $a$ELSIF e.stream LIKE 'cadre/%' THEN$a$;
+    v_branch constant text := $b$ELSIF e.stream LIKE 'cadre/%' AND EXISTS (
+                SELECT FROM (SELECT t.payload FROM dossier.events t
+                              WHERE t.stream = e.stream AND t.event_type = 'temporary-post' AND t.position <= e.position
+                              ORDER BY t.position DESC LIMIT 1) last_post
+                 WHERE last_post.payload ? 'district' AND last_post.payload ? 'city') THEN
+            SELECT t.payload ->> 'city' || '/' || (t.payload ->> 'district'),
+                   dossier.covers(v_scopes, t.payload ->> 'city', t.payload ->> 'district')
+              INTO v_places, v_ok
+              FROM dossier.events t
+             WHERE t.stream = e.stream AND t.event_type = 'temporary-post' AND t.position <= e.position
+             ORDER BY t.position DESC LIMIT 1;
+        $b$;
+    v_old text;
+BEGIN
+    v_old := pg_get_functiondef(v_function);
+    IF position($m$payload ? 'district' AND last_post.payload$m$ IN v_old) > 0 THEN
+        RETURN;
+    END IF;
+    IF position(v_anchor IN v_old) = 0 THEN
+        RAISE EXCEPTION 'dossier.check_scope has no "%" branch to put the district of a temporary post before', v_anchor;
+    END IF;
+    EXECUTE replace(v_old, v_anchor, v_branch || v_anchor);
+END
+$cadre_scope$;

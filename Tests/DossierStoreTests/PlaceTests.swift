@@ -207,6 +207,39 @@ struct PlaceTests {
         #expect(renamed.map(\.worker) == ["W1", "W2"])
     }
 
+    @Test("hr scope of a temporary post: the district it names, so the same community name in another district does not stand in the way")
+    func temporaryPostScope() async throws {
+        let p = try People3()
+        var s = p.scenario
+        try await s.gazetteer()
+        try await s.place("community", "桥二居民区", within: "上海/徐汇区/田林街道")
+        try await s.record("hire", "W1", "2010-01-01", Self.hire())
+        try await s.record("hire", "W2", "2010-01-01", Self.hire(district: "徐汇区", street: "田林街道"))
+        let clerk = try p.add("hptemp", .hr, ["上海/黄浦区"])
+        let ledger = Ledger(try p.configuration(as: clerk))
+        func post(_ cadre: String, _ district: String?, street: String) throws -> Decision {
+            var object = JSONObject([
+                ("decision", .string("temporary-post")), ("worker", .string(cadre)), ("name", .string("李雷")),
+                ("homeAgency", .string("区民政局")), ("community", .string("桥二居民区")), ("role", .string("first-secretary")),
+                ("until", .string("2021-06-01")), ("kind", .string("cadre")), ("effective", .string("2020-06-01")),
+                ("authority", .string("区委组织部")), ("reference", .string("ZP-\(cadre)")),
+            ])
+            if let district {
+                object["district"] = .string(district)
+                object["street"] = .string(street)
+                object["city"] = .string("上海")
+            }
+            return try DecisionCodec.decode(.object(object))
+        }
+        _ = try await ledger.record(try post("C1", "黄浦区", street: "五里桥街道"))
+        let before = try p.snapshot()
+        await #expect(throws: StoreError.self) { try await ledger.record(try post("C2", "徐汇区", street: "田林街道")) }
+        // Without its district (as recorded before the gazetteer), the community name alone
+        // lies in both districts: outside the clerk's scope, as before.
+        await #expect(throws: StoreError.self) { try await ledger.record(try post("C3", nil, street: "")) }
+        #expect(try p.snapshot() == before)
+    }
+
     @Test("hr scope: a district clerk records its own streets and communities, not another district's nor districts; refused by the database too")
     func hrScope() async throws {
         let p = try People3()
@@ -253,6 +286,20 @@ struct PlaceTests {
                 #expect(error.sqlState != nil, "\(attack.sql): \(error)")
             }
             _ = try? psql.executeScript("ROLLBACK")
+        }
+        #expect(try p.snapshot() == before)
+        // Even an admin (whom no scope limits) cannot put a place in a stream it does not belong to.
+        for (payload, message) in [
+            (#"{"kind":"street","action":"establish","name":"x街道","within":"上海/徐汇区"}"#, "is recorded in jurisdiction/上海/徐汇区"),
+            (#"{"kind":"street","action":"merge","name":"五里桥街道","within":"上海/黄浦区","into":"上海/徐汇区/田林街道"}"#, "merges only into another street of 上海/黄浦区"),
+            (#"{"kind":"street","action":"rename","name":"五里桥街道","within":"上海/黄浦区"}"#, "only a rename, gives newName"),
+        ] {
+            do {
+                _ = try p.admin.query(append("jurisdiction/上海/黄浦区", payload))
+                Issue.record("not refused: \(payload)")
+            } catch let error as PostgresError {
+                #expect(error.sqlState?.code == "DS011" && (error.serverMessage ?? "").contains(message), "\(error.serverMessage ?? "")")
+            }
         }
         #expect(try p.snapshot() == before)
     }
