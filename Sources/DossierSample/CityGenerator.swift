@@ -9,6 +9,8 @@ struct CityGenerator {
     let from: Int
     let to: Int
     let city = "上海"
+    /// Whether the gazetteer (place decisions) is written first.
+    var places = true
     var referenceCounter = 0
     var policy = PolicyBook()
     /// Draws for selection rounds and appeals, apart from `random` so that the rest of the
@@ -106,6 +108,7 @@ struct CityGenerator {
         // "…东" community each transfer below moves a worker to), so every placement is checked.
         let established = date(min(from, 2000), 1, 1)
         func place(_ kind: PlaceKind, _ name: String, within: String?, authority: String) {
+            guard places else { return }
             var object = JSONObject([
                 ("decision", .string("place")), ("action", .string("establish")), ("kind", .string(kind.rawValue)),
                 ("name", .string(name)),

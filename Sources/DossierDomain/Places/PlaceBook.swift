@@ -110,6 +110,8 @@ public struct PlaceBook: Sendable {
     public private(set) var problems: [UUID: [String]] = [:]
     /// The cities that have a gazetteer: a city ever established (by any name it had).
     public private(set) var cities: Set<String> = []
+    /// Every place that ever lay in a place (nil: the cities), so a lookup reads only those.
+    var lying: [Int?: [Int]] = [:]
 
     public init() {}
 
@@ -149,7 +151,7 @@ public struct PlaceBook: Sendable {
 
     /// The places of `kind` under `parent` (nil: the cities) on `date`.
     public func children(of parent: Int?, kind: PlaceKind, on date: CalendarDate) -> [Place] {
-        places.filter { $0.kind == kind && $0.exists(on: date) && $0.parent(on: date) == parent }
+        (lying[parent] ?? []).map { places[$0] }.filter { $0.kind == kind && $0.exists(on: date) && $0.parent(on: date) == parent }
     }
 
     /// The place at `path` on `date`, or why there is none.
@@ -276,6 +278,7 @@ public struct PlaceBook: Sendable {
             if existing != nil {
                 return "a \(change.kind.rawValue) \(change.name) exists \(here)on \(date) already; a name is used once among its siblings"
             }
+            lying[parent?.id, default: []].append(places.count)
             places.append(
                 Place(id: places.count, kind: change.kind, established: date, names: [(date, change.name)], parents: [(date, parent?.id)]))
             if change.kind == .city { cities.insert(change.name) }
@@ -306,11 +309,12 @@ public struct PlaceBook: Sendable {
                 end(place.id, on: date, by: .merge)
                 places[place.id].mergedInto = target.id
                 // What lay in the merged place lies in the one it merged into from now on.
-                for child in places where child.exists(on: date) && child.parent(on: date) == place.id {
+                for child in (lying[place.id] ?? []).map({ places[$0] }) where child.exists(on: date) && child.parent(on: date) == place.id {
                     places[child.id].parents.append((date, target.id))
+                    lying[target.id, default: []].append(child.id)
                 }
             case .abolish:
-                let living = places.filter { $0.exists(on: date) && $0.parent(on: date) == place.id }
+                let living = (lying[place.id] ?? []).map { places[$0] }.filter { $0.exists(on: date) && $0.parent(on: date) == place.id }
                 if !living.isEmpty {
                     return "\(change.path) still has \(living.count) \(living[0].kind.rawValue == "community" ? "communities" : living[0].kind.rawValue + "s") "
                         + "on \(date) (\(living.prefix(3).map { $0.name(on: date) }.joined(separator: ", "))); abolish or merge them first"
