@@ -207,6 +207,30 @@ struct PlaceTests {
         #expect(renamed.map(\.worker) == ["W1", "W2"])
     }
 
+    @Test("a rescinded place decision is out of the gazetteer, and a rescinded merge moves nobody (the lead's jurisdiction rescissions)")
+    func rescindedPlaces() async throws {
+        var s = try Scenario()
+        try await s.gazetteer()
+        let extra = try await s.place("community", "桥新居民区", within: "上海/黄浦区/五里桥街道", "2012-01-01")
+        try await s.record("hire", "W1", "2010-01-01", Self.hire(community: "桥三居民区"))
+        let merge = try await s.place(
+            "community", "桥三居民区", within: "上海/黄浦区/五里桥街道", "2015-01-01", action: "merge",
+            extra: ["into": .string("上海/黄浦区/五里桥街道/桥二居民区")])
+        let model = ReadModel(s.configuration)
+        #expect(try await model.roster(place: ReadModel.Place(community: "桥二居民区"), asOf: CalendarDate("2016-01-01")!).map(\.worker) == ["W1"])
+        for (target, reference) in [(extra.eventID, "RS-1"), (merge.eventID, "RS-2")] {
+            let rescission = try DecisionCodec.decode(.object(JSONObject([
+                ("decision", .string("rescission")), ("jurisdiction", .string("上海/黄浦区")), ("rescinds", target.json),
+                ("grounds", .string("记录有误")), ("effective", .string("2020-01-01")), ("authority", .string("黄浦区人民政府")),
+                ("reference", .string(reference)),
+            ])))
+            _ = try await s.ledger.record(rescission)
+        }
+        try await s.refuse(.unknownPlace, "hire", "W2", "2013-01-01", Self.hire(community: "桥新居民区"), message: "桥新居民区: no such community")
+        try await s.record("hire", "W2", "2016-01-01", Self.hire(community: "桥三居民区"))
+        #expect(try await model.roster(place: ReadModel.Place(community: "桥三居民区"), asOf: CalendarDate("2016-01-01")!).map(\.worker) == ["W1", "W2"])
+    }
+
     @Test("hr scope of a temporary post: the district it names, so the same community name in another district does not stand in the way")
     func temporaryPostScope() async throws {
         let p = try People3()
