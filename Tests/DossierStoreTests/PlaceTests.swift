@@ -231,6 +231,20 @@ struct PlaceTests {
         #expect(try await model.roster(place: ReadModel.Place(community: "桥三居民区"), asOf: CalendarDate("2016-01-01")!).map(\.worker) == ["W1", "W2"])
     }
 
+    @Test("quota at record time counts a merged district's workers in the district it merged into, from the merge on")
+    func quotaAfterDistrictMerge() async throws {
+        var s = try Scenario()
+        try await s.gazetteer()
+        // 1,112 residents: 18 × 1112 / 10000 = 2 workers.
+        try await s.record("population", "上海/黄浦区", "2010-01-01", ["year": .integer(2010), "urbanPopulation": .integer(1112)])
+        try await s.record("hire", "W1", "2010-01-01", Self.hire())
+        try await s.record("hire", "W2", "2010-01-01", Self.hire(district: "徐汇区", street: "田林街道", community: "田林一居民区"))
+        try await s.place("district", "徐汇区", within: "上海", "2015-01-01", action: "merge", extra: ["into": .string("上海/黄浦区")])
+        // Before the merge 黄浦区 has room for one more; from it on, W2 counts there too.
+        try await s.refuse(.quota, "hire", "W3", "2016-01-01", Self.hire(), message: "this would make 3 on 2016-01-01")
+        try await s.refuse(.quota, "hire", "W3", "2012-01-01", Self.hire(), message: "this would make 3 on 2015-01-01")
+    }
+
     @Test("hr scope of a temporary post: the district it names, so the same community name in another district does not stand in the way")
     func temporaryPostScope() async throws {
         let p = try People3()

@@ -98,3 +98,34 @@ extension Evaluator {
         return verdict
     }
 }
+
+extension PlaceBook {
+    /// A placement span cut where its city or district was renamed or merged, each piece under the
+    /// city and district in force then (street and community as recorded): how quotas count a
+    /// worker whose district was merged into another from the merge on.
+    public func inForce(_ span: WorkerState.PlacementSpan) -> [WorkerState.PlacementSpan] {
+        let recorded = [span.placement.city, span.placement.district]
+        guard hasGazetteer(city: recorded[0]), case .success = resolve(recorded, on: span.from) else { return [span] }
+        let cuts = Set(
+            places.filter { $0.kind == .city || $0.kind == .district }
+                .flatMap { place in place.names.dropFirst().map(\.from) + place.parents.dropFirst().map(\.from) + (place.mergedInto != nil ? [place.ended!] : []) }
+        ).filter { cut in cut > span.from && (span.until.map { cut < $0 } ?? true) }.sorted()
+        guard !cuts.isEmpty else { return [span] }
+        var pieces: [WorkerState.PlacementSpan] = []
+        for (index, start) in ([span.from] + cuts).enumerated() {
+            var piece = span
+            piece.from = start
+            piece.until = index < cuts.count ? cuts[index] : span.until
+            if let path = inForce(recorded, from: span.from, on: start) {
+                piece.placement.city = path[0]
+                piece.placement.district = path[1]
+            }
+            if let last = pieces.last, last.placement == piece.placement {
+                pieces[pieces.count - 1].until = piece.until
+            } else {
+                pieces.append(piece)
+            }
+        }
+        return pieces
+    }
+}

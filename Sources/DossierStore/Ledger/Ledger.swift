@@ -274,7 +274,13 @@ public final class Ledger: Sendable {
                 if let city = quota.city { statements.append(spansQuery(city: city)) }
                 let results = try connection.pipeline(statements)
                 context = try ReferenceData.current(connection, version: results[quota.keys.count], knownAt: nil).context
-                if quota.city != nil { context.headcount = HeadcountIndex(spans: try decodeSpans(results.last!)) }
+                if quota.city != nil {
+                    // Counted where the gazetteer has them on each day (a merged district's workers in
+                    // the district it merged into).
+                    let places = context.places
+                    context.headcount = HeadcountIndex(
+                        spans: try decodeSpans(results.last!).flatMap { item in places.inForce(item.span).map { (item.worker, $0) } })
+                }
             }
             try Self.addOtherRecords(for: decision, stored: stored, to: &context, on: connection)
             context.person = try Self.personCheck(decision, eventID: eventID, stored: stored, on: connection)
