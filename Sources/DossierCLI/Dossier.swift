@@ -18,7 +18,7 @@ struct Dossier: AsyncParsableCommand {
             """,
         subcommands: [
             Init.self, Record.self, Import.self, Show.self, Trace.self, Roster.self, Eligible.self, Quota.self, Report.self,
-            Exceptions.self, Appeals.self, Due.self, History.self, Project.self, Rebuild.self, CheckpointCommand.self, Verify.self, Prove.self,
+            Exceptions.self, Appeals.self, Due.self, Places.self, History.self, Project.self, Rebuild.self, CheckpointCommand.self, Verify.self, Prove.self,
             Export.self, VerifyBundle.self, DatabaseCommand.self, User.self, Erase.self, AccessLog.self, Find.self, Serve.self,
         ]
     )

@@ -25,6 +25,7 @@ extension Dossier {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") } ?? Ledger.today()
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
+                let jurisdiction = try await CLI.resolvedJurisdiction(self.jurisdiction, database)
                 let items = try await CLI.inKnownJurisdiction(jurisdiction) {
                     try await model.due(asOf: date, jurisdiction: jurisdiction)
                 }

@@ -34,6 +34,11 @@ extension Dossier {
         @Option(help: "A note of whom you record for (stored apart from the recorder, shown in trace).")
         var onBehalfOf: String?
 
+        @Flag(
+            name: .customLong("create-places"),
+            help: "For a city with no gazetteer yet, first establish the cities, districts, streets and communities the file's placements name (each effective on its earliest use).")
+        var createPlaces = false
+
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
@@ -42,6 +47,9 @@ extension Dossier {
             }
             if rejects != nil, !skipInvalid {
                 throw ValidationError("--rejects only goes with --skip-invalid")
+            }
+            if createPlaces, file == "-" {
+                throw ValidationError("--create-places reads the file twice (its placements first): give a file, not -")
             }
             if force, rejects == nil {
                 throw ValidationError("--force only goes with --rejects FILE (it replaces that file)")
@@ -56,11 +64,21 @@ extension Dossier {
                 let onBehalfOf = try CLI.onBehalfOf(onBehalfOf)
                 // Before anything is imported: the rejects file must be writable, and new unless --force.
                 if let rejects { try OutputFile.check(rejects, force: force) }
+                var uses: [Importer.PlaceUse]?
+                if createPlaces {
+                    // The places the file's placements name, read before anything is judged.
+                    let scan = try LineChunks(path: file, linesPerChunk: max(1, chunkLines))
+                    var found: [Importer.PlaceUse] = []
+                    while let chunk = try scan.next() {
+                        for line in chunk { if case .success(let decision) = line.decision { found += Importer.PlaceUse.of(decision) } }
+                    }
+                    uses = found
+                }
                 let reader = try LineChunks(path: file, linesPerChunk: max(1, chunkLines))
                 let progress = ProgressLine()
                 let report = try await Importer(try database.configuration()).run(
                     chunks: { try reader.next() }, onBehalfOf: onBehalfOf, skipInvalid: skipInvalid,
-                    progress: { progress.update($0.phase, done: $0.done, total: $0.total) })
+                    progress: { progress.update($0.phase, done: $0.done, total: $0.total) }, createPlaces: uses)
                 progress.finish()
                 guard report.lines > 0 else { throw UserError(description: "no decisions in \(file)") }
                 if !report.committed {
@@ -79,6 +97,10 @@ extension Dossier {
                                 + "run the same import again with another --rejects file (what was imported is recognised, the refused "
                                 + "lines are found again)")
                     }
+                }
+                if !report.createdPlaces.isEmpty {
+                    CLI.print("created \(report.createdPlaces.count) places (authority \"\(Importer.createdPlacesAuthority)\"):")
+                    for path in report.createdPlaces { CLI.print("  \(path)") }
                 }
                 CLI.print(
                     "imported \(report.written) decisions"

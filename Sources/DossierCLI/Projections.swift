@@ -191,7 +191,15 @@ extension Dossier {
                 }
                 let model = ReadModel(try database.configuration())
                 defer { CLI.noteLag(model) }
-                var entries = try await model.roster(place: place.place, asOf: date, knownAt: time)
+                var where_ = place.place
+                if where_.city == nil, let district = where_.district {
+                    // A bare district name that names one district: its city too.
+                    let resolved = try await CLI.resolvedJurisdiction(district, database, option: "--district")
+                    if let resolved, resolved.contains("/") {
+                        where_.city = String(resolved.split(separator: "/")[0])
+                    }
+                }
+                var entries = try await model.roster(place: where_, asOf: date, knownAt: time)
                 // Names for the roles that may read them (hr in scope, reviewers, admins).
                 let names = try await model.names(of: entries.map(\.worker), purpose: "roster")
                 for index in entries.indices { entries[index].name = names[entries[index].worker] }
@@ -263,6 +271,7 @@ extension Dossier {
                 let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
+                let jurisdiction = try await CLI.resolvedJurisdiction(self.jurisdiction, database)
                 let lines = try await CLI.inKnownJurisdiction(jurisdiction) {
                     try await model.quota(jurisdiction: jurisdiction, asOf: date, knownAt: time)
                 }
@@ -330,6 +339,7 @@ extension Dossier {
                     let time = try knownAt.map { try CLI.parseTime($0, option: "--known-at") }
                     let model = ReadModel(try database.readConfiguration())
                     defer { CLI.noteLag(model) }
+                    let jurisdiction = try await CLI.resolvedJurisdiction(self.jurisdiction, database)
                     let lines = try await CLI.inKnownJurisdiction(jurisdiction) {
                         try await model.headcount(
                             from: from, to: to, by: ReadModel.HeadcountGrouping(rawValue: by)!, knownAt: time, jurisdiction: jurisdiction)
@@ -385,6 +395,7 @@ extension Dossier {
                 }
                 let model = ReadModel(try database.readConfiguration())
                 defer { CLI.noteLag(model) }
+                let jurisdiction = try await CLI.resolvedJurisdiction(self.jurisdiction, database)
                 let exceptions = try await CLI.inKnownJurisdiction(jurisdiction) {
                     try await model.exceptions(ReadModel.ExceptionFilter(since: from, until: to, jurisdiction: jurisdiction))
                 }
@@ -413,6 +424,7 @@ extension Dossier {
             try await CLI.run {
                 let date = try asOf.map { try CLI.parseDate($0, option: "--as-of") }
                 let model = ReadModel(try database.readConfiguration())
+                let jurisdiction = try await CLI.resolvedJurisdiction(self.jurisdiction, database)
                 let appeals = try await CLI.inKnownJurisdiction(jurisdiction) {
                     try await model.appeals(ReadModel.AppealFilter(openOnly: open, jurisdiction: jurisdiction, asOf: date))
                 }

@@ -9,6 +9,8 @@ struct CityGenerator {
     let from: Int
     let to: Int
     let city = "上海"
+    /// Whether the gazetteer (place decisions) is written first.
+    var places = true
     var referenceCounter = 0
     var policy = PolicyBook()
     /// Draws for selection rounds and appeals, apart from `random` so that the rest of the
@@ -98,6 +100,39 @@ struct CityGenerator {
                 for (post, role) in roles where slots < workersPerDistrict {
                     seats.append(Seat(placement: community, post: post, role: role, authority: "\(name)\(community.street)办事处", districtCode: code))
                     slots += 1
+                }
+            }
+        }
+
+        // The gazetteer first: the city, its districts, streets and communities (and the
+        // "…东" community each transfer below moves a worker to), so every placement is checked.
+        let established = date(min(from, 2000), 1, 1)
+        func place(_ kind: PlaceKind, _ name: String, within: String?, authority: String) {
+            guard places else { return }
+            var object = JSONObject([
+                ("decision", .string("place")), ("action", .string("establish")), ("kind", .string(kind.rawValue)),
+                ("name", .string(name)),
+            ])
+            if let within { object["within"] = .string(within) }
+            object["effective"] = .string(established.description)
+            object["authority"] = .string(authority)
+            // Named by the place, so a second sample of the same city recognises it as recorded.
+            object["reference"] = .string("地名:" + (within.map { $0 + "/" } ?? "") + name)
+            emit(object)
+        }
+        place(.city, city, within: nil, authority: "上海市人民政府")
+        for district in districts {
+            place(.district, district.name, within: city, authority: "上海市人民政府")
+        }
+        for district in districts {
+            var streets: [String] = []
+            for community in district.communities where !streets.contains(community.street) { streets.append(community.street) }
+            for street in streets {
+                place(.street, street, within: "\(city)/\(district.name)", authority: "\(district.name)人民政府")
+                for community in district.communities where community.street == street {
+                    for name in [community.community, community.community + "东"] {
+                        place(.community, name, within: "\(city)/\(district.name)/\(street)", authority: "\(district.name)\(street)办事处")
+                    }
                 }
             }
         }
@@ -251,7 +286,9 @@ struct CityGenerator {
                     add(start, JSONObject([
                         ("decision", .string("temporary-post")), ("worker", .string(id)), ("name", .string(personName())),
                         ("homeAgency", .string(random.pick(["\(district.name)民政局", "\(district.name)司法局", "\(district.name)卫健委", "市委组织部"]))),
-                        ("community", .string(community.community)), ("role", .string(kind == .cadre ? "first-secretary" : "staff")),
+                        ("community", .string(community.community)), ("street", .string(community.street)),
+                        ("district", .string(community.district)), ("city", .string(community.city)),
+                        ("role", .string(kind == .cadre ? "first-secretary" : "staff")),
                         ("until", .string(until.description)), ("kind", .string(kind.rawValue)),
                         ("effective", .string(start.description)), ("authority", .string("\(district.name)委组织部")),
                         ("reference", .string(nextReference("组派", year))),

@@ -27,6 +27,9 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "The last year of the histories.")
     var to = 2025
 
+    @Flag(name: .customLong("no-places"), help: "Leave out the gazetteer (the place decisions written first), as samples before it had none.")
+    var noPlaces = false
+
     @Option(help: "Write to this file instead of standard output.")
     var output: String?
 
@@ -62,6 +65,7 @@ struct SampleCommand: ParsableCommand {
         }
         var writer = LineWriter(handle: sink)
         var generator = CityGenerator(seed: seed, districts: districts, workersPerDistrict: workers, from: from, to: to)
+        generator.places = !noPlaces
         generator.generate { writer.write($0) }
         writer.flush()
         FileHandle.standardError.write(Data("dossier-sample: \(writer.lines) decisions\n".utf8))

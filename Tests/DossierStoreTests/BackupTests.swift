@@ -16,7 +16,7 @@ struct BackupTests {
 
     static func hire(_ worker: String) -> String {
         """
-        {"decision":"hire","worker":"\(worker)","name":"备份\(worker)","community":"桥二居民区","street":"五里桥街道","district":"黄浦区",\
+        {"decision":"hire","worker":"\(worker)","name":"备份\(worker)","community":"长岛路一居民区","street":"五里桥街道","district":"黄浦区",\
         "city":"上海","post":"principal","role":"party-secretary","level":10,"education":"bachelor","effective":"2012-03-01",\
         "authority":"五里桥街道办事处","reference":"BK-\(worker)","override":"backup test","overrideApproval":"BK-批-1"}
         """

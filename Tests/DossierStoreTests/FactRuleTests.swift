@@ -20,6 +20,7 @@ struct FactRuleTests {
             .unknownTemporaryPost, .selectionRoster, .appealTarget, .appealOpen, .appealRuled, .appealRulingDate, .rehireIdentity,
             .workerNotActive, .workerActive, .workerHired, .levelDifferent, .secondmentOpen, .noOpenSecondment,
             .temporaryPostOpen, .noOpenTemporaryPost, .misconductExists, .misconductRuled, .alreadyPublicInstitution,
+            .unknownPlace, .placeChange, .noGazetteer,
         ]
         #expect(Set(Rule.allCases.filter(\.isStructural)) == facts)
         #expect(!Rule.assessmentYearEndRoster.isStructural && !Rule.levelUpSeniority.isStructural && !Rule.quota.isStructural)
@@ -203,12 +204,14 @@ struct FactRuleTests {
     func quotaNoFigure() async throws {
         var s = try Scenario()
         let recorded = try await s.hire("W1", "2010-03-01", district: "徐汇区")
-        #expect(recorded.warnings.map(\.rule) == [.quota])
-        #expect(recorded.warnings.first?.message.contains("上海/徐汇区 has no population figure in force on 2010-03-01") == true)
+        // (上海 has no gazetteer here either: that warning is the places' own, left aside.)
+        func quota(_ recorded: Ledger.Recorded) -> [RuleViolation] { recorded.warnings.filter { $0.rule != .noGazetteer } }
+        #expect(quota(recorded).map(\.rule) == [.quota])
+        #expect(quota(recorded).first?.message.contains("上海/徐汇区 has no population figure in force on 2010-03-01") == true)
         try await s.record("population", "上海/黄浦区", "2010-01-01", ["year": .integer(2010), "urbanPopulation": .integer(100_000)])
-        #expect(try await s.hire("W2", "2010-03-01").warnings.isEmpty)
+        #expect(quota(try await s.hire("W2", "2010-03-01")).isEmpty)
         let transfer = try await s.record("transfer", "W2", "2011-01-01", ["community": .string("天平居民区"), "street": .string("天平路街道"), "district": .string("徐汇区")])
-        #expect(transfer.warnings.map(\.rule) == [.quota])
+        #expect(quota(transfer).map(\.rule) == [.quota])
         #expect(try await s.record("training", "W2", "2011-02-01", ["kind": .string("special"), "hours": .integer(4)]).warnings.isEmpty)
     }
 }

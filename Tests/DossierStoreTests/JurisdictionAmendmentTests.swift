@@ -149,6 +149,26 @@ struct JurisdictionAmendmentTests {
         #expect(back.decision.subjectKind == .policy && back.decision.subject == "*" && back.decision.stream == .policy)
     }
 
+    @Test("rule place-change: a misspelt community corrected in its district's stream; a correction onto a sibling's name is refused")
+    func placeCorrected() async throws {
+        var s = try Scenario()
+        try await s.gazetteer()
+        let typo = try await s.place("community", "桥四居名区", within: "上海/黄浦区/五里桥街道", "2005-01-01")
+        try await s.refuse(.unknownPlace, "hire", "W1", "2026-11-03", PlaceTests.hire(community: "桥四居民区"), message: "桥四居民区")
+        // A correction onto the name of a community that exists beside it is refused.
+        try await Self.refuse(
+            s, try Self.amendment("correction", jurisdiction: "上海/黄浦区", "2026-11-03", ["corrects": typo.eventID.json, "name": .string("桥二居民区")]),
+            .placeChange, "桥二居民区")
+        let fixed = try await s.ledger.record(
+            try Self.amendment("correction", jurisdiction: "上海/黄浦区", "2026-11-03", ["corrects": typo.eventID.json, "name": .string("桥四居民区")]))
+        #expect(fixed.decision.personal == nil, "a place's name is not personal data")
+        let stored = try adminConnection(s.configuration).query(
+            "SELECT payload ->> 'name' FROM dossier.events WHERE event_id = \(fixed.eventID)").scalar(String.self)
+        #expect(stored == "桥四居民区")
+        try await s.record("hire", "W1", "2026-11-03", PlaceTests.hire(community: "桥四居民区"))
+        try await s.refuse(.unknownPlace, "hire", "W2", "2026-11-03", PlaceTests.hire(community: "桥四居名区"), message: "did you mean 桥四居民区")
+    }
+
     @Test("a selection is answered by appeals: neither corrected nor rescinded (rule target-kind)")
     func selectionNotAmended() async throws {
         var s = try Scenario()

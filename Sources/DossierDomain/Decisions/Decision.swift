@@ -109,6 +109,9 @@ public struct Decision: Sendable, Equatable {
         case selection(Selection)
         /// An appeal lodged by the worker against `against` (an event id), on `grounds`.
         case appeal(against: UUID, grounds: String)
+        /// A change of the gazetteer (jurisdiction stream of the city, or of the district for
+        /// its streets and communities).
+        case place(PlaceChange)
     }
 
     /// A promotion or recruitment round: the workers it selected and those it passed over.
@@ -174,6 +177,10 @@ public struct Decision: Sendable, Equatable {
     public struct TemporaryPost: Sendable, Equatable {
         public var homeAgency: String
         public var community: String
+        /// Where the community lies (absent on temporary posts recorded before the gazetteer).
+        public var street: String?
+        public var district: String?
+        public var city: String?
         public var role: Role
         public var until: CalendarDate
         public var kind: TemporaryPostKind

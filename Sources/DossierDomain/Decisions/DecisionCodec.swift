@@ -137,6 +137,9 @@ public enum DecisionCodec {
         case .worker, .cadre:
             // A hire may leave the id to the ledger (the next of its district's series).
             subject = kind == .hire && mode == .input && reader.object["worker"] == nil ? "" : reader.identifier("worker")
+        case .jurisdiction where kind == .place:
+            // The stream follows from the place (its city's, or its district's); given, it must agree.
+            subject = reader.object["jurisdiction"] == nil ? nil : reader.jurisdiction("jurisdiction", allowAll: false)
         case .jurisdiction: subject = reader.jurisdiction("jurisdiction", allowAll: false)
         case .policy: subject = "policy"
         }
@@ -173,8 +176,22 @@ public enum DecisionCodec {
             // Written by the ledger beside the decision's own fields.
             reader.allow(storedOnlyFields)
         }
-        let body = readBody(kind, &reader, mode: mode, effective: effective, personal: &personal)
+        var body = readBody(kind, &reader, mode: mode, effective: effective, personal: &personal)
+        // A jurisdiction's decisions carry no personal data: a corrected place's `name` is a field.
+        if amended != nil, case .correction(var correction)? = body, let fields = personal?.fields {
+            for (key, value) in fields { correction.changes[key] = value }
+            personal = nil
+            body = .correction(correction)
+        }
         reader.refuseUnknown(hint: "a \(kind.rawValue) decision")
+        if case .place(let change) = body {
+            if let given = subject, given != change.jurisdiction {
+                reader.problem(
+                    "jurisdiction",
+                    "a \(change.kind.rawValue) \(change.within.map { "within \($0) " } ?? "")is recorded in \(change.jurisdiction), not \(given)")
+            }
+            subject = change.jurisdiction
+        }
         guard reader.problems.isEmpty, let subject, let effective, let authority, let reference, let body else {
             throw InvalidDecision(reader.problems)
         }
@@ -268,6 +285,13 @@ public enum DecisionCodec {
             personal = readPersonal(&reader, mode: mode, requireName: true)
             let agency = reader.text("homeAgency")
             let community = reader.text("community")
+            // Where the community lies (optional: temporary posts recorded before the gazetteer have none).
+            let street = reader.text("street", required: false)
+            let district = reader.text("district", required: false)
+            let city = reader.text("city", required: false)
+            for (key, value) in [("district", district), ("city", city)] where value?.contains("/") == true {
+                reader.problem(key, "must not contain a slash")
+            }
             let role = reader.choice("role", Role.self)
             let until = reader.date("until")
             let postKind = reader.choice("kind", TemporaryPostKind.self)
@@ -277,7 +301,9 @@ public enum DecisionCodec {
                 return nil
             }
             return .temporaryPost(
-                Decision.TemporaryPost(homeAgency: agency, community: community, role: role, until: until, kind: postKind))
+                Decision.TemporaryPost(
+                    homeAgency: agency, community: community, street: street, district: district, city: city, role: role, until: until,
+                    kind: postKind))
         case .misconduct:
             let description = reader.text("description")
             let sanction = reader.choice("sanction", Sanction.self)
@@ -384,6 +410,18 @@ public enum DecisionCodec {
             let grounds = reader.text("grounds")
             guard let against, let grounds else { return nil }
             return .appeal(against: against, grounds: grounds)
+        case .place:
+            let placeKind = reader.choice("kind", PlaceKind.self)
+            let action = reader.choice("action", PlaceAction.self)
+            let name = reader.text("name", limit: DecisionText.place)
+            let within = reader.text("within", required: false, limit: DecisionText.placePath)
+            let newName = reader.text("newName", required: false, limit: DecisionText.place)
+            let into = reader.text("into", required: false, limit: DecisionText.placePath)
+            guard let placeKind, let action, let name else { return nil }
+            let change = PlaceChange(kind: placeKind, action: action, name: name, within: within, newName: newName, into: into)
+            let shape = change.shapeProblems
+            for problem in shape { reader.problem(problem.field, problem.message) }
+            return shape.isEmpty ? .place(change) : nil
         case .policy:
             let jurisdiction = reader.jurisdiction("jurisdiction", allowAll: true)
             let parameters = reader.object("parameters")
@@ -436,6 +474,9 @@ public enum DecisionCodec {
         case .temporaryPost(let post):
             put("homeAgency", post.homeAgency)
             put("community", post.community)
+            if let street = post.street { put("street", street) }
+            if let district = post.district { put("district", district) }
+            if let city = post.city { put("city", city) }
             put("role", post.role.rawValue)
             put("until", post.until.description)
             put("kind", post.kind.rawValue)
@@ -472,6 +513,13 @@ public enum DecisionCodec {
         case .appeal(let against, let grounds):
             put("against", against.uuidString.lowercased())
             put("grounds", grounds)
+        case .place(let change):
+            put("kind", change.kind.rawValue)
+            put("action", change.action.rawValue)
+            put("name", change.name)
+            if let within = change.within { put("within", within) }
+            if let newName = change.newName { put("newName", newName) }
+            if let into = change.into { put("into", into) }
         case .resignation, .retirement, .civilService, .publicInstitution, .streetLeadership, .secondmentEnd,
             .temporaryPostEnd:
             break

@@ -41,6 +41,8 @@ public enum DecisionText {
     public static let authority = Limit(bytes: 600, characters: 200)
     /// community, street, district, city.
     public static let place = Limit(bytes: 300, characters: 100)
+    /// A place's path in the gazetteer (`City/District/Street/Community`): four `place`s.
+    public static let placePath = Limit(bytes: 1203, characters: 403)
     /// An agency or body named in a decision's fields: `to`, `approval`, `homeAgency`.
     public static let body = Limit(bytes: 600, characters: 200)
     /// A person's name.
@@ -61,7 +63,8 @@ public enum DecisionText {
         case "jurisdiction": jurisdiction
         case "reference", "overrideApproval": reference
         case "authority": authority
-        case "community", "street", "district", "city": place
+        case "community", "street", "district", "city", "newName": place
+        case "within", "into": placePath
         case "to", "approval", "homeAgency": body
         case "name": name
         case "idNumber", "phone": code

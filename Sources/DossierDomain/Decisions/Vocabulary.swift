@@ -30,6 +30,8 @@ public enum DecisionKind: String, CaseIterable, Sendable, Codable {
     case policy
     /// A promotion or recruitment round in a jurisdiction: who was selected, who passed over.
     case selection
+    /// A place of the gazetteer established, renamed, merged or abolished.
+    case place
 
     /// Whose stream a decision of this kind goes to.
     public enum Subject: Sendable { case worker, cadre, jurisdiction, policy }
@@ -37,7 +39,7 @@ public enum DecisionKind: String, CaseIterable, Sendable, Codable {
     public var subject: Subject {
         switch self {
         case .temporaryPost, .temporaryPostEnd: .cadre
-        case .population, .selection: .jurisdiction
+        case .population, .selection, .place: .jurisdiction
         case .policy: .policy
         default: .worker
         }
@@ -208,4 +210,19 @@ public enum ExitKind: String, CaseIterable, Sendable, Codable {
 public enum Establishment: String, Sendable, Codable {
     case communityWorker = "community-worker"
     case publicInstitution = "public-institution"
+}
+
+/// The levels of the gazetteer, each within the one before.
+public enum PlaceKind: String, CaseIterable, Sendable, Codable, Comparable {
+    case city, district, street, community
+
+    /// How many names a path of this kind has (`上海/黄浦区/外滩街道/外滩社区` is 4).
+    public var depth: Int { Self.allCases.firstIndex(of: self)! + 1 }
+
+    public static func < (lhs: PlaceKind, rhs: PlaceKind) -> Bool { lhs.depth < rhs.depth }
+}
+
+/// What a place decision does.
+public enum PlaceAction: String, CaseIterable, Sendable, Codable {
+    case establish, rename, merge, abolish
 }

@@ -34,7 +34,7 @@ public enum Evaluator {
     ///
     /// A retroactive decision is judged against the history as it stands on its effective date,
     /// and every recorded decision after it is judged again: a rule it newly breaks counts.
-    public static func evaluate(
+    static func evaluateRules(
         _ decision: Decision, eventID: UUID, history stored: [StoredDecision], context: RuleContext
     ) -> Verdict {
         var decision = decision
@@ -49,7 +49,7 @@ public enum Evaluator {
                 violations += selectionProblems(decision, selection, context: context)
             }
             if decision.kind.amendsOthers {
-                violations += amendmentProblems(decision, in: stored)
+                violations += amendmentProblems(decision, in: stored, context: context)
             }
             return Verdict(decision: decision, violations: violations)
         case .cadre:
@@ -168,7 +168,7 @@ public enum Evaluator {
     /// A correction or rescission of a jurisdiction's decision: it amends a population figure,
     /// a policy or a place of the same stream (a policy of the same jurisdiction), not yet
     /// rescinded, and a correction leaves a decision that reads. Structural.
-    static func amendmentProblems(_ decision: Decision, in stored: [StoredDecision]) -> [RuleViolation] {
+    static func amendmentProblems(_ decision: Decision, in stored: [StoredDecision], context: RuleContext) -> [RuleViolation] {
         guard let target = decision.referencedEvent else { return [] }
         let short = target.uuidString.lowercased()
         let owner = decision.subjectKind == .policy ? "the policy of \(decision.subject)" : decision.subject
@@ -196,7 +196,30 @@ public enum Evaluator {
         {
             return [RuleViolation(.foreignEvent, "event \(short) is not a decision of \(owner)")]
         }
-        return structuralProblems(decision, in: stored, history: Replay.history(stored))
+        let before = Replay.history(stored)
+        let problems = structuralProblems(decision, in: stored, history: before)
+        guard problems.isEmpty, case .place = referenced.decision.body else { return problems }
+        // The gazetteer with the place as amended must still hold together (and leave the other
+        // place decisions valid): the whole gazetteer, since a place's parents lie in other streams.
+        let candidate = StoredDecision(
+            event: RecordedEvent(
+                position: Int64.max, stream: decision.stream, version: Int.max, eventID: UUID(), type: decision.kind.rawValue,
+                schemaVersion: 1, payload: DecisionCodec.payload(of: decision), effective: decision.effective,
+                recordedAt: Timestamp(microsecondsSinceEpoch: Int64.max), recordedBy: "", authority: decision.authority,
+                reference: decision.reference),
+            decision: decision)
+        let amended = Replay.history(stored + [candidate]).entries.first { $0.eventID == target }
+        let changes = context.places.changes.compactMap { item -> (eventID: UUID, effective: CalendarDate, change: PlaceChange)? in
+            guard item.eventID == target else { return item }
+            guard let amended, case .place(let change) = amended.decision.body else { return nil }  // rescinded
+            return (target, amended.decision.effective, change)
+        }
+        let old = context.places.problems
+        return PlaceBook(changes: changes).problems.flatMap { id, messages in
+            messages.filter { !(old[id] ?? []).contains($0) }.map {
+                RuleViolation(.placeChange, "the \(decision.kind.rawValue) would leave the gazetteer invalid: \($0)")
+            }
+        }
     }
 
     /// A selection names only workers on the roster of its jurisdiction (the district, or any

@@ -28,6 +28,12 @@ public enum Rule: String, Sendable, CaseIterable, Codable {
     /// A hire under an existing worker id whose personal data are not the record's person's,
     /// without `personalCorrection` saying it corrects them.
     case rehireIdentity = "rehire-identity"
+    /// A place the decision names does not exist on its effective date (the gazetteer).
+    case unknownPlace = "unknown-place"
+    /// A place decision does not fit the gazetteer (parent missing, name taken, no such place).
+    case placeChange = "place-change"
+    /// A warning, never a refusal: the city has no gazetteer, so its places were not checked.
+    case noGazetteer = "no-gazetteer"
     // Facts about the worker's record (structural too: see isStructural), then policy
     case workerNotActive = "worker-not-active"
     case workerActive = "worker-active"
@@ -62,7 +68,7 @@ public enum Rule: String, Sendable, CaseIterable, Codable {
         switch self {
         case .unknownWorker, .foreignEvent, .targetKind, .alreadyRescinded, .oneAssessmentPerYear,
             .correctionFields, .unknownTemporaryPost, .selectionRoster, .appealTarget, .appealOpen, .appealRuled,
-            .appealRulingDate, .rehireIdentity,
+            .appealRulingDate, .rehireIdentity, .unknownPlace, .placeChange, .noGazetteer,
             // Facts about the worker's record: who is on the roster, what is open, what was ruled.
             .workerNotActive, .workerActive, .workerHired, .levelDifferent, .secondmentOpen, .noOpenSecondment,
             .temporaryPostOpen, .noOpenTemporaryPost, .misconductExists, .misconductRuled, .alreadyPublicInstitution:
@@ -147,6 +153,8 @@ public struct RuleContext: Sendable {
     /// For a hire under an existing id: how its personal data compare with the record's person's
     /// (set by the ledger, which alone may read them).
     public var person: PersonCheck?
+    /// The gazetteer: the places that exist on every date.
+    public var places = PlaceBook()
 
     public init(
         policy: PolicyBook = PolicyBook(), population: PopulationBook = PopulationBook(),
@@ -383,7 +391,7 @@ extension WorkerState {
             publicInstitutionSince = date
             noteChange("status", "public-institution establishment", date, eventID)
 
-        case .temporaryPost, .temporaryPostEnd, .population, .policy, .appealRuling, .correction, .rescission, .selection,
+        case .temporaryPost, .temporaryPostEnd, .population, .policy, .appealRuling, .correction, .rescission, .selection, .place,
             .appeal:
             break
         }

@@ -204,6 +204,12 @@ enum API {
             try checkFormat(request)
             return JSONValue.array(items.map { .object($0.json) }).response()
         }
+        api.get("places") { request, _ in
+            let identity = try await require(request, core: core)
+            let asOf = try request.date("asOf") ?? Ledger.today(), knownAt = try request.time("knownAt")
+            let book = try await core.act(identity) { session in try await ReadModel(session: session).gazetteer(knownAt: knownAt) }
+            return JSONValue.array(book.tree(on: asOf).map { .object($0.json) }).response()
+        }
         api.get("appeals") { request, _ in
             let identity = try await require(request, core: core)
             let jurisdiction = try request.query("jurisdiction").map { try checkedText($0, "jurisdiction", max: 201) }

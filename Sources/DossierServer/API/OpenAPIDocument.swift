@@ -37,6 +37,60 @@ enum OpenAPIDocument {
    }
   },
   "schemas": {
+   "Place": {
+    "type": "object",
+    "required": [
+     "kind",
+     "name",
+     "path",
+     "established",
+     "children"
+    ],
+    "properties": {
+     "kind": {
+      "type": "string",
+      "enum": [
+       "city",
+       "district",
+       "street",
+       "community"
+      ]
+     },
+     "name": {
+      "type": "string"
+     },
+     "path": {
+      "type": "string"
+     },
+     "established": {
+      "type": "string",
+      "format": "date"
+     },
+     "ends": {
+      "type": "string",
+      "format": "date"
+     },
+     "endsBy": {
+      "type": "string",
+      "enum": [
+       "merge",
+       "abolish"
+      ]
+     },
+     "formerNames": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      }
+     },
+     "children": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Place"
+      }
+     }
+    }
+   },
    "Problem": {
     "type": "object",
     "required": [
@@ -2124,6 +2178,59 @@ enum OpenAPIDocument {
        "text/csv": {
         "schema": {
          "type": "string"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/P400"
+     },
+     "401": {
+      "$ref": "#/components/responses/P401"
+     },
+     "403": {
+      "$ref": "#/components/responses/P403"
+     },
+     "503": {
+      "$ref": "#/components/responses/P503"
+     }
+    }
+   }
+  },
+  "/api/places": {
+   "get": {
+    "summary": "The gazetteer on a date: cities, each with its districts, streets and communities (place decisions; README, Places)",
+    "parameters": [
+     {
+      "name": "asOf",
+      "in": "query",
+      "required": false,
+      "description": "the date (default today)",
+      "schema": {
+       "type": "string",
+       "format": "date"
+      }
+     },
+     {
+      "name": "knownAt",
+      "in": "query",
+      "required": false,
+      "description": "only what was recorded by then",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "array",
+         "items": {
+          "$ref": "#/components/schemas/Place"
+         }
         }
        }
       }

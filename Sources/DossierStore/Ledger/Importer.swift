@@ -82,6 +82,68 @@ public final class Importer: Sendable {
         /// and the first few (`Run.keptWarnings`) with their line numbers.
         public var warningCount = 0
         public var warnings: [Problem] = []
+        /// The places `--create-places` established (their paths), in order.
+        public var createdPlaces: [String] = []
+    }
+
+    /// A place an import file uses: a placement's path (city, district, street, community) and
+    /// the effective date of the decision that uses it.
+    public struct PlaceUse: Sendable {
+        public var path: [String]
+        public var effective: CalendarDate
+
+        public init(path: [String], effective: CalendarDate) {
+            self.path = path
+            self.effective = effective
+        }
+
+        /// The places a decision uses (a transfer without its city uses none: its city is the record's).
+        public static func of(_ decision: Decision) -> [PlaceUse] {
+            switch decision.body {
+            case .hire(let hire):
+                let p = hire.placement
+                return [PlaceUse(path: [p.city, p.district, p.street, p.community], effective: decision.effective)]
+            case .transfer(let p) where !p.city.isEmpty:
+                return [PlaceUse(path: [p.city, p.district, p.street, p.community], effective: decision.effective)]
+            case .temporaryPost(let post):
+                guard let city = post.city, let district = post.district, let street = post.street else { return [] }
+                return [PlaceUse(path: [city, district, street, post.community], effective: decision.effective)]
+            default:
+                return []
+            }
+        }
+    }
+
+    /// The authority of the place decisions `--create-places` records.
+    public static let createdPlacesAuthority = "dossier import --create-places (from the placements of the import)"
+
+    /// The place decisions that establish every place `uses` name in a city with no gazetteer in
+    /// `book`: each city, district, street and community once, effective on its earliest use,
+    /// parents before what lies in them.
+    public static func placeDecisions(for uses: [PlaceUse], book: PlaceBook) -> [Decision] {
+        var earliest: [[String]: CalendarDate] = [:]
+        for use in uses where !book.hasGazetteer(city: use.path[0]) {
+            for depth in 1...use.path.count {
+                let prefix = Array(use.path.prefix(depth))
+                earliest[prefix] = min(earliest[prefix] ?? use.effective, use.effective)
+            }
+        }
+        return earliest.sorted { ($0.key.count, $0.key.joined(separator: "/")) < ($1.key.count, $1.key.joined(separator: "/")) }
+            .map { path, date in
+                let joined = path.joined(separator: "/")
+                var reference = "places-from-import:" + joined
+                if reference.unicodeScalars.count > 100 {
+                    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+                    for byte in joined.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+                    reference = "places-from-import:" + String(hash, radix: 16)
+                }
+                let change = PlaceChange(
+                    kind: PlaceKind.allCases[path.count - 1], action: .establish, name: path.last!,
+                    within: path.count > 1 ? path.dropLast().joined(separator: "/") : nil)
+                return Decision(
+                    kind: .place, subject: change.jurisdiction, effective: date, authority: createdPlacesAuthority,
+                    reference: reference, body: .place(change))
+            }
     }
 
     /// Progress, reported every chunk.
@@ -92,9 +154,11 @@ public final class Importer: Sendable {
     }
 
     /// Imports lines from `chunks`, called until it returns nil, in order.
+    /// `createPlaces`: the places the file uses (`PlaceUse.of` each decision), to establish
+    /// first those of cities with no gazetteer yet (`import --create-places`).
     public func run(
         chunks: @escaping @Sendable () throws -> [Line]?, onBehalfOf: String? = nil, skipInvalid: Bool,
-        progress: (@Sendable (Progress) -> Void)? = nil
+        progress: (@Sendable (Progress) -> Void)? = nil, createPlaces: [PlaceUse]? = nil
     ) async throws -> Report {
         try await session.run { connection in
             // The planner's statistics lag behind a large import in its own transaction (on a new
@@ -105,7 +169,7 @@ public final class Importer: Sendable {
             var committing = false
             do {
                 var run = try Run(connection: connection, onBehalfOf: onBehalfOf, progress: progress)
-                let report = try run.all(chunks: chunks, skipInvalid: skipInvalid)
+                let report = try run.all(chunks: chunks, skipInvalid: skipInvalid, createPlaces: createPlaces)
                 if report.committed {
                     committing = true
                     try connection.executeScript("COMMIT")
@@ -172,6 +236,8 @@ public final class Importer: Sendable {
         /// Every idempotency key of the streams the import touched (in the log or accepted).
         var seenKeys = KeyFilter()
         var problems: [Problem] = []
+        /// Warnings beside accepted lines (a quota that could not be checked, a city without a
+        /// gazetteer): the first few, each said once, with their line numbers; all counted.
         var warnings: [Problem] = []
         var warningCount = 0
         /// How many warnings a report keeps (the rest are counted).
@@ -197,7 +263,18 @@ public final class Importer: Sendable {
         /// When the import's transaction began: no line may claim to have been known later.
         let startedAt: Timestamp
 
-        mutating func all(chunks: () throws -> [Line]?, skipInvalid: Bool) throws -> Report {
+        mutating func all(chunks: () throws -> [Line]?, skipInvalid: Bool, createPlaces: [PlaceUse]? = nil) throws -> Report {
+            var created: [String] = []
+            if let createPlaces {
+                // Judged and staged like lines of the file, before them (reported as line 0).
+                let decisions = Importer.placeDecisions(for: createPlaces, book: references.places)
+                let before = written
+                try judge(decisions.map { Line(number: 0, decision: .success($0), text: JSONValue.object(DecisionCodec.json(of: $0)).canonicalText) })
+                lines -= decisions.count
+                if problems.isEmpty, written > before {
+                    created = decisions.compactMap { if case .place(let change) = $0.body { change.path } else { nil } }
+                }
+            }
             while let chunk = try chunks() {
                 try judge(chunk)
                 progress?(Progress(phase: "importing", done: lines, total: nil))
@@ -209,9 +286,11 @@ public final class Importer: Sendable {
                     warningCount: warningCount, warnings: warnings)
             }
             try writePlacements()
-            return Report(
+            var report = Report(
                 lines: lines, written: written, duplicates: duplicates, problems: problems, committed: true,
                 firstPosition: firstPosition, warningCount: warningCount, warnings: warnings)
+            report.createdPlaces = created
+            return report
         }
 
         mutating func refuse(_ line: Line, _ message: String) {
@@ -324,9 +403,13 @@ public final class Importer: Sendable {
                         placement.city = state.placement?.city ?? ""
                         resolved.body = .transfer(placement)
                     }
-                    if violations.isEmpty { violations = state.apply(resolved, eventID: eventID, context: context) }
+                    let places = context.places.check(resolved)
+                    if violations.isEmpty, places.violations.isEmpty {
+                        violations = state.apply(resolved, eventID: eventID, context: context)
+                    }
                     verdict = Verdict(
-                        decision: resolved, violations: violations, warnings: WorkerState.quotaWarnings(for: resolved, context: context))
+                        decision: resolved, violations: places.violations + violations,
+                        warnings: places.warnings + WorkerState.quotaWarnings(for: resolved, context: context))
                     newState = state
                 } else {
                     verdict = Evaluator.evaluate(decision, eventID: eventID, history: try history(of: book, decision.stream), context: context)
@@ -336,7 +419,8 @@ public final class Importer: Sendable {
                     continue
                 }
                 warningCount += verdict.warnings.count
-                for warning in verdict.warnings where warnings.count < Self.keptWarnings {
+                for warning in verdict.warnings
+                where warnings.count < Self.keptWarnings && !warnings.contains(where: { $0.message == warning.description }) {
                     warnings.append(Problem(line: line.number, message: warning.description, input: nil))
                 }
                 let prepared = PreparedEvent(verdict: verdict, eventID: eventID)
@@ -368,6 +452,8 @@ public final class Importer: Sendable {
                     references.policy.add(changes, effective: decision.effective, position: Int64.max - 1)
                 case .correction, .rescission:
                     if decision.subjectKind != .worker { references = ReferenceData.build(referenceEvents) }
+                case .place(let change):
+                    references.places = references.places.adding(eventID: eventID, effective: decision.effective, change)
                 default:
                     break
                 }

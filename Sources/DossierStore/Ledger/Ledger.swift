@@ -275,7 +275,13 @@ public final class Ledger: Sendable {
                 if let city = quota.city { statements.append(spansQuery(city: city)) }
                 let results = try connection.pipeline(statements)
                 context = try ReferenceData.current(connection, version: results[quota.keys.count], knownAt: nil).context
-                if quota.city != nil { context.headcount = HeadcountIndex(spans: try decodeSpans(results.last!)) }
+                if quota.city != nil {
+                    // Counted where the gazetteer has them on each day (a merged district's workers in
+                    // the district it merged into).
+                    let places = context.places
+                    context.headcount = HeadcountIndex(
+                        spans: try decodeSpans(results.last!).flatMap { item in places.inForce(item.span).map { (item.worker, $0) } })
+                }
             }
             try Self.addOtherRecords(for: decision, stored: stored, to: &context, on: connection)
             context.person = try Self.personCheck(decision, eventID: eventID, stored: stored, on: connection)
@@ -905,8 +911,14 @@ struct PreparedEvent {
 struct ReferenceData: Sendable {
     var policy: PolicyBook
     var population: PopulationBook
+    /// The gazetteer, from the place decisions of the jurisdiction streams.
+    var places = PlaceBook()
 
-    var context: RuleContext { RuleContext(policy: policy, population: population) }
+    var context: RuleContext {
+        var context = RuleContext(policy: policy, population: population)
+        context.places = places
+        return context
+    }
 
     /// The statement that tells whether the reference streams changed: their count and last position.
     static let versionQuery: PostgresQuery = """
@@ -948,8 +960,14 @@ struct ReferenceData: Sendable {
     /// among them applied by the books).
     static func build(_ events: [RecordedEvent]) -> ReferenceData {
         var population = PopulationBook()
-        population.add(events: events.filter { $0.stream.kind == "jurisdiction" })
-        return ReferenceData(policy: PolicyBook(events: events.filter { $0.stream == .policy }), population: population)
+        let jurisdictions = events.filter { $0.stream.kind == "jurisdiction" }
+        population.add(events: jurisdictions)
+        var data = ReferenceData(policy: PolicyBook(events: events.filter { $0.stream == .policy }), population: population)
+        // The place decisions in force (corrections applied, rescinded ones left out).
+        data.places = PlaceBook(
+            JurisdictionRecord.inForce(jurisdictions).filter { $0.type == DecisionKind.place.rawValue }
+                .compactMap { try? StoredDecision(event: $0) })
+        return data
     }
 
     /// Reads the reference streams (and caches them when `knownAt` is nil).

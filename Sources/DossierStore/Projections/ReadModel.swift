@@ -92,6 +92,24 @@ public final class ReadModel: Sendable {
         }
     }
 
+    /// Whether a place was renamed or merged by `date` (as known at `knownAt`): rosters then read
+    /// the places in force through `dossier_read.workers_as_of`.
+    static func placesMoved(_ connection: PostgresConnection, date: CalendarDate, knownAt: Timestamp?) throws -> Bool {
+        try connection.query(
+            "SELECT dossier.places_moved(\(PostgresDate(date)), \(knownAt.map(PostgresTimestamp.init))::timestamptz)"
+        ).scalar(Bool.self) ?? false
+    }
+
+    /// Rows in a place (every column nullable: no filter).
+    static func inPlace(_ place: Place) -> PostgresQuery {
+        """
+        (\(place.city)::text IS NULL OR city = \(place.city))
+        AND (\(place.district)::text IS NULL OR district = \(place.district))
+        AND (\(place.street)::text IS NULL OR street = \(place.street))
+        AND (\(place.community)::text IS NULL OR community = \(place.community))
+        """
+    }
+
     /// Timeline rows in force on `date` as known at `knownAt` (now when nil), in a place.
     static func inForce(date: CalendarDate, knownAt: Timestamp?, place: Place) -> PostgresQuery {
         let known = knownAt.map(PostgresTimestamp.init)
@@ -134,6 +152,17 @@ public final class ReadModel: Sendable {
     public func roster(place: Place, asOf date: CalendarDate, knownAt: Timestamp? = nil) async throws -> [RosterEntry] {
         try await session.run { connection in
             _ = try self.refresh(connection)
+            if try Self.placesMoved(connection, date: date, knownAt: knownAt) {
+                // A rename or merge is in force: the places as they are on the date.
+                return try Self.entries(
+                    connection.query(
+                        """
+                        SELECT worker, status, post, role, level, community, street, district, city
+                          FROM dossier_read.workers_as_of(\(PostgresDate(date)), \(knownAt.map(PostgresTimestamp.init))::timestamptz)
+                         WHERE status IN ('active', 'seconded') AND \(fragment: Self.inPlace(place))
+                         ORDER BY city, district, street, community, worker
+                        """))
+            }
             return try Self.entries(
                 connection.query(
                     """
