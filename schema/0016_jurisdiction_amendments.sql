@@ -70,6 +70,10 @@ DECLARE
                           e.event_type, e.position, coalesce(e.payload ->> 'jurisdiction', 'none'), v_target,
                           coalesce(t.payload ->> 'jurisdiction', 'none'));
         END IF;
+        IF e.event_type = 'correction' AND t.event_type = 'place' AND e.payload ?| ARRAY['kind', 'action', 'within', 'into'] THEN
+            RETURN format('correction at position %s: a place''s kind, action, within and into are not corrected; rescind the place decision and record it again',
+                          e.position);
+        END IF;
         IF e.event_type IN ('correction', 'rescission') AND t.event_type = 'selection' THEN
             RETURN format('%s at position %s: the selection %s is answered by appeals, not corrected or rescinded',
                           e.event_type, e.position, v_target);

@@ -159,6 +159,16 @@ struct JurisdictionAmendmentTests {
         try await Self.refuse(
             s, try Self.amendment("correction", jurisdiction: "上海/黄浦区", "2026-11-03", ["corrects": typo.eventID.json, "name": .string("桥二居民区")]),
             .placeChange, "桥二居民区")
+        try await Self.refuse(
+            s, try Self.amendment("correction", jurisdiction: "上海/黄浦区", "2026-11-03", ["corrects": typo.eventID.json, "action": .string("abolish")]),
+            .correctionFields, "action is not corrected")
+        let admin = try adminConnection(s.configuration)
+        let sneaked = #expect(throws: (any Error).self) {
+            try EventLog.append(admin, to: .jurisdiction("上海/黄浦区"), expected: .any, events: [
+                event("correction", payload: JSONObject([("corrects", typo.eventID.json), ("within", .string("上海/黄浦区/田林街道"))]), effective: "2026-11-03")
+            ])
+        }
+        #expect("\(sneaked.map { String(describing: $0) } ?? "")".contains("are not corrected"), "\(String(describing: sneaked))")
         let fixed = try await s.ledger.record(
             try Self.amendment("correction", jurisdiction: "上海/黄浦区", "2026-11-03", ["corrects": typo.eventID.json, "name": .string("桥四居民区")]))
         #expect(fixed.decision.personal == nil, "a place's name is not personal data")

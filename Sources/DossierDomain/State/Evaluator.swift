@@ -199,6 +199,15 @@ public enum Evaluator {
         let before = Replay.history(stored)
         let problems = structuralProblems(decision, in: stored, history: before)
         guard problems.isEmpty, case .place = referenced.decision.body else { return problems }
+        if case .correction(let correction) = decision.body,
+            let field = ["kind", "action", "within", "into"].first(where: { correction.changes[$0] != nil })
+        {
+            return [
+                RuleViolation(
+                    .correctionFields,
+                    "a place's \(field) is not corrected (event \(short)); rescind the place decision and record it again")
+            ]
+        }
         // The gazetteer with the place as amended must still hold together (and leave the other
         // place decisions valid): the whole gazetteer, since a place's parents lie in other streams.
         let candidate = StoredDecision(
