@@ -162,3 +162,24 @@ AS $fn$
                18)
       FROM in_force i
 $fn$;
+
+-- The gazetteer's mapping (0013) reads knowledge time as every other `--known-at` query does
+-- since 0015: an imported rename or merge is known from its knownSince, not from its import.
+DO $places_known_time$
+DECLARE
+    v_function regprocedure;
+    v_text text;
+BEGIN
+    FOREACH v_function IN ARRAY ARRAY[
+        'dossier.places_moved(date, timestamptz)'::regprocedure,
+        'dossier.place_in_force(text, text, text, text, date, timestamptz)'::regprocedure] LOOP
+        v_text := pg_get_functiondef(v_function);
+        IF position('e.recorded_at <= p_known_at' IN v_text) = 0 OR position('r.recorded_at <= p_known_at' IN v_text) = 0 THEN
+            RAISE EXCEPTION '% has no recorded_at test to read knowledge time in', v_function;
+        END IF;
+        v_text := replace(v_text, 'e.recorded_at <= p_known_at', 'dossier.known_time(e.payload, e.recorded_at) <= p_known_at');
+        v_text := replace(v_text, 'r.recorded_at <= p_known_at', 'dossier.known_time(r.payload, r.recorded_at) <= p_known_at');
+        EXECUTE v_text;
+    END LOOP;
+END
+$places_known_time$;

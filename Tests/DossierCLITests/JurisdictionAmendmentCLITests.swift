@@ -79,4 +79,32 @@ struct JurisdictionAmendmentCLITests {
         let seventh = try dossier.run(["import", "-"], input: hire("W-7"))
         #expect(seventh.status == 1 && seventh.stdout.contains("quota") || seventh.stderr.contains("quota"), "\(seventh.stdout)\(seventh.stderr)")
     }
+
+    @Test("an imported rename is known from its knownSince in the SQL gazetteer mapping (dossier.place_in_force), as in every --known-at query")
+    func importedRenameKnownSince() throws {
+        let database = try TestDatabase.create()
+        let dossier = CommandRunner(database: database)
+        func place(_ kind: String, _ name: String, within: String?, _ reference: String, extra: String = "") -> String {
+            let inside = within.map { #","within":"\#($0)""# } ?? ""
+            return #"{"decision":"place","action":"establish","kind":"\#(kind)","name":"\#(name)"\#(inside),"effective":"2000-01-01","authority":"上海市人民政府","reference":"\#(reference)"\#(extra)}"#
+        }
+        let lines = [
+            place("city", "上海", within: nil, "G-1"), place("district", "黄浦区", within: "上海", "G-2"),
+            place("street", "五里桥街道", within: "上海/黄浦区", "G-3"), place("community", "桥二居民区", within: "上海/黄浦区/五里桥街道", "G-4"),
+            #"{"decision":"place","action":"rename","kind":"community","name":"桥二居民区","newName":"桥二新村居民区","within":"上海/黄浦区/五里桥街道","effective":"2019-01-01","authority":"黄浦区人民政府","reference":"G-5","knownSince":"2019-01-10"}"#,
+        ]
+        let imported = try dossier.run(["import", CommandRunner.file(lines.joined(separator: "\n"))])
+        #expect(imported.status == 0, "\(imported.stdout)\(imported.stderr)")
+        let admin = try PostgresConnection(connectionString: database.connectionString)
+        func community(knownAt: String) throws -> String? {
+            try admin.query(
+                """
+                SELECT community FROM dossier.place_in_force('上海', '黄浦区', '五里桥街道', '桥二居民区', '2019-06-01',
+                                                             \(knownAt)::timestamptz)
+                """
+            ).scalar(String.self)
+        }
+        #expect(try community(knownAt: "2020-01-01T00:00:00Z") == "桥二新村居民区", "known from 2019-01-10, long before the import")
+        #expect(try community(knownAt: "2019-01-09T00:00:00Z") == "桥二居民区", "not yet known")
+    }
 }
