@@ -161,6 +161,8 @@ def test_clerk_records_meets_a_refusal_and_overrides_it():
         fill(driver, {"worker": "W-901", "name": "王芳", "effective": "2018-03-01", "authority": "黄浦区人力资源和社会保障局",
                       "reference": "黄人社〔2018〕12号", "community": "桥二居民区", "street": "五里桥街道", "district": "黄浦区",
                       "city": "上海", "post": "staff", "role": "staff", "level": "3", "education": "bachelor"})
+        check(not driver.find_elements(By.ID, "f-knownSince"),
+              "the form offers knownSince, which only an import may carry (record refuses it)")
         shot(driver, "02-hire-form")
         submit(driver, "form.grid button[type=submit]")
         shot(driver, "02b-hire-recorded")
@@ -224,6 +226,8 @@ def test_auditor_finds_no_form_and_no_names():
         shot(driver, "09-due")
         open_page(driver, URL + "/exceptions?since=2000-01-01&until=2100-12-31&jurisdiction=上海")
         check(driver.find_elements(By.ID, "q-since") and driver.find_elements(By.ID, "q-jurisdiction"), "the exceptions page has no filters")
+        check(driver.find_elements(By.CSS_SELECTOR, "tbody a[href='/workers/W-901']"),
+              "the exception's worker is not named and linked in its column")
         shot(driver, "10-exceptions-filtered")
     finally:
         finish(driver)

@@ -187,9 +187,12 @@ enum Web {
             }
             let rows: [[String: Any]] = exceptions.map { exception in
                 let object = exception.json
-                let worker = object["worker"]?.stringValue ?? object["subject"]?.stringValue ?? ""
-                var cells = row([object["effective"]?.stringValue ?? "", worker, object["decision"]?.stringValue ?? "", exception.line])["cells"] as! [[String: String]]
-                if !worker.isEmpty { cells[1]["link"] = "/workers/" + pathEscape(worker) }
+                // The exception names its stream: a worker's record links to the worker's page; a
+                // cadre's or a jurisdiction's shows its subject.
+                let stream = StreamID(rawValue: object["stream"]?.stringValue ?? "")
+                let subject = stream.rawValue.isEmpty ? "" : stream.subject
+                var cells = row([object["effective"]?.stringValue ?? "", subject, object["decision"]?.stringValue ?? "", exception.line])["cells"] as! [[String: String]]
+                if stream.kind == "worker", !subject.isEmpty { cells[1]["link"] = "/workers/" + pathEscape(subject) }
                 return ["cells": cells]
             }
             var context: [String: Any] = [
@@ -465,7 +468,7 @@ enum Web {
                 try connection.query(
                     """
                     SELECT field, kind, required, coalesce(array_to_string(choices, E'\\n'), ''), min_value, max_value FROM dossier.event_fields
-                     WHERE event_type = \(kind.rawValue) AND field NOT IN ('override', 'overrideApproval', 'exceptions', 'personal')
+                     WHERE event_type = \(kind.rawValue) AND field NOT IN ('override', 'overrideApproval', 'exceptions', 'personal', 'knownSince')
                      ORDER BY NOT required, field
                     """
                 ).rows.map { row in
