@@ -49,7 +49,7 @@ public enum Evaluator {
                 violations += selectionProblems(decision, selection, context: context)
             }
             if decision.kind.amendsOthers {
-                violations += amendmentProblems(decision, in: stored, context: context)
+                violations += amendmentProblems(decision, eventID: eventID, in: stored, history: before, context: context)
             }
             return Verdict(decision: decision, violations: violations)
         case .cadre:
@@ -76,14 +76,7 @@ public enum Evaluator {
         if !violations.isEmpty { return Verdict(decision: decision, violations: violations) }
 
         // Judge by replay: what the decision breaks, and what it newly breaks later on.
-        let candidate = StoredDecision(
-            event: RecordedEvent(
-                position: Int64.max, stream: decision.stream, version: Int.max, eventID: eventID, type: decision.kind.rawValue,
-                schemaVersion: DecisionCodec.currentSchemaVersion(of: decision.kind), payload: DecisionCodec.payload(of: decision),
-                effective: decision.effective, recordedAt: Timestamp(microsecondsSinceEpoch: Int64.max),
-                recordedBy: "", authority: decision.authority, reference: decision.reference),
-            decision: decision)
-        let after = Replay.history(stored + [candidate])
+        let after = Replay.history(stored + [pending(decision, eventID: eventID)])
         if decision.kind == .assessment || decision.kind == .correction {
             violations += duplicateAssessments(after, before: before)
             if !violations.isEmpty { return Verdict(decision: decision, violations: violations) }
@@ -109,6 +102,18 @@ public enum Evaluator {
             }
         }
         return Verdict(decision: decision, violations: violations, warnings: WorkerState.quotaWarnings(for: decision, context: context))
+    }
+
+    /// `decision`, to be recorded as `eventID`, as the last event of its stream: how histories
+    /// are read with it before it is stored.
+    static func pending(_ decision: Decision, eventID: UUID) -> StoredDecision {
+        StoredDecision(
+            event: RecordedEvent(
+                position: Int64.max, stream: decision.stream, version: Int.max, eventID: eventID, type: decision.kind.rawValue,
+                schemaVersion: DecisionCodec.currentSchemaVersion(of: decision.kind), payload: DecisionCodec.payload(of: decision),
+                effective: decision.effective, recordedAt: Timestamp(microsecondsSinceEpoch: Int64.max),
+                recordedBy: "", authority: decision.authority, reference: decision.reference),
+            decision: decision)
     }
 
     /// Structural rules about the events a decision points at. Cannot be overridden.
@@ -168,13 +173,16 @@ public enum Evaluator {
     /// A correction or rescission of a jurisdiction's decision: it amends a population figure,
     /// a policy or a place of the same stream (a policy of the same jurisdiction), not yet
     /// rescinded, and a correction leaves a decision that reads. Structural.
-    static func amendmentProblems(_ decision: Decision, in stored: [StoredDecision], context: RuleContext) -> [RuleViolation] {
+    /// `before` is the stream's history without it.
+    static func amendmentProblems(
+        _ decision: Decision, eventID: UUID, in stored: [StoredDecision], history before: History, context: RuleContext
+    ) -> [RuleViolation] {
         guard let target = decision.referencedEvent else { return [] }
         let short = target.uuidString.lowercased()
         let owner = decision.subjectKind == .policy ? "the policy of \(decision.subject)" : decision.subject
+        // In the policy stream, a policy and an amendment of one both name their jurisdiction.
         guard let referenced = stored.first(where: { $0.eventID == target }),
-            decision.subjectKind != .policy || referenced.decision.kind.amendsOthers
-                || referenced.decision.policyJurisdiction == decision.subject
+            decision.subjectKind != .policy || referenced.decision.policyJurisdiction == decision.subject
         else {
             return [
                 RuleViolation(
@@ -190,13 +198,6 @@ public enum Evaluator {
                     "a selection is not corrected or rescinded (event \(short)); a worker it names answers it by an appeal")
             ]
         }
-        if decision.subjectKind == .policy, referenced.decision.kind.amendsOthers,
-            stored.first(where: { $0.eventID == referenced.decision.referencedEvent })?.decision.policyJurisdiction
-                != decision.subject
-        {
-            return [RuleViolation(.foreignEvent, "event \(short) is not a decision of \(owner)")]
-        }
-        let before = Replay.history(stored)
         let problems = structuralProblems(decision, in: stored, history: before)
         guard problems.isEmpty, case .place = referenced.decision.body else { return problems }
         if case .correction(let correction) = decision.body,
@@ -210,14 +211,7 @@ public enum Evaluator {
         }
         // The gazetteer with the place as amended must still hold together (and leave the other
         // place decisions valid): the whole gazetteer, since a place's parents lie in other streams.
-        let candidate = StoredDecision(
-            event: RecordedEvent(
-                position: Int64.max, stream: decision.stream, version: Int.max, eventID: UUID(), type: decision.kind.rawValue,
-                schemaVersion: 1, payload: DecisionCodec.payload(of: decision), effective: decision.effective,
-                recordedAt: Timestamp(microsecondsSinceEpoch: Int64.max), recordedBy: "", authority: decision.authority,
-                reference: decision.reference),
-            decision: decision)
-        let amended = Replay.history(stored + [candidate]).entries.first { $0.eventID == target }
+        let amended = Replay.history(stored + [pending(decision, eventID: eventID)]).entries.first { $0.eventID == target }
         let changes = context.places.changes.compactMap { item -> (eventID: UUID, effective: CalendarDate, change: PlaceChange)? in
             guard item.eventID == target else { return item }
             guard let amended, case .place(let change) = amended.decision.body else { return nil }  // rescinded

@@ -608,12 +608,17 @@ public final class Ledger: Sendable {
             let personal = try Self.personalRecord(subject.personal, history: history)
             let parameters = references.policy.parameters(
                 city: outcome.state.placement?.city, district: outcome.state.placement?.district, on: date)
-            let version = stored.filter { knownAt == nil || $0.event.knownFrom <= knownAt! }.last?.event.version ?? 0
+            let version = Self.knownVersion(stored, at: knownAt)
             var report = WorkerReport(
                 state: outcome.state, personal: personal, asOf: date, knownAt: knownAt, parameters: parameters, version: version)
             report.selections = Replay.selections(subject.selections, worker: worker, stored: stored, asOf: date, knownAt: knownAt)
             return report
         }
+    }
+
+    /// The version of a record as known at `knownAt` (now when nil): its last event known by then.
+    static func knownVersion(_ stored: [StoredDecision], at knownAt: Timestamp?) -> Int {
+        stored.filter { knownAt == nil || $0.event.knownFrom <= knownAt! }.last?.event.version ?? 0
     }
 
     /// Refuses a question "as known at" a time before the first event of a record was known.
@@ -634,7 +639,7 @@ public final class Ledger: Sendable {
             guard !stored.isEmpty else { throw LedgerError.noRecord("cadre \(cadre)") }
             try Self.requireKnown(stored, subject: "cadre \(cadre)", at: knownAt)
             let history = Replay.history(stored, knownAt: knownAt)
-            let version = stored.filter { knownAt == nil || $0.event.knownFrom <= knownAt! }.last?.event.version ?? 0
+            let version = Self.knownVersion(stored, at: knownAt)
             return CadreReport(
                 cadre: cadre, history: history, personal: try Self.personalRecord(subject.personal, history: history),
                 asOf: asOf ?? Self.today(), knownAt: knownAt, version: version)
@@ -959,14 +964,13 @@ struct ReferenceData: Sendable {
     /// The books of the reference streams' `events` (in log order; corrections and rescissions
     /// among them applied by the books).
     static func build(_ events: [RecordedEvent]) -> ReferenceData {
+        // Amendments applied once, for every book (the books find none left to apply).
+        let standing = JurisdictionRecord.inForce(events)
         var population = PopulationBook()
-        let jurisdictions = events.filter { $0.stream.kind == "jurisdiction" }
-        population.add(events: jurisdictions)
-        var data = ReferenceData(policy: PolicyBook(events: events.filter { $0.stream == .policy }), population: population)
-        // The place decisions in force (corrections applied, rescinded ones left out).
+        population.add(events: standing.filter { $0.stream.kind == "jurisdiction" })
+        var data = ReferenceData(policy: PolicyBook(events: standing.filter { $0.stream == .policy }), population: population)
         data.places = PlaceBook(
-            JurisdictionRecord.inForce(jurisdictions).filter { $0.type == DecisionKind.place.rawValue }
-                .compactMap { try? StoredDecision(event: $0) })
+            standing.filter { $0.type == DecisionKind.place.rawValue }.compactMap { try? StoredDecision(event: $0) })
         return data
     }
 
