@@ -8,6 +8,9 @@ struct Rate {
     var rate: Double
     var p50: Double
     var p99: Double
+    /// What the clients' server processes were doing, sampled every few milliseconds while they
+    /// ran (wait event, or "on CPU" when waiting for nothing): the share of each, in percent.
+    var waits: [(String, Double)] = []
 }
 
 extension Bench {
@@ -46,10 +49,12 @@ extension Bench {
     /// Records training decisions through the same code path as `dossier record`, from
     /// `clients` threads with a connection each.
     func singleDecisions(url: String, clients: Int, workers: [String]) throws -> Rate {
-        try threads(clients) { client, deadline, record in
+        let sampler = WaitSampler(url: url, application: "dossier-bench-single")
+        sampler.start()
+        var rate = try threads(clients) { client, deadline, record in
             // As the bench's login, a registered admin of the ledger (the database takes the recorder
             // from the session, as it does for `dossier record`).
-            let connection = try PostgresConnection(connectionString: url)
+            let connection = try PostgresConnection(connectionString: url + " application_name=dossier-bench-single")
             var counter = 0
             var generator = SystemRandomNumberGenerator()
             while Date() < deadline {
@@ -63,6 +68,8 @@ extension Bench {
                 record(DispatchTime.now().uptimeNanoseconds - start)
             }
         }
+        rate.waits = sampler.stop()
+        return rate
     }
 
     /// Single-row INSERT transactions of event-shaped rows into a bare table with the same
@@ -129,10 +136,23 @@ extension Bench {
     }
 
     /// Latencies of `show` and `trace` for random workers, through the ledger service.
-    func readLatencies(url: String, workers: [String]) async throws -> (show: Rate, trace: Rate) {
+    ///
+    /// Cold: each read picks a worker among all, so this process has almost never read it. Warm
+    /// (`warm` workers): the same few workers, each read once before the measurement, as a
+    /// caseworker's office reads the records it works on (the server keeps decoded streams and
+    /// reads only what came after).
+    func readLatencies(url: String, workers all: [String], warm: Int? = nil) async throws -> (show: Rate, trace: Rate) {
         let ledger = Ledger(DatabaseConfiguration(connectionString: url, label: ConnectionString.redacted(url)))
         var show = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         var trace = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        var workers = all
+        if let warm {
+            workers = Array(all.shuffled().prefix(warm))
+            for worker in workers {
+                _ = try await ledger.show(worker: worker)
+                _ = try await ledger.trace(subject: worker)
+            }
+        }
         for _ in 0..<2000 {
             let worker = workers.randomElement()!
             var start = DispatchTime.now().uptimeNanoseconds
@@ -168,5 +188,55 @@ extension Rate {
     /// The median and 99th percentile of latencies recorded in nanoseconds, in milliseconds.
     init(latencies h: Histogram<UInt64>) {
         self.init(rate: 0, p50: Double(h.valueAtPercentile(50)) / 1_000_000, p99: Double(h.valueAtPercentile(99)) / 1_000_000)
+    }
+}
+
+/// Samples what the server processes of one application are doing (pg_stat_activity), every few
+/// milliseconds on its own thread and connection, until stopped.
+final class WaitSampler: @unchecked Sendable {
+    let url: String
+    let application: String
+    private let lock = NSLock()
+    private var running = true
+    private var counts: [String: Int] = [:]
+    private let done = DispatchSemaphore(value: 0)
+
+    init(url: String, application: String) {
+        self.url = url
+        self.application = application
+    }
+
+    func start() {
+        Thread {
+            defer { self.done.signal() }
+            guard let connection = try? PostgresConnection(connectionString: self.url) else { return }
+            while self.lock.withLock({ self.running }) {
+                if let rows = try? connection.query(
+                    """
+                    SELECT CASE state WHEN 'active' THEN coalesce(wait_event_type || ':' || wait_event, 'on CPU')
+                                      WHEN 'idle in transaction' THEN 'waiting for the client, in a transaction'
+                                      ELSE 'idle, between decisions' END, count(*)
+                      FROM pg_stat_activity WHERE application_name = \(self.application) GROUP BY 1
+                    """
+                ).rows {
+                    self.lock.withLock {
+                        for row in rows {
+                            if let name = try? row.decode(String.self, at: 0), let count = try? row.decode(Int64.self, at: 1) {
+                                self.counts[name, default: 0] += Int(count)
+                            }
+                        }
+                    }
+                }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }.start()
+    }
+
+    /// Stops sampling; the share of each state, largest first, in percent.
+    func stop() -> [(String, Double)] {
+        lock.withLock { running = false }
+        done.wait()
+        let total = Double(max(1, counts.values.reduce(0, +)))
+        return counts.sorted { $0.value > $1.value }.map { ($0.key, Double($0.value) * 100 / total) }
     }
 }

@@ -106,6 +106,67 @@ struct ConcurrencyTests {
         #expect(late.map(\.position) == [2, 3])
     }
 
+    @Test("16 writers that wait a random while before they commit, a quarter of them rolling back: a live reader sees every committed event once, in position order, none skipped")
+    func delayedCommitsAndRollbacks() async throws {
+        let configuration = try TestDatabase.create()
+        let writers = 16
+        let transactionsPerWriter = 25
+        // Which appends commit is decided up front, so the reader knows when it has seen them all.
+        var random = TestRandom(state: 16)
+        let plan = (0..<writers).map { _ in (0..<transactionsPerWriter).map { _ in (random.int(0...3) != 0, random.int(0...8)) } }
+        let committed = plan.joined().filter(\.0).count
+        let progress = SeenCounter()
+        let reader = Task {
+            var seen: [RecordedEvent] = []
+            for try await event in EventStore(configuration).subscribe(after: 0, batchSize: 5) {
+                seen.append(event)
+                await progress.add(event.position)
+                if seen.count == committed { break }
+            }
+            return seen
+        }
+        // Each writer on its own thread (they block in libpq and in their pauses).
+        let failures = SeenCounter()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let group = DispatchGroup()
+            for writer in 0..<writers {
+                let steps = plan[writer]
+                group.enter()
+                Thread {
+                    defer { group.leave() }
+                    do {
+                        let connection = try adminConnection(configuration)
+                        for (index, (commits, delay)) in steps.enumerated() {
+                            try connection.execute("BEGIN")
+                            _ = try EventLog.append(connection, to: .worker("w\(writer)-\(index)"), expected: .noStream, events: [event()])
+                            // A slow client between its append and its commit: later appends must
+                            // wait for it, or readers must not pass it.
+                            if delay > 0 { Thread.sleep(forTimeInterval: Double(delay) / 1000) }
+                            try connection.execute(commits ? "COMMIT" : "ROLLBACK")
+                        }
+                    } catch {
+                        Task { await failures.add(Int64(writer)) }
+                    }
+                }.start()
+            }
+            group.notify(queue: .global()) { done.resume() }
+        }
+        let failed = await failures.positions
+        #expect(failed.isEmpty, "writers failed: \(failed)")
+        for _ in 0..<100 where await progress.count < committed {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let positions = await progress.positions
+        #expect(positions.count == committed, "the reader saw \(positions.count) of \(committed) committed events")
+        reader.cancel()
+        let stored = try adminConnection(configuration).query("SELECT position FROM dossier.events ORDER BY position").rows.map {
+            try $0.decode(Int64.self, at: 0)
+        }
+        #expect(stored.count == committed)
+        #expect(positions == stored, "the reader's order is not the log's")
+        #expect(Set(positions).count == positions.count)
+    }
+
     @Test("concurrent retries of the same decision store it once")
     func concurrentIdempotentRetries() async throws {
         let configuration = try TestDatabase.create()

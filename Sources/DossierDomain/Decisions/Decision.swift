@@ -150,7 +150,7 @@ public struct Decision: Sendable, Equatable {
     }
 
     /// Where a worker serves: community within street within district within city.
-    public struct Placement: Sendable, Equatable, Hashable {
+    public struct Placement: Sendable, Equatable, Hashable, Codable {
         public var community: String
         public var street: String
         public var district: String

@@ -220,3 +220,20 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         return CalendarDate(year: civil.year, month: civil.month, day: civil.day)
     }
 }
+
+extension CalendarDate: Codable {
+    /// Encoded as its `YYYY-MM-DD` text.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let date = CalendarDate(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a date (YYYY-MM-DD): \(text.prefix(20))")
+        }
+        self = date
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

@@ -1,28 +1,28 @@
 import Foundation
 
 /// A community worker's record as of one date: the fold of the worker's effective decisions.
-public struct WorkerState: Sendable, Equatable {
+public struct WorkerState: Sendable, Equatable, Codable {
     public enum Status: String, Sendable, Codable {
         /// No hire in force yet on the date asked about.
         case notHired = "not-hired"
         case active, seconded, exited
     }
 
-    public struct AssessmentRecord: Sendable, Equatable {
+    public struct AssessmentRecord: Sendable, Equatable, Codable {
         public var year: Int
         public var grade: Grade
         public var eventID: UUID
         public var effective: CalendarDate
     }
 
-    public struct LevelRecord: Sendable, Equatable {
+    public struct LevelRecord: Sendable, Equatable, Codable {
         public var effective: CalendarDate
         public var level: Int
         public var grounds: LevelGrounds?
         public var eventID: UUID
     }
 
-    public struct SecondmentRecord: Sendable, Equatable {
+    public struct SecondmentRecord: Sendable, Equatable, Codable {
         public var to: String
         public var toLevel: SecondmentLevel
         public var since: CalendarDate
@@ -31,7 +31,7 @@ public struct WorkerState: Sendable, Equatable {
         public var eventID: UUID
     }
 
-    public struct MisconductRecord: Sendable, Equatable {
+    public struct MisconductRecord: Sendable, Equatable, Codable {
         public var eventID: UUID
         public var effective: CalendarDate
         public var description: String
@@ -43,7 +43,7 @@ public struct WorkerState: Sendable, Equatable {
     }
 
     /// A stretch of time the worker held a place on a community's roster.
-    public struct PlacementSpan: Sendable, Equatable, Hashable {
+    public struct PlacementSpan: Sendable, Equatable, Hashable, Codable {
         public var placement: Decision.Placement
         public var from: CalendarDate
         /// The first day no longer in this place; nil while it lasts.
@@ -61,7 +61,7 @@ public struct WorkerState: Sendable, Equatable {
     }
 
     /// One change of a tracked attribute, for `dossier history`.
-    public struct Change: Sendable, Equatable {
+    public struct Change: Sendable, Equatable, Codable {
         public var field: String
         public var value: String
         public var effective: CalendarDate

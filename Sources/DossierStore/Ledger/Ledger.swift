@@ -244,28 +244,59 @@ public final class Ledger: Sendable {
         let eventID = decision.eventID ?? UUID()
         var violations: [RuleViolation] = []
         do {
-            let head = try connection.pipeline([
+            // A decision a worker's snapshot may judge reads the snapshot in the same round trip.
+            let mayUseSnapshot = WorkerStateSnapshot.mayJudge(decision)
+            var opening: [PostgresQuery] = [
                 "BEGIN",
                 "SELECT o_version, o_reference_count, o_reference_last FROM dossier.begin_decision(\(stream.rawValue))",
-            ])[1][0]
+            ]
+            if mayUseSnapshot { opening.append(Snapshots.query(stream)) }
+            let begun = try connection.pipeline(opening)
+            let head = begun[1][0]
             let version = Int(try head.decode(Int32.self, at: 0))
+            var referenceCount = try head.decode(Int64.self, at: 1)
+            var referenceLast = try head.decode(Int64.self, at: 2)
             if assigned, version != 0 {
                 connection.rollbackQuietly()
                 throw WorkerIDTaken()
             }
-            let stored = try StreamCache.shared.decisions(of: stream, atVersion: version, on: connection)
-            if let existing = stored.first(where: { $0.event.type == decision.kind.rawValue && $0.event.reference == decision.reference }) {
+            // Judged from the worker's snapshot (this process's, else the projector's) when it is
+            // at the stream's and the reference streams' versions and can judge this decision;
+            // else from the stream's history.
+            var snapshot: WorkerStateSnapshot?
+            var policyVersion = 0
+            if mayUseSnapshot {
+                policyVersion = try Snapshots.policyVersion(begun[2])
+                snapshot =
+                    SnapshotCache.shared.snapshot(of: stream, version: version, policyVersion: policyVersion, on: connection)
+                    ?? Snapshots.decode(begun[2], version: version)
+                if let found = snapshot, !found.judges(decision) { snapshot = nil }
+            }
+            var stored: [StoredDecision] = []
+            /// Reads the stream's history to judge on; the decision as recorded when it is there already.
+            func readHistory() throws -> Recorded? {
+                stored = try StreamCache.shared.decisions(of: stream, atVersion: version, on: connection)
+                guard let existing = stored.first(where: { $0.event.type == decision.kind.rawValue && $0.event.reference == decision.reference })
+                else { return nil }
                 // Recorded already: compared outside the transaction (reading its personal data
                 // needs an access request committed first), with the locks let go.
                 connection.rollbackQuietly()
                 return try sameDecision(decision, existing, connection)
             }
-            let quota = quotaLocks(decision, stored)
+            var judged = decision
+            if let snapshot {
+                // A transfer within the worker's city may leave the city out: filled as the rules fill it.
+                if case .transfer(var placement) = judged.body, placement.city.isEmpty {
+                    placement.city = snapshot.state.placement?.city ?? ""
+                    judged.body = .transfer(placement)
+                }
+            } else {
+                if let recorded = try readHistory() { return recorded }
+            }
+            let quota = quotaLocks(judged, stored)
             var context: RuleContext
             if quota.keys.isEmpty {
-                context = try ReferenceData.current(
-                    connection, count: try head.decode(Int64.self, at: 1), last: try head.decode(Int64.self, at: 2)
-                ).context
+                context = try ReferenceData.current(connection, count: referenceCount, last: referenceLast).context
             } else {
                 // Under the quota locks: what a concurrent hire, transfer or population decision
                 // committed is read now (the reference data too), and nothing more can commit until
@@ -274,7 +305,18 @@ public final class Ledger: Sendable {
                 statements.append(ReferenceData.versionQuery)
                 if let city = quota.city { statements.append(spansQuery(city: city)) }
                 let results = try connection.pipeline(statements)
-                context = try ReferenceData.current(connection, version: results[quota.keys.count], knownAt: nil).context
+                let reference = results[quota.keys.count][0]
+                let (count, last) = (try reference.decode(Int64.self, at: 0), try reference.decode(Int64.self, at: 1))
+                if (count, last) != (referenceCount, referenceLast) {
+                    // The reference streams moved before the quota locks were granted: a snapshot
+                    // was folded with the policy as it was, so the history judges.
+                    (referenceCount, referenceLast) = (count, last)
+                    if snapshot != nil {
+                        snapshot = nil
+                        if let recorded = try readHistory() { return recorded }
+                    }
+                }
+                context = try ReferenceData.current(connection, count: count, last: last).context
                 if quota.city != nil {
                     // Counted where the gazetteer has them on each day (a merged district's workers in
                     // the district it merged into).
@@ -283,9 +325,14 @@ public final class Ledger: Sendable {
                         spans: try decodeSpans(results.last!).flatMap { item in places.inForce(item.span).map { (item.worker, $0) } })
                 }
             }
-            try Self.addOtherRecords(for: decision, stored: stored, to: &context, on: connection)
-            context.person = try Self.personCheck(decision, eventID: eventID, stored: stored, on: connection)
-            let verdict = Evaluator.evaluate(decision, eventID: eventID, history: stored, context: context)
+            let verdict: Verdict
+            if let snapshot, let fromState = Evaluator.evaluate(judged, eventID: eventID, snapshot: snapshot, context: context) {
+                verdict = fromState
+            } else {
+                try Self.addOtherRecords(for: decision, stored: stored, to: &context, on: connection)
+                context.person = try Self.personCheck(decision, eventID: eventID, stored: stored, on: connection)
+                verdict = Evaluator.evaluate(decision, eventID: eventID, history: stored, context: context)
+            }
             guard verdict.accepted else {
                 connection.rollbackQuietly()
                 throw LedgerError.refused(decision: verdict.decision, violations: verdict.violations)
@@ -298,9 +345,18 @@ public final class Ledger: Sendable {
                     events: [prepared.event], personal: prepared.personal.map { [$0] }, onBehalfOf: onBehalfOf)
             ]
             let appendedDecision = prepared.stored(version: version + 1)
+            // The worker's snapshot after this decision, for the next one this process records.
+            let nextSnapshot: WorkerStateSnapshot? =
+                decision.subjectKind != .worker
+                ? nil
+                : snapshot.map { $0.appending(verdict.decision, eventID: eventID, version: version + 1, context: context) }
+                    ?? (mayUseSnapshot
+                        ? WorkerStateSnapshot(
+                            worker: decision.subject, version: version + 1, stored: stored + [appendedDecision], context: context,
+                            policyVersion: policyVersion) : nil)
             if decision.subjectKind == .worker, !decision.kind.leavesPlacementsAlone {
-                let before = spans(of: stored, worker: decision.subject)
-                let after = spans(of: stored + [appendedDecision], worker: decision.subject)
+                let before = snapshot?.state.spans ?? spans(of: stored, worker: decision.subject)
+                let after = nextSnapshot?.state.spans ?? spans(of: stored + [appendedDecision], worker: decision.subject)
                 if before != after { statements += replaceSpans(worker: decision.subject, after) }
             }
             statements += FaultInjection.beforeCommit
@@ -313,6 +369,7 @@ public final class Ledger: Sendable {
                 results = try connection.pipeline(statements, separateTransactions: true)
             } catch {
                 StreamCache.shared.forget(stream, on: connection)
+                SnapshotCache.shared.forget(stream, on: connection)
                 throw error
             }
             let outcome = try EventLog.decodeAppend(results[0])
@@ -323,8 +380,15 @@ public final class Ledger: Sendable {
             recorded.event.recordedBy = appended.recordedBy
             if outcome.duplicate {
                 StreamCache.shared.forget(stream, on: connection)
+                SnapshotCache.shared.forget(stream, on: connection)
             } else {
-                StreamCache.shared.append(recorded, to: stream, after: stored, version: appended.version, on: connection)
+                if snapshot == nil {
+                    StreamCache.shared.append(recorded, to: stream, after: stored, version: appended.version, on: connection)
+                }
+                if var nextSnapshot, appended.version == version + 1 {
+                    nextSnapshot.version = appended.version
+                    SnapshotCache.shared.store(nextSnapshot, for: stream, on: connection)
+                }
             }
             return Recorded(
                 eventID: appended.eventID, position: appended.position, version: appended.version,
@@ -716,10 +780,13 @@ public final class Ledger: Sendable {
         // reads a committed request logged); on a standby it was logged on the primary.
         let request: PostgresQuery =
             requested ? "SELECT 1" : "SELECT dossier.request_personal_access(\(PostgresArray(names)), \(purpose))"
+        // The first stream's events this process decoded already are not read again: only those
+        // after them (events never change; the rest comes fresh from the same snapshot).
+        let cached = StreamCache.reads.entry(of: streams[0], on: connection)
         let results = try connection.pipeline([
             request,
             "BEGIN ISOLATION LEVEL REPEATABLE READ",
-            streamQuery(names),
+            cached.map { streamQuery(names[0], after: $0.version) } ?? streamQuery(names),
             ReferenceData.versionQuery,
             """
             SELECT p.event_id, p.fields, p.erased, p.stream, p.withheld, p.erased_at, p.erased_by, p.erasure_reference
@@ -732,7 +799,16 @@ public final class Ledger: Sendable {
             selectionsQuery(worker: streams.first(where: { $0.kind == "worker" })?.subject ?? "", knownAt: knownAt),
             "COMMIT",
         ], separateTransactions: true)
-        let stored = try decodeStream(results[2])
+        let read = try decodeStreamVersion(results[2])
+        var stored = read.stored
+        if let cached {
+            stored = cached.decisions + read.stored
+            if read.version > cached.version {
+                StreamCache.reads.store(stored, of: streams[0], version: read.version, on: connection)
+            }
+        } else if read.stream == streams[0] {
+            StreamCache.reads.store(stored, of: streams[0], version: read.version, on: connection)
+        }
         let references = try ReferenceData.current(connection, version: results[3], knownAt: knownAt)
         let stream = stored.first?.event.stream.rawValue
         let selections = stored.first?.event.stream.kind == "worker"
@@ -749,16 +825,30 @@ public final class Ledger: Sendable {
         """
     }
 
-    /// Decodes the rows of `streamQuery`: the first stream's decisions.
-    static func decodeStream(_ result: QueryResult) throws -> [StoredDecision] {
+    /// The events of `name` after `version`, in version order.
+    static func streamQuery(_ name: String, after version: Int) -> PostgresQuery {
+        """
+        SELECT \(fragment: EventLog.columns) FROM dossier.events
+         WHERE stream = \(name) AND version > \(Int32(version))
+         ORDER BY version
+        """
+    }
+
+    /// Decodes the rows of `streamQuery`: the first stream's decisions, that stream and its version
+    /// (its last event's, a decision or not; 0 when there are no rows).
+    static func decodeStreamVersion(_ result: QueryResult) throws -> (stored: [StoredDecision], stream: StreamID?, version: Int) {
         var stored: [StoredDecision] = []
+        var stream: StreamID?
+        var version = 0
         for row in result.rows {
             let event = try EventLog.decodeEvent(row)
-            if let first = stored.first, first.event.stream != event.stream { break }
+            if let stream, stream != event.stream { break }
+            stream = event.stream
+            version = event.version
             if EventLog.nonDecisionTypes.contains(event.type) { continue }
             stored.append(try decision(of: event))
         }
-        return stored
+        return (stored, stream, version)
     }
 
     /// The latest personal data in force, from `personal_data` rows (event id, fields, erased),
@@ -825,13 +915,20 @@ enum FaultInjection {
 /// for the same worker needs no read. A copy is used only when the stream is at the version it
 /// was taken at (read under the stream's lock), so a stale copy is never judged on.
 final class StreamCache: @unchecked Sendable {
-    static let shared = StreamCache()
+    /// What recording reads and writes (its own decisions cached as sent, with the log's position and time).
+    static let shared = StreamCache(capacity: 20_000)
+    /// What `show` and `trace` read: only events as the log returned them.
+    static let reads = StreamCache(capacity: 5_000)
     private let lock = NSLock()
     /// Each stream's decisions and the stream's version when they were read (a stream's version
     /// counts events that are not decisions, such as an erasure, too).
     private var entries: [String: (version: Int, decisions: [StoredDecision])] = [:]
     private var order: [String] = []
-    private let capacity = 20_000
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
 
     private func key(_ stream: StreamID, _ connection: PostgresConnection) -> String {
         connection.databaseIdentity + "#" + stream.rawValue
@@ -854,6 +951,18 @@ final class StreamCache: @unchecked Sendable {
         store((version, previous + [decision]), key: key(stream, connection))
     }
 
+    /// The cached copy of a stream, at whatever version it was taken (for reading what came after).
+    func entry(of stream: StreamID, on connection: PostgresConnection) -> (version: Int, decisions: [StoredDecision])? {
+        let key = key(stream, connection)
+        lock.lock()
+        defer { lock.unlock() }
+        return entries[key]
+    }
+
+    func store(_ decisions: [StoredDecision], of stream: StreamID, version: Int, on connection: PostgresConnection) {
+        store((version, decisions), key: key(stream, connection))
+    }
+
     func forget(_ stream: StreamID, on connection: PostgresConnection) {
         let key = key(stream, connection)
         lock.lock()
@@ -871,6 +980,50 @@ final class StreamCache: @unchecked Sendable {
                 order.removeFirst(capacity / 4)
             }
         }
+    }
+}
+
+/// The workers' snapshots this process folded or read lately (`WorkerStateSnapshot`), so that the
+/// next decision for a worker is judged without reading anything but the stream's version. Used
+/// only at the versions it was folded at, checked under the stream's lock.
+final class SnapshotCache: @unchecked Sendable {
+    static let shared = SnapshotCache()
+    private let lock = NSLock()
+    private var entries: [String: WorkerStateSnapshot] = [:]
+    private var order: [String] = []
+    private let capacity = 10_000
+
+    private func key(_ stream: StreamID, _ connection: PostgresConnection) -> String {
+        connection.databaseIdentity + "#" + stream.rawValue
+    }
+
+    /// The cached snapshot of `stream` when it was folded at these versions.
+    func snapshot(of stream: StreamID, version: Int, policyVersion: Int, on connection: PostgresConnection) -> WorkerStateSnapshot? {
+        let key = key(stream, connection)
+        lock.lock()
+        defer { lock.unlock() }
+        guard let entry = entries[key], entry.version == version, entry.policyVersion == policyVersion else { return nil }
+        return entry
+    }
+
+    func store(_ snapshot: WorkerStateSnapshot, for stream: StreamID, on connection: PostgresConnection) {
+        let key = key(stream, connection)
+        lock.lock()
+        defer { lock.unlock() }
+        if entries.updateValue(snapshot, forKey: key) == nil {
+            order.append(key)
+            if order.count > capacity {
+                for old in order.prefix(capacity / 4) { entries[old] = nil }
+                order.removeFirst(capacity / 4)
+            }
+        }
+    }
+
+    func forget(_ stream: StreamID, on connection: PostgresConnection) {
+        let key = key(stream, connection)
+        lock.lock()
+        entries[key] = nil
+        lock.unlock()
     }
 }
 

@@ -74,6 +74,7 @@ public enum Projector {
                 let events = try EventLog.readAll(connection, after: from, limit: batchSize)
                 guard let last = events.last?.position else { return (0, from) }
                 try apply(events, after: from, upTo: last, on: connection)
+                try Snapshots.update(after: events, upTo: last, on: connection)
                 try connection.query("UPDATE dossier_read.checkpoints SET position = \(last), updated_at = now()")
                 return (events.count, last)
             }

@@ -36,6 +36,11 @@ extension Projector {
         let tables = PostgresArray(projections.map(\.table))
         try connection.query("SELECT dossier_read.prepare_next(\(tables))")
         let (events, streams) = try fill(projections, upTo: end, on: connection, progress: progress)
+        if only.count == ProjectionName.allCases.count {
+            // Every snapshot folded afresh (a new program may fold differently).
+            try connection.query("DELETE FROM dossier_read.worker_snapshots")
+            try Snapshots.refresh(connection, upTo: end, progress: progress)
+        }
         try connection.transaction { connection in
             try connection.query("SELECT dossier_read.swap_next(\(tables))")
             try connection.query(
