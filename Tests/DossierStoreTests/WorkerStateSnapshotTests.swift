@@ -60,6 +60,14 @@ struct WorkerStateSnapshotTests {
         return out
     }
 
+    /// A snapshot as it is stored and judged from: without the state's list of changes (for
+    /// `dossier history`, read by no rule).
+    static func judging(_ snapshot: WorkerStateSnapshot) -> WorkerStateSnapshot {
+        var copy = snapshot
+        copy.state.changes = []
+        return copy
+    }
+
     @Test("judging from a snapshot gives the verdict and the state judging from the history gives, on every prefix of sampled streams")
     func snapshotJudgesAsHistory() async throws {
         let configuration = try Self.sampleLedger()
@@ -81,7 +89,8 @@ struct WorkerStateSnapshotTests {
                     worker: stream.subject, version: length, stored: prefix, context: context, policyVersion: 1)
                 // What the projector writes reads back the same.
                 let decoded = try JSONDecoder().decode(WorkerStateSnapshot.self, from: JSONEncoder().encode(snapshot))
-                #expect(decoded == snapshot, "\(stream.rawValue) at \(length): the snapshot does not read back as written")
+                #expect(
+                    decoded == Self.judging(snapshot), "\(stream.rawValue) at \(length): the snapshot does not read back as written")
                 for candidate in Self.candidates(after: prefix, next: stored[length].decision, worker: stream.subject, state: snapshot.state) {
                     guard decoded.judges(candidate) else { continue }
                     let eventID = UUID()
@@ -101,7 +110,9 @@ struct WorkerStateSnapshotTests {
                     let folded = WorkerStateSnapshot(
                         worker: stream.subject, version: length + 1, stored: prefix + [Evaluator.pending(fromHistory.decision, eventID: eventID)],
                         context: context, policyVersion: 1)
-                    #expect(after == folded, "\(stream.rawValue) after \(length) events and a \(candidate.kind.rawValue): states differ")
+                    #expect(
+                        Self.judging(after) == Self.judging(folded),
+                        "\(stream.rawValue) after \(length) events and a \(candidate.kind.rawValue): states differ")
                 }
             }
         }

@@ -100,6 +100,14 @@ public struct WorkerState: Sendable, Equatable, Codable {
         self.worker = worker
     }
 
+    /// Encoded (for a worker's snapshot, `WorkerStateSnapshot`) without `changes`: no rule reads
+    /// them, and they are most of a record's size; a decoded state has none.
+    enum CodingKeys: String, CodingKey {
+        case worker, status, exit, exitDate, post, role, level, education, placement, establishment, serviceStart, firstHired
+        case secretarySince, assessments, levelUpYearsUsed, qualifications, trainingHours, secondment, misconducts
+        case levelHistory, spans, publicInstitutionSince
+    }
+
     /// On the roster (active or seconded).
     public var isOnRoster: Bool { status == .active || status == .seconded }
 
