@@ -127,6 +127,11 @@ struct Bench: AsyncParsableCommand {
         let active = try await activeWorkers(url: url, among: roster)
         var rawByClients: [Int: Rate] = [:]
         var waitShares: [Int: [[String: Any]]] = [:]
+        // What judging from snapshots saves: one client, every decision judged from its history.
+        say("single decisions, 1 client, judged from history (DOSSIER_JUDGE_FROM_HISTORY)")
+        setenv("DOSSIER_JUDGE_FROM_HISTORY", "1", 1)
+        let fromHistory = try singleDecisions(url: url, clients: 1, workers: active)
+        unsetenv("DOSSIER_JUDGE_FROM_HISTORY")
         for clients in [1, 8] {
             say("single decisions, \(clients) client(s), \(Int(seconds)) s each")
             let ours = try singleDecisions(url: url, clients: clients, workers: active)
@@ -144,6 +149,14 @@ struct Bench: AsyncParsableCommand {
             figures.append(Figure(
                 name: "single decisions, \(clients) client\(clients == 1 ? "" : "s"): p99", dossier: ours.p99, baseline: raw.p99, unit: "ms",
                 higherIsBetter: false, target: "—"))
+            if clients == 1 {
+                figures.append(Figure(
+                    name: "single decisions, 1 client, judged from history: throughput", dossier: fromHistory.rate, baseline: raw.rate,
+                    unit: "decisions/s", higherIsBetter: true, target: "—", note: "DOSSIER_JUDGE_FROM_HISTORY: no snapshots"))
+                figures.append(Figure(
+                    name: "single decisions, 1 client, judged from history: p50", dossier: fromHistory.p50, baseline: raw.p50, unit: "ms",
+                    higherIsBetter: false, target: "—"))
+            }
         }
         let gapless = try connection.query(
             "SELECT count(*) = max(position) - min(position) + 1 FROM dossier.events WHERE on_behalf_of = 'bench-single'"

@@ -223,6 +223,11 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Whether decisions may be judged from workers' snapshots: yes, unless DOSSIER_JUDGE_FROM_HISTORY
+    /// is set (every decision then judged from its stream's history: how `dossier-bench` measures
+    /// what snapshots save).
+    static var judgesFromSnapshots: Bool { getenv("DOSSIER_JUDGE_FROM_HISTORY") == nil }
+
     /// Judges and records one decision in one transaction, judged under the locks that keep the
     /// verdict true until it commits.
     ///
@@ -245,7 +250,7 @@ public final class Ledger: Sendable {
         var violations: [RuleViolation] = []
         do {
             // A decision a worker's snapshot may judge reads the snapshot in the same round trip.
-            let mayUseSnapshot = WorkerStateSnapshot.mayJudge(decision)
+            let mayUseSnapshot = judgesFromSnapshots && WorkerStateSnapshot.mayJudge(decision)
             var opening: [PostgresQuery] = [
                 "BEGIN",
                 "SELECT o_version, o_reference_count, o_reference_last FROM dossier.begin_decision(\(stream.rawValue))",
