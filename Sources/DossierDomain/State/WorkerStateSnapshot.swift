@@ -27,9 +27,6 @@ public struct WorkerStateSnapshot: Sendable, Equatable, Codable {
     /// Assessment years the history in force already holds twice (`one-assessment-per-year` is
     /// broken again only by a new duplicate).
     public var assessmentYearsTwice: Set<Int>
-    /// The idempotency keys (decision kind and reference) the stream holds, so that a decision
-    /// sent again is recognised without reading the stream.
-    public var keys: Set<String>
 
     /// The snapshot of a worker's stream at `version` (its decisions `stored`), folded with the
     /// reference data of `context`, whose policy is the policy stream's at `policyVersion`.
@@ -46,20 +43,15 @@ public struct WorkerStateSnapshot: Sendable, Equatable, Codable {
             if case .assessment(let year, _) = entry.decision.body, !seen.insert(year).inserted { twice.insert(year) }
         }
         self.assessmentYearsTwice = twice
-        self.keys = Set(stored.map { Self.key(kind: $0.event.type, reference: $0.event.reference) })
     }
 
-    /// The idempotency key of a decision of `kind` with `reference`.
-    public static func key(kind: String, reference: String) -> String { kind + "\u{1F}" + reference }
-
     /// Whether `decision` can be judged from this snapshot: a decision of this worker that comes
-    /// last in effective order, is not already recorded, and reads nothing of the history but the
-    /// state (not a hire, which compares the person and counts quotas; not a correction,
-    /// rescission, ruling or appeal, which point at other events).
+    /// last in effective order and reads nothing of the history but the state (not a hire, which
+    /// compares the person and counts quotas; not a correction, rescission, ruling or appeal,
+    /// which point at other events). Whether it is recorded already (sent again) the caller asks
+    /// the log, which answers that from an index.
     public func judges(_ decision: Decision) -> Bool {
-        guard Self.mayJudge(decision), decision.subject == state.worker, hasHire,
-            !keys.contains(Self.key(kind: decision.kind.rawValue, reference: decision.reference))
-        else { return false }
+        guard Self.mayJudge(decision), decision.subject == state.worker, hasHire else { return false }
         return lastEffective.map { decision.effective >= $0 } ?? true
     }
 
@@ -76,7 +68,6 @@ public struct WorkerStateSnapshot: Sendable, Equatable, Codable {
         next.version = version
         next.lastEffective = decision.effective
         if case .assessment(let year, _) = decision.body, state.assessments[year] != nil { next.assessmentYearsTwice.insert(year) }
-        next.keys.insert(Self.key(kind: decision.kind.rawValue, reference: decision.reference))
         return next
     }
 }

@@ -255,7 +255,7 @@ public final class Ledger: Sendable {
                 "BEGIN",
                 "SELECT o_version, o_reference_count, o_reference_last FROM dossier.begin_decision(\(stream.rawValue))",
             ]
-            if mayUseSnapshot { opening.append(Snapshots.query(stream)) }
+            if mayUseSnapshot { opening.append(Snapshots.query(decision)) }
             let begun = try connection.pipeline(opening)
             let head = begun[1][0]
             let version = Int(try head.decode(Int32.self, at: 0))
@@ -272,10 +272,13 @@ public final class Ledger: Sendable {
             var policyVersion = 0
             if mayUseSnapshot {
                 policyVersion = try Snapshots.policyVersion(begun[2])
-                snapshot =
-                    SnapshotCache.shared.snapshot(of: stream, version: version, policyVersion: policyVersion, on: connection)
-                    ?? Snapshots.decode(begun[2], version: version)
-                if let found = snapshot, !found.judges(decision) { snapshot = nil }
+                // Sent again (recorded already), the history tells what was recorded.
+                if try !Snapshots.recorded(begun[2]) {
+                    snapshot =
+                        SnapshotCache.shared.snapshot(of: stream, version: version, policyVersion: policyVersion, on: connection)
+                        ?? Snapshots.decode(begun[2], version: version)
+                    if let found = snapshot, !found.judges(decision) { snapshot = nil }
+                }
             }
             var stored: [StoredDecision] = []
             /// Reads the stream's history to judge on; the decision as recorded when it is there already.

@@ -8,14 +8,23 @@ import PostgresClient
 /// Written by the projector (catch-up and rebuild), read by writers, which use a snapshot only at
 /// the stream's and the policy stream's current versions (`WorkerStateSnapshot`).
 public enum Snapshots {
-    /// The statement reading the policy stream's version and a stream's snapshot (in the round
-    /// trip that takes the stream's lock): one row, the snapshot's columns null when it has none.
-    static func query(_ stream: StreamID) -> PostgresQuery {
-        """
-        SELECT (SELECT coalesce(max(version), 0) FROM dossier.events WHERE stream = 'policy'),
-               s.version, s.policy_version, s.format, s.state::text
-          FROM (SELECT 1) one LEFT JOIN dossier_read.worker_snapshots s ON s.stream = \(stream.rawValue)
-        """
+    /// The statement reading the policy stream's version, whether `decision` is recorded already
+    /// (its idempotency key, from the log's index) and its stream's snapshot (in the round trip
+    /// that takes the stream's lock): one row, the snapshot's columns null when it has none.
+    static func query(_ decision: Decision) -> PostgresQuery {
+        let stream = decision.stream.rawValue
+        return """
+            SELECT (SELECT coalesce(max(version), 0) FROM dossier.events WHERE stream = 'policy'),
+                   s.version, s.policy_version, s.format, s.state::text,
+                   EXISTS (SELECT FROM dossier.events e WHERE e.stream = \(stream) AND e.event_type = \(decision.kind.rawValue)
+                              AND e.reference = \(decision.reference))
+              FROM (SELECT 1) one LEFT JOIN dossier_read.worker_snapshots s ON s.stream = \(stream)
+            """
+    }
+
+    /// Whether the decision of a row of `query` is recorded already.
+    static func recorded(_ result: QueryResult) throws -> Bool {
+        try result[0].decode(Bool.self, at: 5)
     }
 
     /// The policy stream's version in a row of `query`.
