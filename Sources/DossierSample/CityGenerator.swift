@@ -472,7 +472,9 @@ struct CityGenerator {
             guard apply(&probe, &dismissal) else { return }
             add(exitDate, dismissal, &today)
             if random.chance(0.3) {
-                let ruling = date(year, 12, random.int(1...20))
+                // Ruled before the level-review round of 15 December, which names only workers on
+                // the roster as their records stand then (an overturned dismissal counts from the ruling).
+                let ruling = date(year, 12, random.int(1...14))
                 var appeal = base("appeal-ruling", sim, ruling, authority: "\(sim.seat.placement.district)人事争议仲裁委员会")
                 appeal["appealed"] = .string(id.uuidString.lowercased())
                 appeal["reference"] = .string(nextReference("仲裁", year))
