@@ -28,6 +28,18 @@ struct ParallelRebuildTests {
         return tables
     }
 
+    /// The worker snapshots, decoded, by stream.
+    static func snapshots(_ connection: PostgresConnection) throws -> [String: WorkerStateSnapshot] {
+        var snapshots: [String: WorkerStateSnapshot] = [:]
+        for row in try connection.query("SELECT stream, version, policy_version, format, state::text FROM dossier_read.worker_snapshots").rows {
+            let snapshot = try JSONDecoder().decode(WorkerStateSnapshot.self, from: Data(try row.decode(String.self, at: 4).utf8))
+            #expect(Int(try row.decode(Int32.self, at: 1)) == snapshot.version)
+            #expect(Int(try row.decode(Int32.self, at: 2)) == snapshot.policyVersion)
+            snapshots[try row.decode(String.self, at: 0)] = snapshot
+        }
+        return snapshots
+    }
+
     static func ledger() throws -> DatabaseConfiguration {
         let configuration = try TestDatabase.create()
         // 3 districts of 70 workers: 210 worker streams and their histories, 2012–2020.
@@ -54,6 +66,12 @@ struct ParallelRebuildTests {
                 #expect(tables[name] == text, "\(name) differs with \(workers) workers in groups of \(groupSize)")
             }
         }
+        // The worker snapshots the rebuild folds in its pass are those the snapshot refresh folds.
+        let folded = try Self.snapshots(connection)
+        #expect(folded.count > 200)
+        _ = try connection.query("DELETE FROM dossier_read.worker_snapshots")
+        try Snapshots.refresh(connection, upTo: one.position)
+        #expect(try Self.snapshots(connection) == folded)
         // And the rebuild agrees with the incremental projector, row for row.
         let differences = try Projector.differencesFromRebuild(connection)
         #expect(differences.values.allSatisfy { $0 == 0 }, "\(differences)")

@@ -39,13 +39,13 @@ extension Projector {
         // and swap them in, so the projector only ever writes rows.
         let tables = PostgresArray(projections.map(\.table))
         try connection.query("SELECT dossier_read.prepare_next(\(tables))")
+        // Every snapshot folded afresh (a new program may fold differently), in the same pass:
+        // the workers fold and encode each worker's snapshot beside its rows.
+        let snapshots = only.count == ProjectionName.allCases.count ? try Snapshots.Reference.read(connection, upTo: end) : nil
+        if snapshots != nil { try connection.query("DELETE FROM dossier_read.worker_snapshots") }
         let (events, streams) = try fill(
-            projections, upTo: end, on: connection, progress: progress, workers: workers, groupSize: groupSize)
-        if only.count == ProjectionName.allCases.count {
-            // Every snapshot folded afresh (a new program may fold differently).
-            try connection.query("DELETE FROM dossier_read.worker_snapshots")
-            try Snapshots.refresh(connection, upTo: end, progress: progress)
-        }
+            projections, upTo: end, on: connection, progress: progress, workers: workers, groupSize: groupSize,
+            snapshots: snapshots)
         try connection.transaction { connection in
             try connection.query("SELECT dossier_read.swap_next(\(tables))")
             try connection.query(
@@ -80,7 +80,7 @@ extension Projector {
     /// whatever the number of workers), and then writes that group's rows with `COPY`.
     static func fill(
         _ projections: [ProjectionName], upTo end: Int64, on connection: PostgresConnection, progress: Progress?,
-        workers: Int = workerCount, groupSize: Int = 500
+        workers: Int = workerCount, groupSize: Int = 500, snapshots: Snapshots.Reference? = nil
     ) throws -> (events: Int, streams: Int) {
         let streams = try connection.query(
             "SELECT DISTINCT stream FROM dossier.events WHERE position <= \(end) ORDER BY stream"
@@ -98,13 +98,18 @@ extension Projector {
                     for slice in slices { try writer.append(slice.writers[index]) }
                 }
             }
+            if snapshots != nil {
+                try connection.copyFrom(Snapshots.copyStatement) { writer in
+                    for slice in slices { try writer.append(slice.snapshots) }
+                }
+            }
             events += slices.reduce(0) { $0 + $1.events }
             progress?("rebuilding", events, nil)
         }
         for start in stride(from: 0, to: streams.count, by: max(1, groupSize)) {
             let group = Array(streams[start..<min(streams.count, start + max(1, groupSize))])
             let work = GroupWork(try readRows(connection, group, upTo: end), workers: workers)
-            compute.async { work.run(written, context: context, references: references) }
+            compute.async { work.run(written, context: context, references: references, snapshots: snapshots) }
             // While this group is worked on, the one before is written.
             if let previous = inFlight { try finish(previous) }
             inFlight = work
@@ -123,6 +128,8 @@ extension Projector {
         final class Slice {
             var events = 0
             var writers: [CopyWriter] = []
+            /// Rows of `dossier_read.worker_snapshots`, when the rebuild writes them.
+            var snapshots = CopyWriter()
             var error: (any Error)?
         }
 
@@ -166,14 +173,16 @@ extension Projector {
             outputs = slices.map { _ in Slice() }
         }
 
-        func run(_ projections: [ProjectionName], context: RuleContext, references: ReferenceEvents) {
+        func run(
+            _ projections: [ProjectionName], context: RuleContext, references: ReferenceEvents, snapshots: Snapshots.Reference?
+        ) {
             DispatchQueue.concurrentPerform(iterations: slices.count) { index in
                 let output = outputs[index]
                 output.writers = projections.map { _ in CopyWriter() }
                 do {
                     output.events = try Projector.project(
                         result, runs: slices[index], projections, context: context, references: references,
-                        into: &output.writers)
+                        into: &output.writers, snapshots: snapshots, snapshotRows: &output.snapshots)
                 } catch {
                     output.error = error
                 }
@@ -193,19 +202,28 @@ extension Projector {
     /// the decisions read.
     static func project(
         _ result: QueryResult, runs: ArraySlice<Range<Int>>, _ projections: [ProjectionName], context: RuleContext,
-        references: ReferenceEvents, into writers: inout [CopyWriter]
+        references: ReferenceEvents, into writers: inout [CopyWriter], snapshots: Snapshots.Reference? = nil,
+        snapshotRows: inout CopyWriter
     ) throws -> Int {
         var events = 0
         let timeline = projections.firstIndex(of: .timeline)
+        let encoder = JSONEncoder()
         for run in runs {
             var decisions: [StoredDecision] = []
             decisions.reserveCapacity(run.count)
             var stream: StreamID?
+            var version = 0
             for index in run {
                 let event = try EventLog.decodeEvent(result[index])
                 stream = event.stream
+                version = max(version, event.version)
                 if EventLog.nonDecisionTypes.contains(event.type) { continue }
                 decisions.append(try Ledger.decision(of: event))
+            }
+            if let snapshots, let stream, stream.kind == "worker" {
+                // As `Snapshots.write` folds and writes it.
+                try Snapshots.writeRow(
+                    stream, version: version, stored: decisions, reference: snapshots, encoder: encoder, into: &snapshotRows)
             }
             guard let stream, !decisions.isEmpty else { continue }
             events += decisions.count
