@@ -56,7 +56,8 @@ extension PostgresConnection {
 
 /// Writes rows of a text-format COPY, escaping each field.
 public struct CopyWriter {
-    @usableFromInline let connection: PostgresConnection
+    /// Nil for a detached writer, which only gathers rows (see `init()`).
+    @usableFromInline let connection: PostgresConnection?
     @usableFromInline var buffer: [UInt8] = []
     @usableFromInline var fieldsInRow = 0
     /// Rows written so far.
@@ -67,6 +68,22 @@ public struct CopyWriter {
     init(connection: PostgresConnection) {
         self.connection = connection
         buffer.reserveCapacity(Self.flushThreshold + 4096)
+    }
+
+    /// A detached writer: it encodes rows into memory and sends nothing, so rows can be encoded
+    /// on other threads and handed to a COPY with `append(_:)`.
+    public init() {
+        connection = nil
+    }
+
+    /// Appends the rows a detached writer encoded (its current row must be ended).
+    public mutating func append(_ rows: CopyWriter) throws {
+        precondition(rows.fieldsInRow == 0 && fieldsInRow == 0, "append between rows only")
+        buffer.append(contentsOf: rows.buffer)
+        self.rows += rows.rows
+        if buffer.count >= Self.flushThreshold {
+            try flush()
+        }
     }
 
     /// Appends the next field of the current row; nil writes SQL NULL.
@@ -121,7 +138,7 @@ public struct CopyWriter {
 
     @usableFromInline
     mutating func flush() throws {
-        guard !buffer.isEmpty else { return }
+        guard !buffer.isEmpty, let connection else { return }
         try connection.putCopyData(buffer)
         buffer.removeAll(keepingCapacity: true)
     }

@@ -29,11 +29,14 @@ public struct CommandRunner {
     }
 
     /// Writes a sample district with the built `dossier-sample` and returns the file's path.
-    public static func sample(seed: Int, workers: Int, from: Int, to: Int) throws -> String {
+    public static func sample(seed: Int, workers: Int, from: Int, to: Int, districts: Int = 1) throws -> String {
         let path = FileManager.default.temporaryDirectory.appending(path: "sample-\(UUID().uuidString).jsonl").path
         let generator = Process()
         generator.executableURL = binDirectory().appending(path: "dossier-sample")
-        generator.arguments = ["--seed", String(seed), "--workers", String(workers), "--from", String(from), "--to", String(to), "--output", path]
+        generator.arguments = [
+            "--seed", String(seed), "--workers", String(workers), "--from", String(from), "--to", String(to),
+            "--districts", String(districts), "--output", path,
+        ]
         generator.standardError = FileHandle.nullDevice
         try generator.run()
         generator.waitUntilExit()

@@ -204,9 +204,15 @@ public struct PolicyBook: Sendable, Equatable {
         var values: JSONObject
     }
 
-    var entries: [Entry] = []
+    var entries: [Entry] = [] {
+        didSet { lookups = Lookups() }
+    }
+    /// Lookups already made, shared by copies of the same book (a changed book gets new ones).
+    private var lookups = Lookups()
 
     public init() {}
+
+    public static func == (lhs: PolicyBook, rhs: PolicyBook) -> Bool { lhs.entries == rhs.entries }
 
     /// The book of the policy stream's events (corrections applied, rescinded ones left out).
     public init(events: [RecordedEvent]) {
@@ -224,10 +230,22 @@ public struct PolicyBook: Sendable, Equatable {
     }
 
     /// Every date a policy decision takes effect, in order.
-    public var effectiveDates: [CalendarDate] { Array(Set(entries.map(\.effective))).sorted() }
+    public var effectiveDates: [CalendarDate] {
+        guard !entries.isEmpty else { return [] }
+        return lookups.dates(of: entries)
+    }
 
     /// The parameters in force on `date` for a worker in `district` of `city`.
+    ///
+    /// Interned: the answer depends only on the jurisdiction and on how many of the book's
+    /// effective dates have come by `date`, so each (city, district, that count) is computed once.
     public func parameters(city: String?, district: String?, on date: CalendarDate) -> PolicyParameters {
+        guard !entries.isEmpty else { return PolicyParameters.defaults }
+        return lookups.parameters(city: city, district: district, on: date, book: self)
+    }
+
+    /// The parameters computed from the entries (what `parameters` interns).
+    func computeParameters(city: String?, district: String?, on date: CalendarDate) -> PolicyParameters {
         var parameters = PolicyParameters.defaults
         guard !entries.isEmpty else { return parameters }
         var scopes = ["*"]
@@ -296,4 +314,52 @@ public struct PopulationBook: Sendable, Equatable {
 
     /// The jurisdictions with any figure.
     public var jurisdictions: [String] { records.keys.sorted() }
+}
+
+extension PolicyBook {
+    /// The interned lookups of one book. Thread-safe: folds on several threads share a book.
+    final class Lookups: @unchecked Sendable {
+        struct Key: Hashable {
+            var city: String?
+            var district: String?
+            /// How many of the book's effective dates are on or before the date asked about.
+            var reached: Int
+        }
+
+        private let lock = NSLock()
+        private var sortedDates: [CalendarDate]?
+        private var memo: [Key: PolicyParameters] = [:]
+
+        func dates(of entries: [Entry]) -> [CalendarDate] {
+            lock.lock()
+            defer { lock.unlock() }
+            if let sortedDates { return sortedDates }
+            let dates = Array(Set(entries.map(\.effective))).sorted()
+            sortedDates = dates
+            return dates
+        }
+
+        func parameters(city: String?, district: String?, on date: CalendarDate, book: PolicyBook) -> PolicyParameters {
+            let dates = dates(of: book.entries)
+            // The number of effective dates on or before `date` (binary search).
+            var low = 0
+            var high = dates.count
+            while low < high {
+                let middle = (low + high) / 2
+                if dates[middle] <= date { low = middle + 1 } else { high = middle }
+            }
+            let key = Key(city: city, district: city == nil ? nil : district, reached: low)
+            lock.lock()
+            if let known = memo[key] {
+                lock.unlock()
+                return known
+            }
+            lock.unlock()
+            let computed = book.computeParameters(city: city, district: district, on: date)
+            lock.lock()
+            memo[key] = computed
+            lock.unlock()
+            return computed
+        }
+    }
 }

@@ -244,6 +244,28 @@ extension Replay {
 
     /// The trace of one stream alone.
     static func streamTrace(_ stored: [StoredDecision], context: RuleContext) -> [TraceEntry] {
+        streamTraceAndFold(stored, context: context).trace
+    }
+
+    /// The trace of a stream without selections (as `trace(stored, context:)` gives it), with the
+    /// history and, for a worker, the fold it was made from, for callers that need those too
+    /// (the projections) and would otherwise compute them again.
+    public static func traceAndFold(_ stored: [StoredDecision], context: RuleContext)
+        -> (trace: [TraceEntry], history: History, outcome: Outcome?)
+    {
+        var (entries, history, outcome) = streamTraceAndFold(stored, context: context)
+        guard stored.first?.decision.subjectKind == .worker else { return (entries, history, outcome) }
+        var kinds: [UUID: String] = [:]
+        for entry in entries { kinds[entry.event.eventID] = entry.event.type }
+        for index in entries.indices {
+            if let target = entries[index].decision.appealTarget { entries[index].againstDecision = kinds[target] }
+        }
+        return (entries, history, outcome)
+    }
+
+    static func streamTraceAndFold(_ stored: [StoredDecision], context: RuleContext)
+        -> (trace: [TraceEntry], history: History, outcome: Outcome?)
+    {
         let history = history(stored)
         var status = history.status
         let outcome = stored.first?.decision.subjectKind == .worker
@@ -252,10 +274,11 @@ extension Replay {
             status[misconduct.eventID]?.ruling = misconduct.ruling
             status[misconduct.eventID]?.rulingBy = misconduct.rulingEventID
         }
-        return stored.map { item in
+        let entries = stored.map { item in
             let exceptions = item.decision.override == nil ? [] : (outcome?.violations[item.eventID] ?? [])
             return TraceEntry(event: item.event, decision: item.decision, status: status[item.eventID] ?? EventStatus(), exceptions: exceptions)
         }
+        return (entries, history, outcome)
     }
 }
 

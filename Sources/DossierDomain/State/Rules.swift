@@ -437,13 +437,13 @@ extension WorkerState {
     func levelUpProblem(on date: CalendarDate, to newLevel: Int, _ parameters: PolicyParameters, dated: Bool = true) -> String? {
         let needed = parameters.levelUpConsecutiveExcellent
         let latest = latestAssessments(on: date, count: needed)
-        let found = latest.isEmpty
-            ? "none" : latest.map { "\($0.year) \($0.grade.rawValue)" + (levelUpYearsUsed.contains($0.year) ? " (already used)" : "") }
-                .joined(separator: ", ")
         let consecutive = latest.count == needed && zip(latest, latest.dropFirst()).allSatisfy { $1.year == $0.year + 1 }
         if latest.count < needed || !consecutive || latest.contains(where: { $0.grade != .excellent })
             || latest.contains(where: { levelUpYearsUsed.contains($0.year) })
         {
+            let found = latest.isEmpty
+                ? "none" : latest.map { "\($0.year) \($0.grade.rawValue)" + (levelUpYearsUsed.contains($0.year) ? " (already used)" : "") }
+                    .joined(separator: ", ")
             return "level-change on assessment grounds needs \(needed) consecutive excellent annual assessments "
                 + "not used for an earlier level-up" + (dated ? ", as of \(date)" : "") + "; found \(found)"
         }

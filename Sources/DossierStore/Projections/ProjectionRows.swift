@@ -80,14 +80,23 @@ struct StreamRows {
         var eventID: UUID
     }
 
+    /// The stream's history as now known (nil for a stream without decisions), for the
+    /// timeline, which would otherwise compute it again.
+    var history: History?
+
     /// The rows of one stream, from its decisions as now known.
     init(stream: StreamID, stored: [StoredDecision], context: RuleContext) {
         guard !stored.isEmpty else { return }
-        audit = Replay.trace(stored, context: context)
-        let history = Replay.history(stored)
+        // The trace folds a worker's history with the same context: its fold serves here too.
+        let (trace, history, outcome) = Replay.traceAndFold(stored, context: context)
+        audit = trace
+        self.history = history
         switch stream.kind {
         case "worker":
-            let state = Replay.fold(worker: stream.subject, history, context: context).state
+            let state =
+                if let outcome, stored[0].decision.subject == stream.subject { outcome.state } else {
+                    Replay.fold(worker: stream.subject, history, context: context).state
+                }
             assessments = state.assessmentsByYear.map { (stream.subject, $0) }
             levels = state.levelHistory.map { (stream.subject, $0) }
             var open: Assignment?

@@ -193,14 +193,18 @@ public enum Projector {
     }
 
     /// Adds to `versions` what was known of a worker at each of `times`, in order.
+    ///
+    /// `history`, when given, is the history of all of `decisions` (used where all are known).
     static func learn(
         _ versions: inout TimelineVersions, worker: String, _ decisions: [StoredDecision], times: [Timestamp],
-        references: ReferenceEvents
+        references: ReferenceEvents, history: History? = nil
     ) {
         guard let first = decisions.map(\.event.knownFrom).min() else { return }
+        let last = decisions.map(\.event.knownFrom).max()!
         for time in Set(times).filter({ $0 >= first }).sorted() {
+            let known = if let history, time >= last { history } else { Replay.history(decisions, knownAt: time) }
             let periods = Timeline.periods(
-                worker: worker, Replay.history(decisions, knownAt: time), context: references.context(knownAt: time))
+                worker: worker, known, context: references.context(knownAt: time))
             versions.learn(periods, worker: worker, at: time)
         }
     }
@@ -209,8 +213,18 @@ public enum Projector {
         -> [StreamID: [StoredDecision]]
     {
         var stored: [StreamID: [StoredDecision]] = [:]
+        for row in try readRows(connection, streams, upTo: end).rows {
+            let event = try EventLog.decodeEvent(row)
+            if EventLog.nonDecisionTypes.contains(event.type) { continue }
+            stored[event.stream, default: []].append(try Ledger.decision(of: event))
+        }
+        return stored
+    }
+
+    /// The rows of `streams` (up to `end`), in stream and version order, undecoded.
+    static func readRows(_ connection: PostgresConnection, _ streams: [StreamID], upTo end: Int64?) throws -> QueryResult {
         let names = PostgresArray(streams.map(\.rawValue))
-        let result = try connection.query(
+        return try connection.query(
             end.map { end in
                 """
                 SELECT \(fragment: EventLog.columns) FROM dossier.events
@@ -221,12 +235,6 @@ public enum Projector {
                 SELECT \(fragment: EventLog.columns) FROM dossier.events WHERE stream = ANY(\(names))
                  ORDER BY stream, version
                 """)
-        for row in result.rows {
-            let event = try EventLog.decodeEvent(row)
-            if EventLog.nonDecisionTypes.contains(event.type) { continue }
-            stored[event.stream, default: []].append(try Ledger.decision(of: event))
-        }
-        return stored
     }
 
     static func copy(
@@ -259,14 +267,23 @@ public enum Projector {
     }
 }
 
-/// The policy and jurisdiction events, for judging what was known when.
-final class ReferenceEvents {
+/// The policy and jurisdiction events, for judging what was known when. Thread-safe: the
+/// rebuild's workers share one.
+final class ReferenceEvents: @unchecked Sendable {
     let events: [RecordedEvent]
+    /// The knowledge times of `events`, ascending: the events known at a time are those whose
+    /// time is among the first `count` of these.
+    private let knownTimes: [Timestamp]
+    /// When the policy stream's events became known, in log order.
+    let policyTimes: [Timestamp]
+    private let lock = NSLock()
     /// Contexts already built, by how many reference events were known.
     private var contexts: [Int: RuleContext] = [:]
 
     init(events: [RecordedEvent]) {
         self.events = events
+        knownTimes = events.map(\.knownFrom).sorted()
+        policyTimes = events.filter { $0.stream == .policy }.map(\.knownFrom)
     }
 
     static func read(_ connection: PostgresConnection, upTo end: Int64 = Int64.max) throws -> ReferenceEvents {
@@ -280,12 +297,31 @@ final class ReferenceEvents {
     }
 
     func context(knownAt: Timestamp?) -> RuleContext {
+        var count = knownTimes.count
+        if let time = knownAt {
+            var low = 0
+            var high = knownTimes.count
+            while low < high {
+                let middle = (low + high) / 2
+                if knownTimes[middle] <= time { low = middle + 1 } else { high = middle }
+            }
+            count = low
+        }
+        lock.lock()
+        if let cached = contexts[count] {
+            lock.unlock()
+            return cached
+        }
+        lock.unlock()
         let known = knownAt.map { time in events.filter { $0.knownFrom <= time } } ?? events
-        if let cached = contexts[known.count] { return cached }
         var population = PopulationBook()
         population.add(events: known.filter { $0.stream.kind == "jurisdiction" })
         let context = RuleContext(policy: PolicyBook(events: known.filter { $0.stream == .policy }), population: population)
-        contexts[known.count] = context
+        lock.lock()
+        defer { lock.unlock() }
+        // Another thread may have built it meanwhile: keep the first, so all share its lookups.
+        if let cached = contexts[count] { return cached }
+        contexts[count] = context
         return context
     }
 }

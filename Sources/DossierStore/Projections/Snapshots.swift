@@ -68,24 +68,33 @@ public enum Snapshots {
         let encoder = JSONEncoder()
         var written = 0
         try connection.query("DELETE FROM dossier_read.worker_snapshots WHERE stream = ANY(\(names))")
-        try connection.copyFrom(
-            "COPY dossier_read.worker_snapshots (stream, version, policy_version, format, state) FROM STDIN"
-        ) { writer in
+        try connection.copyFrom(copyStatement) { writer in
             for stream in workers {
                 guard let version = versions[stream.rawValue] else { continue }
-                let snapshot = WorkerStateSnapshot(
-                    worker: stream.subject, version: version, stored: stored[stream] ?? [], context: reference.context,
-                    policyVersion: reference.policyVersion)
-                writer.field(stream.rawValue)
-                writer.field(Int32(version))
-                writer.field(Int32(reference.policyVersion))
-                writer.field(Int32(WorkerStateSnapshot.format))
-                writer.field(String(decoding: try encoder.encode(snapshot), as: UTF8.self))
-                try writer.endRow()
+                try writeRow(stream, version: version, stored: stored[stream] ?? [], reference: reference, encoder: encoder, into: &writer)
                 written += 1
             }
         }
         return written
+    }
+
+    static let copyStatement: PostgresQuery =
+        "COPY dossier_read.worker_snapshots (stream, version, policy_version, format, state) FROM STDIN"
+
+    /// Folds one worker stream (its decisions up to `version`) and writes its snapshot row.
+    static func writeRow(
+        _ stream: StreamID, version: Int, stored: [StoredDecision], reference: Reference, encoder: JSONEncoder,
+        into writer: inout CopyWriter
+    ) throws {
+        let snapshot = WorkerStateSnapshot(
+            worker: stream.subject, version: version, stored: stored, context: reference.context,
+            policyVersion: reference.policyVersion)
+        writer.field(stream.rawValue)
+        writer.field(Int32(version))
+        writer.field(Int32(reference.policyVersion))
+        writer.field(Int32(WorkerStateSnapshot.format))
+        writer.field(String(decoding: try encoder.encode(snapshot), as: UTF8.self))
+        try writer.endRow()
     }
 
     /// The reference streams up to a position: what snapshots are folded with, and the policy
