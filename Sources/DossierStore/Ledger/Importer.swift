@@ -15,14 +15,26 @@ import PostgresClient
 /// holds the import barrier from start to end, so no single append interleaves with it.
 public final class Importer: Sendable {
     public let session: PostgresSession
+    /// How many streams' books (a worker's folded state, version, placements) stay in memory
+    /// between chunks; the least recently used go first, and a stream that comes back is read
+    /// again from the transaction. Memory stays bounded however many workers a file names.
+    public let cachedStreams: Int
 
-    public init(_ configuration: DatabaseConfiguration) {
+    /// The default `cachedStreams`: `DOSSIER_IMPORT_CACHED_STREAMS` when set, else 50,000 (about
+    /// 60 MB of folded states).
+    public static var defaultCachedStreams: Int {
+        ProcessInfo.processInfo.environment["DOSSIER_IMPORT_CACHED_STREAMS"].flatMap { Int($0) }.map { max(1, $0) } ?? 50_000
+    }
+
+    public init(_ configuration: DatabaseConfiguration, cachedStreams: Int = Importer.defaultCachedStreams) {
         self.session = PostgresSession.open(configuration, role: .person, label: "dossier.import")
+        self.cachedStreams = max(1, cachedStreams)
     }
 
     /// An importer on a session someone else owns (the server's pool).
-    public init(session: PostgresSession) {
+    public init(session: PostgresSession, cachedStreams: Int = Importer.defaultCachedStreams) {
         self.session = session
+        self.cachedStreams = max(1, cachedStreams)
     }
 
     /// One line of input, already read.
@@ -168,7 +180,7 @@ public final class Importer: Sendable {
                 "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off")
             var committing = false
             do {
-                var run = try Run(connection: connection, onBehalfOf: onBehalfOf, progress: progress)
+                var run = try Run(connection: connection, onBehalfOf: onBehalfOf, progress: progress, cachedStreams: cachedStreams)
                 let report = try run.all(chunks: chunks, skipInvalid: skipInvalid, createPlaces: createPlaces)
                 if report.committed {
                     committing = true
@@ -210,6 +222,11 @@ public final class Importer: Sendable {
         var history: [StoredDecision]?
         /// Decisions accepted in the current chunk, not yet staged.
         var pending: [StoredDecision] = []
+        /// A worker's placement spans as `dossier.placements` holds them in this transaction:
+        /// what the import's headcount index counts for the worker.
+        var indexedSpans: [WorkerState.PlacementSpan] = []
+        /// The chunk that last used the book (the least recently used are evicted first).
+        var lastUsed = 0
 
         init(stored: [StoredDecision], state: WorkerState?) {
             version = stored.last?.event.version ?? 0
@@ -224,15 +241,20 @@ public final class Importer: Sendable {
         let connection: PostgresConnection
         let onBehalfOf: String?
         let progress: (@Sendable (Progress) -> Void)?
+        /// The books of the streams used lately, at most `cachedStreams` between chunks.
         var books: [StreamID: StreamBook] = [:]
+        let cachedStreams: Int
+        /// Chunks judged so far (the clock of `StreamBook.lastUsed`).
+        var chunkCount = 0
         var references: ReferenceData
         /// The reference streams' events: the log's when the import began, then those this
         /// import accepted (positions after the log's, in order). Read again into `references`
         /// when the import corrects or rescinds a jurisdiction's or policy decision.
         var referenceEvents: [RecordedEvent]
-        let headcount = HeadcountIndex(spans: [])
-        var loadedCities = Set<String>()
-        var touchedWorkers = Set<String>()
+        /// Every worker's spans counted per jurisdiction and day, as `dossier.placements` holds
+        /// them in this transaction (read whole at the start, kept current chunk by chunk); no
+        /// spans per worker are kept beside the books.
+        let headcount = HeadcountIndex(tracksWorkers: false)
         /// Every idempotency key of the streams the import touched (in the log or accepted).
         var seenKeys = KeyFilter()
         var problems: [Problem] = []
@@ -249,15 +271,21 @@ public final class Importer: Sendable {
         /// Batches appended so far in this import's transaction.
         var batchesAppended = 0
 
-        init(connection: PostgresConnection, onBehalfOf: String?, progress: (@Sendable (Progress) -> Void)?) throws {
+        init(connection: PostgresConnection, onBehalfOf: String?, progress: (@Sendable (Progress) -> Void)?, cachedStreams: Int) throws {
             self.connection = connection
             self.onBehalfOf = onBehalfOf
             self.progress = progress
+            self.cachedStreams = cachedStreams
             // No single append may run beside the import: what is judged here stays true.
             try connection.query("SELECT dossier.take_import_barrier()")
             referenceEvents = try ReferenceData.events(connection)
             references = ReferenceData.build(referenceEvents)
             startedAt = Timestamp(try connection.query("SELECT now()").scalar(PostgresTimestamp.self)!)
+            // Every city's placements, a city at a time: the quota checks count every worker.
+            let cities = try connection.query("SELECT DISTINCT city FROM dossier.placements").rows.map { try $0.decode(String.self, at: 0) }
+            for city in cities {
+                headcount.replace([], with: try Ledger.decodeSpans(connection.query(Ledger.spansQuery(city: city))).map(\.span))
+            }
         }
 
         /// When the import's transaction began: no line may claim to have been known later.
@@ -285,7 +313,6 @@ public final class Importer: Sendable {
                     lines: lines, written: 0, duplicates: duplicates, problems: problems, committed: false, firstPosition: nil,
                     warningCount: warningCount, warnings: warnings)
             }
-            try writePlacements()
             var report = Report(
                 lines: lines, written: written, duplicates: duplicates, problems: problems, committed: true,
                 firstPosition: firstPosition, warningCount: warningCount, warnings: warnings)
@@ -319,8 +346,8 @@ public final class Importer: Sendable {
                 guard case .selection(let selection) = item.decision.body else { return [] }
                 return (selection.selected + selection.passedOver).map { StreamID.worker($0) }
             }
+            chunkCount += 1
             try loadStreams(Set(decisions.map(\.decision.stream) + named))
-            try loadCities(decisions)
             var recorded = try recordedKeys(decisions.map(\.decision).filter { seenKeys.mayContain(Self.keyText($0.stream, $0.kind.rawValue, $0.reference)) })
             var takenIDs = Set(
                 try connection.query(
@@ -328,6 +355,8 @@ public final class Importer: Sendable {
                 ).rows.map { try $0.decode(UUID.self, at: 0) })
             var staged: [(stream: StreamID, prepared: PreparedEvent, version: Int)] = []
             var stagedLines: [Int] = []
+            // Workers whose spans this chunk changed, with their new spans.
+            var movedWorkers: [String: [WorkerState.PlacementSpan]] = [:]
 
             // Personal data of hires accepted in this chunk (not yet staged, so not in the database).
             var chunkPersonal: [StreamID: JSONObject] = [:]
@@ -343,6 +372,7 @@ public final class Importer: Sendable {
                     continue
                 }
                 let book = books[decision.stream]!
+                book.lastUsed = chunkCount
                 // A decision already recorded (in the log, earlier in the file) is a retry.
                 let key = IdempotencyKey(stream: decision.stream, kind: decision.kind.rawValue, reference: decision.reference)
                 if let existing = recorded[key] {
@@ -360,6 +390,7 @@ public final class Importer: Sendable {
                 }
                 var context = references.context
                 context.headcount = headcount
+                headcount.judged = decision.subjectKind == .worker ? (decision.subject, book.indexedSpans) : nil
                 context.quotaCheckedEvent = eventID
                 if case .selection(let selection) = decision.body {
                     for worker in selection.selected + selection.passedOver {
@@ -458,15 +489,18 @@ public final class Importer: Sendable {
                     break
                 }
                 if decision.subjectKind == .worker {
-                    let state = try newState
+                    var state = try newState
                         ?? Replay.fold(worker: decision.subject, Replay.history(history(of: book, decision.stream)), context: RuleContext(policy: references.policy)).state
-                    if state.spans != headcount.spans(of: decision.subject) {
-                        headcount.setSpans(of: decision.subject, state.spans)
-                        touchedWorkers.insert(decision.subject)
+                    if state.spans != book.indexedSpans {
+                        headcount.replace(book.indexedSpans, with: state.spans)
+                        book.indexedSpans = state.spans
+                        movedWorkers[decision.subject] = state.spans
                     }
+                    state.changes = []  // only `dossier history` reads them
                     book.state = state
                 }
             }
+            headcount.judged = nil
             do {
                 try stage(staged)
             } catch StoreError.outOfScope(let message) {
@@ -480,6 +514,16 @@ public final class Importer: Sendable {
                 books[item.stream]?.pending = []
                 books[item.stream]?.history = nil
             }
+            for book in books.values { book.history = nil }
+            try writePlacements(movedWorkers)
+            evict()
+        }
+
+        /// Drops the least recently used books until `cachedStreams` are left.
+        mutating func evict() {
+            guard books.count > cachedStreams else { return }
+            let byAge = books.map { ($0.value.lastUsed, $0.key) }.sorted { $0.0 < $1.0 }
+            for (_, stream) in byAge.prefix(books.count - cachedStreams) { books[stream] = nil }
         }
 
         /// The event with id `id`: accepted in this chunk, or in the log (what earlier chunks
@@ -504,29 +548,30 @@ public final class Importer: Sendable {
             let new = streams.filter { books[$0] == nil }
             guard !new.isEmpty else { return }
             let grouped = try Projector.readStreams(connection, Array(new), upTo: nil)
+            // What dossier.placements holds (in this transaction) for the workers among them.
+            var placed: [String: [WorkerState.PlacementSpan]] = [:]
+            let workers = new.filter { $0.kind == "worker" }.map(\.subject)
+            if !workers.isEmpty {
+                let rows = try connection.query(
+                    """
+                    SELECT city, district, street, community, from_date, until_date, worker FROM dossier.placements
+                     WHERE worker = ANY(\(PostgresArray(workers))) ORDER BY worker, span
+                    """)
+                for (worker, span) in try Ledger.decodeSpans(rows) { placed[worker, default: []].append(span) }
+            }
             for stream in new {
                 let stored = grouped[stream] ?? []
                 for item in stored { seenKeys.insert(Self.keyText(stream, item.event.type, item.event.reference)) }
                 var state: WorkerState?
                 if stream.kind == "worker", !stored.isEmpty {
                     state = Replay.fold(worker: stored[0].decision.subject, Replay.history(stored), context: RuleContext(policy: references.policy)).state
+                    state?.changes = []  // only `dossier history` reads them
                 }
                 let book = StreamBook(stored: stored, state: state)
                 book.history = stored  // good for this chunk: nothing was staged for the stream yet
+                book.lastUsed = chunkCount
+                if stream.kind == "worker" { book.indexedSpans = placed[stream.subject] ?? [] }
                 books[stream] = book
-            }
-        }
-
-        /// Reads the placement spans of each city a hire names, the first time it is named.
-        mutating func loadCities(_ decisions: [(line: Line, decision: Decision)]) throws {
-            for (_, decision) in decisions {
-                guard case .hire(let hire) = decision.body, loadedCities.insert(hire.placement.city).inserted else { continue }
-                var byWorker: [String: [WorkerState.PlacementSpan]] = [:]
-                for (worker, span) in try Ledger.decodeSpans(connection.query(Ledger.spansQuery(city: hire.placement.city))) { byWorker[worker, default: []].append(span) }
-                // Workers the import already placed keep the spans it computed.
-                for (worker, spans) in byWorker where !touchedWorkers.contains(worker) {
-                    headcount.setSpans(of: worker, spans)
-                }
             }
         }
 
@@ -571,15 +616,16 @@ public final class Importer: Sendable {
             if firstPosition == nil { firstPosition = outcome.firstPosition }
         }
 
-        /// Replaces the placement spans of every worker whose placements the import changed.
-        func writePlacements() throws {
-            guard !touchedWorkers.isEmpty else { return }
+        /// Replaces the placement spans of the workers whose placements a chunk changed (after the
+        /// chunk is staged: only a worker with an event may have placements), so dossier.placements
+        /// in this transaction stays what the headcount index counts.
+        func writePlacements(_ moved: [String: [WorkerState.PlacementSpan]]) throws {
+            guard !moved.isEmpty else { return }
+            let workers = moved.keys.sorted()
             try connection.copyFrom(Ledger.copyPlacements) { writer in
-                for worker in touchedWorkers {
-                    try Ledger.copySpans(worker: worker, headcount.spans(of: worker), into: &writer)
-                }
+                for worker in workers { try Ledger.copySpans(worker: worker, moved[worker]!, into: &writer) }
             }
-            try connection.query("SELECT dossier.apply_staged_placements(\(PostgresArray(Array(touchedWorkers))))")
+            try connection.query("SELECT dossier.apply_staged_placements(\(PostgresArray(workers)))")
         }
     }
 }
