@@ -31,7 +31,7 @@ struct ImportCacheCLITests {
 
     @Test("an import with a cache of 3 streams gives the same log, placements, refusals and warnings as an unbounded one")
     func tinyCacheSameOutcome() throws {
-        let sample = try CommandRunner.sample(seed: 17, workers: 30, from: 2012, to: 2016)
+        let sample = try CommandRunner.sample(seed: 17, workers: 60, from: 2011, to: 2016)
         let sampleLines = try String(contentsOfFile: sample, encoding: .utf8).split(separator: "\n").map(String.init)
         // 杭州/西湖区 may have 2 workers (1,112 residents at 18 per 10,000). Q1 and Q2 are hired
         // first, then the whole sample goes by (Q1 and Q2 are evicted from a small cache), then Q1
@@ -85,9 +85,11 @@ struct ImportCacheCLITests {
             let connection = try PostgresConnection(connectionString: database.connectionString)
             let log = try connection.query(content)[0]
             let spans = try connection.query(placements)[0]
+            // The conflicting line's message names the recorded event's id, new in each database.
             let rejected = try String(contentsOfFile: rejects, encoding: .utf8)
+                .replacingOccurrences(of: "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", with: "ID", options: .regularExpression)
             outcomes.append([
-                imported.stdout, imported.stderr, rejected, try log.decode(String.self, at: 0), String(try log.decode(Int64.self, at: 1)),
+                imported.stdout.replacingOccurrences(of: rejects, with: "REJECTS"), imported.stderr, rejected, try log.decode(String.self, at: 0), String(try log.decode(Int64.self, at: 1)),
                 try spans.decode(String.self, at: 0), String(try spans.decode(Int64.self, at: 1)),
             ])
             let moved = try connection.query("SELECT count(*) FROM dossier.events WHERE stream = 'worker/Q1' AND event_type = 'transfer'").scalar(Int64.self)
@@ -96,7 +98,7 @@ struct ImportCacheCLITests {
             #expect(rejected.split(separator: "\n").count == 3, "\(rejected)")
             #expect(imported.stdout.contains("1 already recorded"), "\(imported.stdout)")
         }
-        #expect(Int(outcomes[0][4])! > 1_000, "the sample should be a real district")
+        #expect(Int(outcomes[0][4])! > 700, "the sample should be a real district")
         #expect(outcomes[0] == outcomes[1])
     }
 }
