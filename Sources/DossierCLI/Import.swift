@@ -75,9 +75,11 @@ extension Dossier {
                     uses = found
                 }
                 let reader = try LineChunks(path: file, linesPerChunk: max(1, chunkLines))
+                // The next chunk is read and decoded on its own thread while this one is judged and staged.
+                let ahead = ChunkAhead { try reader.next() }
                 let progress = ProgressLine()
                 let report = try await Importer(try database.configuration()).run(
-                    chunks: { try reader.next() }, onBehalfOf: onBehalfOf, skipInvalid: skipInvalid,
+                    chunks: { try ahead.next() }, onBehalfOf: onBehalfOf, skipInvalid: skipInvalid,
                     progress: { progress.update($0.phase, done: $0.done, total: $0.total) }, createPlaces: uses)
                 progress.finish()
                 guard report.lines > 0 else { throw UserError(description: "no decisions in \(file)") }
@@ -207,5 +209,46 @@ final class LineChunks: @unchecked Sendable {
             }
         }
         return results.flatMap { $0 }
+    }
+}
+
+/// Reads chunks one ahead of their consumer, on a thread of its own: while the importer judges and
+/// stages chunk N, chunk N+1 is read and decoded. At most one chunk waits, so memory holds two.
+final class ChunkAhead: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var waiting: Result<[Importer.Line]?, Error>?
+    private var finished = false
+
+    init(_ source: @escaping @Sendable () throws -> [Importer.Line]?) {
+        let thread = Thread { [self] in
+            while true {
+                let next = Result { try source() }
+                condition.lock()
+                while waiting != nil { condition.wait() }
+                waiting = next
+                condition.broadcast()
+                condition.unlock()
+                if case .success(let chunk) = next, chunk != nil { continue }
+                return  // the end, or an error: nothing more is read
+            }
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// The next chunk, as the source gave it (nil at the end, every time after it too).
+    func next() throws -> [Importer.Line]? {
+        condition.lock()
+        defer { condition.unlock() }
+        if finished { return nil }
+        while waiting == nil { condition.wait() }
+        let next = waiting!
+        if case .success(let chunk) = next, chunk != nil {
+            waiting = nil
+            condition.broadcast()
+        } else {
+            finished = true
+        }
+        return try next.get()
     }
 }

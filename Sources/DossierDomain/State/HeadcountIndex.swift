@@ -52,8 +52,18 @@ public final class HeadcountIndex: @unchecked Sendable {
 
     var trees: [String: Tree] = [:]
     var spansByWorker: [String: [WorkerState.PlacementSpan]] = [:]
+    /// False for an index that keeps counts only (an import's): no spans per worker, so its memory
+    /// does not grow with the number of workers. Its owner moves spans with `replace` and names
+    /// the spans of the worker being judged in `judged`.
+    public let tracksWorkers: Bool
+    /// In an index that keeps counts only: the worker being judged and the spans the index counts
+    /// for it (left out of `busiestDay` for that worker).
+    public var judged: (worker: String, spans: [WorkerState.PlacementSpan])?
 
-    public init() {}
+    public convenience init() { self.init(tracksWorkers: true) }
+
+    /// `tracksWorkers` false: an index that keeps only the counts of each jurisdiction's days.
+    public init(tracksWorkers: Bool) { self.tracksWorkers = tracksWorkers }
 
     /// An index of the given workers' spans.
     public convenience init(spans: [(worker: String, span: WorkerState.PlacementSpan)]) {
@@ -67,12 +77,20 @@ public final class HeadcountIndex: @unchecked Sendable {
 
     /// Replaces a worker's spans.
     public func setSpans(of worker: String, _ spans: [WorkerState.PlacementSpan]) {
+        precondition(tracksWorkers, "an index that keeps counts only moves spans with replace")
         for span in spansByWorker[worker] ?? [] { apply(span, -1) }
         spansByWorker[worker] = spans.isEmpty ? nil : spans
         for span in spans { apply(span, 1) }
     }
 
     public func spans(of worker: String) -> [WorkerState.PlacementSpan] { spansByWorker[worker] ?? [] }
+
+    /// In an index that keeps counts only: takes `old` spans out of the counts and adds `new` ones.
+    public func replace(_ old: [WorkerState.PlacementSpan], with new: [WorkerState.PlacementSpan]) {
+        precondition(!tracksWorkers, "replace is for an index that keeps counts only")
+        for span in old { apply(span, -1) }
+        for span in new { apply(span, 1) }
+    }
 
     func apply(_ span: WorkerState.PlacementSpan, _ value: Int32) {
         let low = Self.dayIndex(span.from)
@@ -96,7 +114,7 @@ public final class HeadcountIndex: @unchecked Sendable {
     public func busiestDay(in jurisdiction: String, from date: CalendarDate, through last: CalendarDate?, excluding worker: String)
         -> (count: Int, day: CalendarDate)
     {
-        let own = spansByWorker[worker] ?? []
+        let own = tracksWorkers ? spansByWorker[worker] ?? [] : judged.flatMap { $0.worker == worker ? $0.spans : nil } ?? []
         for span in own { apply(span, -1) }
         defer { for span in own { apply(span, 1) } }
         guard let tree = trees[jurisdiction] else { return (0, date) }

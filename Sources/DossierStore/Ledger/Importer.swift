@@ -15,14 +15,26 @@ import PostgresClient
 /// holds the import barrier from start to end, so no single append interleaves with it.
 public final class Importer: Sendable {
     public let session: PostgresSession
+    /// How many streams' books (a worker's folded state, version, placements) stay in memory
+    /// between chunks; the least recently used go first, and a stream that comes back is read
+    /// again from the transaction. Memory stays bounded however many workers a file names.
+    public let cachedStreams: Int
 
-    public init(_ configuration: DatabaseConfiguration) {
+    /// The default `cachedStreams`: `DOSSIER_IMPORT_CACHED_STREAMS` when set, else 50,000 (about
+    /// 60 MB of folded states).
+    public static var defaultCachedStreams: Int {
+        ProcessInfo.processInfo.environment["DOSSIER_IMPORT_CACHED_STREAMS"].flatMap { Int($0) }.map { max(1, $0) } ?? 50_000
+    }
+
+    public init(_ configuration: DatabaseConfiguration, cachedStreams: Int = Importer.defaultCachedStreams) {
         self.session = PostgresSession.open(configuration, role: .person, label: "dossier.import")
+        self.cachedStreams = max(1, cachedStreams)
     }
 
     /// An importer on a session someone else owns (the server's pool).
-    public init(session: PostgresSession) {
+    public init(session: PostgresSession, cachedStreams: Int = Importer.defaultCachedStreams) {
         self.session = session
+        self.cachedStreams = max(1, cachedStreams)
     }
 
     /// One line of input, already read.
@@ -168,7 +180,7 @@ public final class Importer: Sendable {
                 "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off")
             var committing = false
             do {
-                var run = try Run(connection: connection, onBehalfOf: onBehalfOf, progress: progress)
+                var run = try Run(connection: connection, onBehalfOf: onBehalfOf, progress: progress, cachedStreams: cachedStreams)
                 let report = try run.all(chunks: chunks, skipInvalid: skipInvalid, createPlaces: createPlaces)
                 if report.committed {
                     committing = true
@@ -210,6 +222,11 @@ public final class Importer: Sendable {
         var history: [StoredDecision]?
         /// Decisions accepted in the current chunk, not yet staged.
         var pending: [StoredDecision] = []
+        /// A worker's placement spans as `dossier.placements` holds them in this transaction:
+        /// what the import's headcount index counts for the worker.
+        var indexedSpans: [WorkerState.PlacementSpan] = []
+        /// The chunk that last used the book (the least recently used are evicted first).
+        var lastUsed = 0
 
         init(stored: [StoredDecision], state: WorkerState?) {
             version = stored.last?.event.version ?? 0
@@ -224,15 +241,20 @@ public final class Importer: Sendable {
         let connection: PostgresConnection
         let onBehalfOf: String?
         let progress: (@Sendable (Progress) -> Void)?
+        /// The books of the streams used lately, at most `cachedStreams` between chunks.
         var books: [StreamID: StreamBook] = [:]
+        let cachedStreams: Int
+        /// Chunks judged so far (the clock of `StreamBook.lastUsed`).
+        var chunkCount = 0
         var references: ReferenceData
         /// The reference streams' events: the log's when the import began, then those this
         /// import accepted (positions after the log's, in order). Read again into `references`
         /// when the import corrects or rescinds a jurisdiction's or policy decision.
         var referenceEvents: [RecordedEvent]
-        let headcount = HeadcountIndex(spans: [])
-        var loadedCities = Set<String>()
-        var touchedWorkers = Set<String>()
+        /// Every worker's spans counted per jurisdiction and day, as `dossier.placements` holds
+        /// them in this transaction (read whole at the start, kept current chunk by chunk); no
+        /// spans per worker are kept beside the books.
+        let headcount = HeadcountIndex(tracksWorkers: false)
         /// Every idempotency key of the streams the import touched (in the log or accepted).
         var seenKeys = KeyFilter()
         var problems: [Problem] = []
@@ -249,15 +271,21 @@ public final class Importer: Sendable {
         /// Batches appended so far in this import's transaction.
         var batchesAppended = 0
 
-        init(connection: PostgresConnection, onBehalfOf: String?, progress: (@Sendable (Progress) -> Void)?) throws {
+        init(connection: PostgresConnection, onBehalfOf: String?, progress: (@Sendable (Progress) -> Void)?, cachedStreams: Int) throws {
             self.connection = connection
             self.onBehalfOf = onBehalfOf
             self.progress = progress
+            self.cachedStreams = cachedStreams
             // No single append may run beside the import: what is judged here stays true.
             try connection.query("SELECT dossier.take_import_barrier()")
             referenceEvents = try ReferenceData.events(connection)
             references = ReferenceData.build(referenceEvents)
             startedAt = Timestamp(try connection.query("SELECT now()").scalar(PostgresTimestamp.self)!)
+            // Every city's placements, a city at a time: the quota checks count every worker.
+            let cities = try connection.query("SELECT DISTINCT city FROM dossier.placements").rows.map { try $0.decode(String.self, at: 0) }
+            for city in cities {
+                headcount.replace([], with: try Ledger.decodeSpans(connection.query(Ledger.spansQuery(city: city))).map(\.span))
+            }
         }
 
         /// When the import's transaction began: no line may claim to have been known later.
@@ -269,15 +297,36 @@ public final class Importer: Sendable {
                 // Judged and staged like lines of the file, before them (reported as line 0).
                 let decisions = Importer.placeDecisions(for: createPlaces, book: references.places)
                 let before = written
-                try judge(decisions.map { Line(number: 0, decision: .success($0), text: JSONValue.object(DecisionCodec.json(of: $0)).canonicalText) })
+                let judged = try judge(
+                    prepare(decisions.map { Line(number: 0, decision: .success($0), text: JSONValue.object(DecisionCodec.json(of: $0)).canonicalText) }))
+                try startStaging(judged)
+                try finishStaging()
                 lines -= decisions.count
                 if problems.isEmpty, written > before {
                     created = decisions.compactMap { if case .place(let change) = $0.body { change.path } else { nil } }
                 }
             }
-            while let chunk = try chunks() {
-                try judge(chunk)
-                progress?(Progress(phase: "importing", done: lines, total: nil))
+            // A pipeline of two: while the database checks and appends chunk N (on a thread of its
+            // own, `Staging`), chunk N+1 is judged here. Chunk N+1 is prepared (its streams and
+            // keys read) before chunk N is sent, and reads nothing more until chunk N is in.
+            do {
+                var judged: Judged?
+                while true {
+                    let chunk = try chunks()
+                    try finishStaging()
+                    evict()
+                    let prepared = try chunk.map { try prepare($0, unstaged: judged) }
+                    if let judged { try startStaging(judged) }
+                    judged = nil
+                    guard let prepared else { break }
+                    judged = try judge(prepared)
+                    progress?(Progress(phase: "importing", done: lines, total: nil))
+                }
+                try finishStaging()
+            } catch {
+                staging?.wait()  // the connection is the staging thread's until it is done
+                staging = nil
+                throw error
             }
             problems.sort { $0.line < $1.line }
             if !problems.isEmpty && !skipInvalid {
@@ -285,7 +334,6 @@ public final class Importer: Sendable {
                     lines: lines, written: 0, duplicates: duplicates, problems: problems, committed: false, firstPosition: nil,
                     warningCount: warningCount, warnings: warnings)
             }
-            try writePlacements()
             var report = Report(
                 lines: lines, written: written, duplicates: duplicates, problems: problems, committed: true,
                 firstPosition: firstPosition, warningCount: warningCount, warnings: warnings)
@@ -297,9 +345,34 @@ public final class Importer: Sendable {
             problems.append(Problem(line: line.number, message: message, input: line.text))
         }
 
-        /// Judges one chunk in order and stages what it accepts.
-        mutating func judge(_ chunk: [Line]) throws {
+        /// A chunk read, with what the database holds about it.
+        struct Prepared {
+            var decisions: [(line: Line, decision: Decision)]
+            var recorded: [IdempotencyKey: StoredDecision]
+            var takenIDs: Set<UUID>
+        }
+
+        /// A chunk judged, ready to stage.
+        struct Judged {
+            var staged: [(stream: StreamID, prepared: PreparedEvent, version: Int)]
+            var lines: [Int]
+            /// Workers whose spans the chunk changed, with their new spans.
+            var moved: [String: [WorkerState.PlacementSpan]]
+            /// What the chunk accepted, which its successor is prepared without (the database
+            /// does not hold it yet): idempotency keys, event ids given, their streams.
+            var keys: [IdempotencyKey: StoredDecision]
+            var ids: [UUID: String]
+        }
+
+        /// The chunk being appended on its own thread, if any.
+        var staging: Staging?
+
+        /// Reads what a chunk's judging needs from the database: its streams not in memory,
+        /// the idempotency keys it may reuse, the event ids it gives. The chunk before it may
+        /// still be unstaged (`unstaged`): its streams are in memory, its keys and ids are added.
+        mutating func prepare(_ chunk: [Line], unstaged: Judged? = nil) throws -> Prepared {
             lines += chunk.count
+            chunkCount += 1
             var decisions: [(line: Line, decision: Decision)] = []
             // Where this chunk's events go, for amendments of them later in the chunk.
             var streamOf: [UUID: String] = [:]
@@ -307,7 +380,7 @@ public final class Importer: Sendable {
                 switch line.decision {
                 case .success(let decision):
                     let located = try Ledger.locatingAmendment(decision) { id in
-                        try streamOf[id] ?? Ledger.event(id, on: connection)?.event.stream.rawValue
+                        try streamOf[id] ?? unstaged?.ids[id] ?? Ledger.event(id, on: connection)?.event.stream.rawValue
                     }
                     if let id = located.eventID { streamOf[id] = located.stream.rawValue }
                     decisions.append((line, located))
@@ -320,14 +393,32 @@ public final class Importer: Sendable {
                 return (selection.selected + selection.passedOver).map { StreamID.worker($0) }
             }
             try loadStreams(Set(decisions.map(\.decision.stream) + named))
-            try loadCities(decisions)
-            var recorded = try recordedKeys(decisions.map(\.decision).filter { seenKeys.mayContain(Self.keyText($0.stream, $0.kind.rawValue, $0.reference)) })
-            var takenIDs = Set(
-                try connection.query(
-                    "SELECT event_id FROM dossier.events WHERE event_id = ANY(\(PostgresArray(decisions.compactMap(\.decision.eventID))))"
-                ).rows.map { try $0.decode(UUID.self, at: 0) })
+            let maybe = decisions.map(\.decision).filter { seenKeys.mayContain(Self.keyText($0.stream, $0.kind.rawValue, $0.reference)) }
+            var recorded = try recordedKeys(maybe)
+            for decision in maybe {
+                let key = IdempotencyKey(stream: decision.stream, kind: decision.kind.rawValue, reference: decision.reference)
+                if let accepted = unstaged?.keys[key] { recorded[key] = accepted }
+            }
+            let given = decisions.compactMap(\.decision.eventID)
+            var takenIDs = given.isEmpty ? [] : Set(
+                try connection.query("SELECT event_id FROM dossier.events WHERE event_id = ANY(\(PostgresArray(given)))").rows.map {
+                    try $0.decode(UUID.self, at: 0)
+                })
+            for id in given where unstaged?.ids[id] != nil { takenIDs.insert(id) }
+            return Prepared(decisions: decisions, recorded: recorded, takenIDs: takenIDs)
+        }
+
+        /// Judges one prepared chunk in order; what it accepts is staged by `startStaging`.
+        mutating func judge(_ prepared: Prepared) throws -> Judged {
+            let decisions = prepared.decisions
+            var recorded = prepared.recorded
+            var takenIDs = prepared.takenIDs
             var staged: [(stream: StreamID, prepared: PreparedEvent, version: Int)] = []
             var stagedLines: [Int] = []
+            // Workers whose spans this chunk changed, with their new spans.
+            var movedWorkers: [String: [WorkerState.PlacementSpan]] = [:]
+            var acceptedKeys: [IdempotencyKey: StoredDecision] = [:]
+            var acceptedIDs: [UUID: String] = [:]
 
             // Personal data of hires accepted in this chunk (not yet staged, so not in the database).
             var chunkPersonal: [StreamID: JSONObject] = [:]
@@ -343,6 +434,7 @@ public final class Importer: Sendable {
                     continue
                 }
                 let book = books[decision.stream]!
+                book.lastUsed = chunkCount
                 // A decision already recorded (in the log, earlier in the file) is a retry.
                 let key = IdempotencyKey(stream: decision.stream, kind: decision.kind.rawValue, reference: decision.reference)
                 if let existing = recorded[key] {
@@ -360,6 +452,7 @@ public final class Importer: Sendable {
                 }
                 var context = references.context
                 context.headcount = headcount
+                headcount.judged = decision.subjectKind == .worker ? (decision.subject, book.indexedSpans) : nil
                 context.quotaCheckedEvent = eventID
                 if case .selection(let selection) = decision.body {
                     for worker in selection.selected + selection.passedOver {
@@ -381,6 +474,7 @@ public final class Importer: Sendable {
                         }
                         context.person = PersonCheck(event: eventID, outcome: differing.isEmpty ? .same : .differs(differing))
                     } else {
+                        try finishStaging()
                         context.person = try Ledger.personCheck(
                             decision, eventID: eventID, stored: [], hasHire: true, on: connection)
                     }
@@ -429,6 +523,8 @@ public final class Importer: Sendable {
                 book.pending.append(stored)
                 book.history?.append(stored)
                 recorded[key] = stored
+                acceptedKeys[key] = stored
+                if decision.eventID != nil { acceptedIDs[eventID] = decision.stream.rawValue }
                 seenKeys.insert(Self.keyText(decision.stream, decision.kind.rawValue, decision.reference))
                 staged.append((decision.stream, prepared, book.version))
                 stagedLines.append(line.number)
@@ -458,33 +554,62 @@ public final class Importer: Sendable {
                     break
                 }
                 if decision.subjectKind == .worker {
-                    let state = try newState
+                    var state = try newState
                         ?? Replay.fold(worker: decision.subject, Replay.history(history(of: book, decision.stream)), context: RuleContext(policy: references.policy)).state
-                    if state.spans != headcount.spans(of: decision.subject) {
-                        headcount.setSpans(of: decision.subject, state.spans)
-                        touchedWorkers.insert(decision.subject)
+                    if state.spans != book.indexedSpans {
+                        headcount.replace(book.indexedSpans, with: state.spans)
+                        book.indexedSpans = state.spans
+                        movedWorkers[decision.subject] = state.spans
                     }
+                    state.changes = []  // only `dossier history` reads them
                     book.state = state
                 }
             }
-            do {
-                try stage(staged)
-            } catch StoreError.outOfScope(let message) {
-                // The database names the stream and reference it refused: name the line too.
-                let index = staged.firstIndex {
-                    message.contains(" \($0.prepared.event.reference) for \($0.stream.rawValue):")
-                }
-                throw StoreError.outOfScope(index.map { "line \(stagedLines[$0]): " } .map { $0 + message } ?? message)
+            headcount.judged = nil
+            return Judged(staged: staged, lines: stagedLines, moved: movedWorkers, keys: acceptedKeys, ids: acceptedIDs)
+        }
+
+        /// Sends a judged chunk to the database on the staging thread: its events, then the
+        /// placements it changed. Nothing else may use the connection until `finishStaging`.
+        mutating func startStaging(_ judged: Judged) throws {
+            precondition(staging == nil, "one chunk is staged at a time")
+            guard !judged.staged.isEmpty else { return }
+            let chunk = batchesAppended
+            batchesAppended += 1
+            let work = StagingWork(connection: connection, judged: judged, onBehalfOf: onBehalfOf, chunk: chunk)
+            staging = Staging { try work.run() }
+        }
+
+        /// Waits for the chunk being staged, if any; afterwards the database holds every event
+        /// accepted so far but those of the chunk being judged.
+        mutating func finishStaging() throws {
+            guard let running = staging else { return }
+            staging = nil
+            let (judged, outcome) = try running.result()
+            written += outcome.count
+            if firstPosition == nil { firstPosition = outcome.firstPosition }
+            var last: [StreamID: Int] = [:]
+            for item in judged.staged { last[item.stream] = item.version }
+            for (stream, version) in last {
+                guard let book = books[stream] else { continue }
+                book.pending.removeAll { $0.event.version <= version }
+                book.history = nil
             }
-            for item in staged {
-                books[item.stream]?.pending = []
-                books[item.stream]?.history = nil
-            }
+        }
+
+        /// Drops the least recently used books until `cachedStreams` are left (never one whose
+        /// events are not yet appended).
+        mutating func evict() {
+            for book in books.values { book.history = nil }
+            guard books.count > cachedStreams else { return }
+            let byAge = books.filter { $0.value.pending.isEmpty }.map { ($0.value.lastUsed, $0.key) }.sorted { $0.0 < $1.0 }
+            for (_, stream) in byAge.prefix(books.count - cachedStreams) { books[stream] = nil }
         }
 
         /// The event with id `id`: accepted in this chunk, or in the log (what earlier chunks
         /// staged included); nil when neither holds it.
-        func event(_ id: UUID) throws -> StoredDecision? {
+        mutating func event(_ id: UUID) throws -> StoredDecision? {
+            try finishStaging()
             for book in books.values {
                 if let found = book.pending.first(where: { $0.eventID == id }) { return found }
             }
@@ -492,8 +617,9 @@ public final class Importer: Sendable {
         }
 
         /// A stream's whole history: what the transaction holds, then this chunk's accepted decisions.
-        func history(of book: StreamBook, _ stream: StreamID) throws -> [StoredDecision] {
+        mutating func history(of book: StreamBook, _ stream: StreamID) throws -> [StoredDecision] {
             if let history = book.history { return history }
+            try finishStaging()
             let history = try Ledger.readDecisions(connection, stream) + book.pending
             book.history = history
             return history
@@ -504,29 +630,30 @@ public final class Importer: Sendable {
             let new = streams.filter { books[$0] == nil }
             guard !new.isEmpty else { return }
             let grouped = try Projector.readStreams(connection, Array(new), upTo: nil)
+            // What dossier.placements holds (in this transaction) for the workers among them.
+            var placed: [String: [WorkerState.PlacementSpan]] = [:]
+            let workers = new.filter { $0.kind == "worker" }.map(\.subject)
+            if !workers.isEmpty {
+                let rows = try connection.query(
+                    """
+                    SELECT city, district, street, community, from_date, until_date, worker FROM dossier.placements
+                     WHERE worker = ANY(\(PostgresArray(workers))) ORDER BY worker, span
+                    """)
+                for (worker, span) in try Ledger.decodeSpans(rows) { placed[worker, default: []].append(span) }
+            }
             for stream in new {
                 let stored = grouped[stream] ?? []
                 for item in stored { seenKeys.insert(Self.keyText(stream, item.event.type, item.event.reference)) }
                 var state: WorkerState?
                 if stream.kind == "worker", !stored.isEmpty {
                     state = Replay.fold(worker: stored[0].decision.subject, Replay.history(stored), context: RuleContext(policy: references.policy)).state
+                    state?.changes = []  // only `dossier history` reads them
                 }
                 let book = StreamBook(stored: stored, state: state)
                 book.history = stored  // good for this chunk: nothing was staged for the stream yet
+                book.lastUsed = chunkCount
+                if stream.kind == "worker" { book.indexedSpans = placed[stream.subject] ?? [] }
                 books[stream] = book
-            }
-        }
-
-        /// Reads the placement spans of each city a hire names, the first time it is named.
-        mutating func loadCities(_ decisions: [(line: Line, decision: Decision)]) throws {
-            for (_, decision) in decisions {
-                guard case .hire(let hire) = decision.body, loadedCities.insert(hire.placement.city).inserted else { continue }
-                var byWorker: [String: [WorkerState.PlacementSpan]] = [:]
-                for (worker, span) in try Ledger.decodeSpans(connection.query(Ledger.spansQuery(city: hire.placement.city))) { byWorker[worker, default: []].append(span) }
-                // Workers the import already placed keep the spans it computed.
-                for (worker, spans) in byWorker where !touchedWorkers.contains(worker) {
-                    headcount.setSpans(of: worker, spans)
-                }
             }
         }
 
@@ -557,29 +684,71 @@ public final class Importer: Sendable {
             return found
         }
 
-        /// Appends a chunk's accepted decisions and their personal data.
-        mutating func stage(_ staged: [(stream: StreamID, prepared: PreparedEvent, version: Int)]) throws {
-            guard !staged.isEmpty else { return }
-            let outcome = try EventLog.appendBatch(
-                connection,
-                staged.lazy.map {
-                    EventLog.StagedEvent(stream: $0.stream, version: $0.version, event: $0.prepared.event, personal: $0.prepared.personal)
-                },
-                onBehalfOf: onBehalfOf, chunk: batchesAppended)
-            batchesAppended += 1
-            written += outcome.count
-            if firstPosition == nil { firstPosition = outcome.firstPosition }
+        /// Replaces the placement spans of the workers whose placements a chunk changed (after the
+        /// chunk is staged: only a worker with an event may have placements), so dossier.placements
+        /// in this transaction stays what the headcount index counts.
+        static func writePlacements(_ moved: [String: [WorkerState.PlacementSpan]], on connection: PostgresConnection) throws {
+            guard !moved.isEmpty else { return }
+            let workers = moved.keys.sorted()
+            try connection.copyFrom(Ledger.copyPlacements) { writer in
+                for worker in workers { try Ledger.copySpans(worker: worker, moved[worker]!, into: &writer) }
+            }
+            try connection.query("SELECT dossier.apply_staged_placements(\(PostgresArray(workers)))")
+        }
+    }
+
+    /// What the staging thread does with one judged chunk.
+    struct StagingWork: @unchecked Sendable {
+        let connection: PostgresConnection
+        let judged: Run.Judged
+        let onBehalfOf: String?
+        let chunk: Int
+
+        func run() throws -> (Run.Judged, EventLog.BatchOutcome) {
+            let staged = judged.staged
+            let outcome: EventLog.BatchOutcome
+            do {
+                outcome = try EventLog.appendBatch(
+                    connection,
+                    staged.lazy.map {
+                        EventLog.StagedEvent(stream: $0.stream, version: $0.version, event: $0.prepared.event, personal: $0.prepared.personal)
+                    },
+                    onBehalfOf: onBehalfOf, chunk: chunk)
+            } catch StoreError.outOfScope(let message) {
+                // The database names the stream and reference it refused: name the line too.
+                let index = staged.firstIndex {
+                    message.contains(" \($0.prepared.event.reference) for \($0.stream.rawValue):")
+                }
+                throw StoreError.outOfScope(index.map { "line \(judged.lines[$0]): " }.map { $0 + message } ?? message)
+            }
+            try Run.writePlacements(judged.moved, on: connection)
+            return (judged, outcome)
+        }
+    }
+
+    /// Work on a thread of its own (blocking libpq calls stay off the cooperative pool), waited for once.
+    final class Staging: @unchecked Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        private var outcome: Result<(Run.Judged, EventLog.BatchOutcome), Error>?
+
+        init(_ work: @escaping @Sendable () throws -> (Run.Judged, EventLog.BatchOutcome)) {
+            let thread = Thread { [self] in
+                outcome = Result { try work() }
+                done.signal()
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
         }
 
-        /// Replaces the placement spans of every worker whose placements the import changed.
-        func writePlacements() throws {
-            guard !touchedWorkers.isEmpty else { return }
-            try connection.copyFrom(Ledger.copyPlacements) { writer in
-                for worker in touchedWorkers {
-                    try Ledger.copySpans(worker: worker, headcount.spans(of: worker), into: &writer)
-                }
-            }
-            try connection.query("SELECT dossier.apply_staged_placements(\(PostgresArray(Array(touchedWorkers))))")
+        /// Blocks until the work is done.
+        func wait() {
+            done.wait()
+            done.signal()
+        }
+
+        func result() throws -> (Run.Judged, EventLog.BatchOutcome) {
+            wait()
+            return try outcome!.get()
         }
     }
 }
