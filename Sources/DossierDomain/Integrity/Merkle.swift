@@ -16,13 +16,42 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
     /// The number of bytes in every hash.
     public static let byteCount = 32
 
+    /// The 32 bytes, in order, kept inline (a hash is made for every leaf and node: no array
+    /// allocated for each).
+    private var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
     /// The 32 bytes of the hash.
-    public let bytes: [UInt8]
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// Calls `body` with the 32 bytes of the hash.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: storage, body)
+    }
 
     /// Wraps 32 bytes; nil when there are not exactly 32.
     public init?(bytes: [UInt8]) {
         guard bytes.count == Self.byteCount else { return nil }
-        self.bytes = bytes
+        bytes.withUnsafeBytes { source in
+            Swift.withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: source) }
+        }
+    }
+
+    /// Wraps 32 raw bytes; nil when there are not exactly 32.
+    public init?(rawBytes: UnsafeRawBufferPointer) {
+        guard rawBytes.count == Self.byteCount else { return nil }
+        Swift.withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: rawBytes) }
+    }
+
+    public static func == (lhs: MerkleHash, rhs: MerkleHash) -> Bool {
+        lhs.storage.0 == rhs.storage.0 && lhs.storage.1 == rhs.storage.1 && lhs.storage.2 == rhs.storage.2
+            && lhs.storage.3 == rhs.storage.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(storage.0)
+        hasher.combine(storage.1)
+        hasher.combine(storage.2)
+        hasher.combine(storage.3)
     }
 
     /// Parses 64 hexadecimal digits (either case); nil for anything else.
@@ -37,7 +66,7 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
             }
             bytes.append(high << 4 | low)
         }
-        self.bytes = bytes
+        self.init(bytes: bytes)
     }
 
     /// Decodes standard padded base64 of 32 bytes; nil when it is not valid base64 or not 32 bytes.
@@ -48,7 +77,9 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
 
     /// Wraps a SHA-256 digest, which is 32 bytes by construction.
     init(_ digest: SHA256.Digest) {
-        bytes = Array(digest)
+        digest.withUnsafeBytes { source in
+            Swift.withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: source) }
+        }
     }
 
     /// The hash as 64 lowercase hexadecimal digits.
@@ -104,11 +135,14 @@ public enum Merkle {
 
     /// The hash of an interior node: SHA-256(0x01 || left || right).
     public static func nodeHash(_ left: MerkleHash, _ right: MerkleHash) -> MerkleHash {
-        var hasher = SHA256()
-        hasher.update(data: [0x01])
-        hasher.update(data: left.bytes)
-        hasher.update(data: right.bytes)
-        return MerkleHash(hasher.finalize())
+        // The 65 bytes in one buffer on the stack, hashed in one call.
+        var input: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        return Swift.withUnsafeMutableBytes(of: &input) { raw in
+            raw[0] = 0x01
+            left.withUnsafeBytes { raw.baseAddress!.advanced(by: 1).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            right.withUnsafeBytes { raw.baseAddress!.advanced(by: 33).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            return MerkleHash(SHA256.hash(data: UnsafeRawBufferPointer(rebasing: raw[0..<65])))
+        }
     }
 
     /// The Merkle tree hash (MTH) of a list of leaf hashes; `emptyRoot` for no leaves.

@@ -19,14 +19,20 @@ public enum Integrity {
     /// Refuses when the stored tree does not match the previous signed checkpoint (its frontier,
     /// or a consistency proof from it, does not give its root).
     /// - Returns: the signed checkpoint text.
-    public static func checkpoint(_ connection: PostgresConnection, key: SigningKey, progress: Progress? = nil) throws -> String {
-        try connection.transaction { connection in
+    ///
+    /// Events are hashed on `workers` threads (default: `DOSSIER_WORKERS`, else every core) while
+    /// the connection reads the next batch and writes the last one's leaves; the result does not
+    /// depend on the number of workers, nor on `batchSize` (rows read at a time).
+    public static func checkpoint(
+        _ connection: PostgresConnection, key: SigningKey, workers: Int? = nil, batchSize: Int = 10_000, progress: Progress? = nil
+    ) throws -> String {
+        let workers = IntegrityWorkers.count(workers)
+        return try connection.transaction { connection in
             try connection.query("SELECT pg_advisory_xact_lock(1153, 0)")
             let previous = try StoredCheckpoint.latest(connection)
             var frontier = MerkleFrontier()
             // The head of every stream, and the streams whose head this checkpoint moves.
-            var heads = StreamHeads()
-            var changed: Set<[UInt8]> = []
+            var heads = StreamHeadTable()
             var previousSignedHeads = false
             if let previous {
                 guard let restored = MerkleFrontier(size: previous.size, hashes: previous.frontier), restored.root == previous.root else {
@@ -35,15 +41,16 @@ public enum Integrity {
                 let signed = try Checkpoint.verify(previous.note, key: key.verifying)
                 frontier = restored
                 if let signedHeads = signed.heads {
-                    heads = try HeadsStore.heads(connection, atSize: previous.size)
-                    guard heads.count == signedHeads.count, heads.root == signedHeads.root else {
+                    let stored = try HeadsStore.heads(connection, atSize: previous.size)
+                    guard stored.count == signedHeads.count, stored.root == signedHeads.root else {
                         throw IntegrityError.inconsistent("the stored stream heads of checkpoint \(previous.size) do not give its signed heads root")
                     }
+                    heads = StreamHeadTable(stored)
                     previousSignedHeads = true
                 } else if previous.size > 0 {
                     // Checkpointed before heads were signed: take them from the events, all new here.
-                    heads = try HeadsStore.headsFromEvents(connection, atSize: previous.size)
-                    changed = heads.streams
+                    heads = StreamHeadTable(try HeadsStore.headsFromEvents(connection, atSize: previous.size))
+                    heads.markAllMoved()
                 }
             }
             // The nodes still waiting for their right sibling, and the leaves of the open block.
@@ -66,37 +73,52 @@ public enum Integrity {
             let lastPosition = try connection.query(
                 "SELECT coalesce(max(position), 0) FROM dossier.merkle_leaves"
             ).scalar(Int64.self) ?? 0
-            var after = lastPosition == 0 ? Int64.min : lastPosition
-            var leaves: [(index: Int, position: Int64, eventID: UUID, hash: MerkleHash)] = []
-            var nodes: [(level: Int, index: Int, hash: MerkleHash)] = []
+            let after = lastPosition == 0 ? Int64.min : lastPosition
             let total = try connection.query(
                 "SELECT count(*) FROM dossier.events WHERE position > \(lastPosition)"
             ).scalar(Int64.self) ?? 0
+            // From here until the loop ends, the connection belongs to the lane: it reads the next
+            // batch, then writes this one's leaves, while the workers hash.
+            let lane = ConnectionLane(connection)
+            defer { lane.drain() }
             var done = 0
+            var nextRows = lane.async { try EventLog.readRows($0, after: after, limit: max(1, batchSize)) }
+            var written: Pending<Void>?
             while true {
-                let events = try EventLog.readAll(connection, after: after, limit: 10_000)
-                guard let last = events.last else { break }
-                for event in events {
-                    let hash = CanonicalEvent.leafHash(event)
-                    let stream = Array(event.stream.rawValue.utf8)
-                    let before = heads.advance(stream: stream, version: event.version, leafIndex: frontier.size)
-                    guard event.version == before + 1 else {
+                let rows = try nextRows.wait()
+                guard rows.rowCount > 0 else { break }
+                // Read the next batch while this one is hashed (a row that does not decode is
+                // thrown by the hashing below, as reading it did before).
+                let lastRow = try? rows[rows.rowCount - 1].decode(Int64.self, at: 0)
+                if let lastRow { nextRows = lane.async { try EventLog.readRows($0, after: lastRow, limit: max(1, batchSize)) } }
+                let hashed = try LeafHashing.hash(rows, workers: workers)
+                var leaves: [(index: Int, position: Int64, eventID: UUID, hash: MerkleHash)] = []
+                var nodes: [(level: Int, index: Int, hash: MerkleHash)] = []
+                leaves.reserveCapacity(hashed.count)
+                for (offset, leaf) in hashed.enumerated() {
+                    let leafIndex = frontier.size
+                    let before = rows[offset].withBytes(1) { stream in
+                        heads.advance(stream: stream!, hash: leaf.streamHash, version: leaf.version, leafIndex: leafIndex)
+                    }
+                    guard leaf.version == before + 1 else {
+                        let stream = rows[offset].withBytes(1) { String(decoding: $0!, as: UTF8.self) }
                         throw IntegrityError.inconsistent(
-                            "stream \(event.stream) goes from version \(before) to \(event.version) at position \(event.position): "
+                            "stream \(stream) goes from version \(before) to \(leaf.version) at position \(leaf.position): "
                                 + "an event of it is missing")
                     }
-                    changed.insert(stream)
-                    leaves.append((frontier.size, event.position, event.eventID, hash))
-                    frontier.append(hash)
-                    nodes.append(contentsOf: builder.append(hash))
+                    leaves.append((leafIndex, leaf.position, leaf.eventID, leaf.hash))
+                    frontier.append(leaf.hash)
+                    nodes.append(contentsOf: builder.append(leaf.hash))
                 }
-                after = last.position
-                try writeTree(connection, leaves: leaves, nodes: nodes)
-                done += events.count
-                leaves.removeAll(keepingCapacity: true)
-                nodes.removeAll(keepingCapacity: true)
+                try written?.wait()
+                let batchLeaves = leaves
+                let batchNodes = nodes
+                written = lane.async { try writeTree($0, leaves: batchLeaves, nodes: batchNodes) }
+                done += hashed.count
                 progress?("hashing", done, Int(total))
             }
+            try written?.wait()
+            lane.drain()
             guard frontier.size > 0 else { throw IntegrityError.emptyLog }
             // A checkpoint of size 0 (signed by versions before this one) is the empty tree: a
             // prefix of every tree, with no consistency proof to give (RFC 6962 defines none).
@@ -113,16 +135,12 @@ public enum Integrity {
             }
             let time = Timestamp(microsecondsSinceEpoch: try connection.query(
                 "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint").scalar(Int64.self) ?? 0)
+            let allHeads = heads.heads
             let checkpoint = Checkpoint(
                 origin: try origin(connection), size: frontier.size, root: frontier.root,
-                heads: Checkpoint.Heads(count: heads.count, root: heads.root), time: time)
+                heads: Checkpoint.Heads(count: allHeads.count, root: allHeads.root), time: time)
             let note = try checkpoint.signed(with: key)
-            try HeadsStore.write(
-                connection, size: frontier.size,
-                changed: changed.map { key in
-                    let head = heads.head(ofBytes: key)!
-                    return StreamHead(stream: String(decoding: key, as: UTF8.self), version: head.version, leafIndex: head.leafIndex)
-                })
+            try HeadsStore.write(connection, size: frontier.size, changed: heads.movedHeads)
             try connection.query(
                 """
                 INSERT INTO dossier.checkpoints (tree_size, root, signed_at, key_name, note, frontier)
@@ -231,11 +249,16 @@ public enum Integrity {
     /// signed by `key`, the proof from A's root to N's), its two checkpoints are checked like given
     /// ones, and one ending at the largest given checkpoint proves the log's first A events are the
     /// first A of it.
+    ///
+    /// Events are hashed on `workers` threads (default: `DOSSIER_WORKERS`, else every core) while
+    /// the connection reads the next batch; the result does not depend on the number of workers,
+    /// nor on `batchSize` (rows read at a time).
     public static func verify(
         _ connection: PostgresConnection, key: VerifyingKey, external: [String] = [], consistency: [String] = [],
-        progress: Progress? = nil
+        workers: Int? = nil, batchSize: Int = 10_000, progress: Progress? = nil
     ) throws -> Verification {
         let started = Date()
+        let workers = IntegrityWorkers.count(workers)
         var checkpoints: [Int: (root: MerkleHash, label: String)] = [:]
         var result = Verification(events: 0, checkpoints: 0, externalCheckpoints: 0, personalChecked: 0, uncovered: 0, mismatch: nil, seconds: 0)
         func fail(_ mismatch: Mismatch) -> Verification {
@@ -320,8 +343,6 @@ public enum Integrity {
         let largestStored = storedSizes.max() ?? 0
         let total = Int(try connection.query("SELECT count(*) FROM dossier.events").scalar(Int64.self) ?? 0)
         var frontier = MerkleFrontier()
-        // From the very start: a forged row below the first position must be seen too.
-        var after = Int64.min
         var leafIndex = 0
         // Every stored interior node is recomputed and compared (they make proofs; a damaged one
         // would make a wrong proof). Nodes still waiting for their right sibling, per level:
@@ -337,55 +358,71 @@ public enum Integrity {
             return fail(Mismatch(message: "the checkpoint of size 0 is not the empty tree: it was altered"))
         }
         // The heads of every stream as the events give them, and the streams whose head moved
-        // since the last stored checkpoint that signed heads (nil: none signed heads yet).
-        var heads = StreamHeads()
-        var movedSince: Set<[UInt8]>? = nil
+        // since the last stored checkpoint that signed heads.
+        var heads = StreamHeadTable()
+        // Whether a stored checkpoint that signs heads was checked yet (before it, every stream
+        // counts as moved).
+        var headsTracked = false
         // The size of the last stored checkpoint that signed heads, as the pass goes.
         var headsCheckedTo = 0
+        // The connection reads the next batch (events and stored leaves) while this one is hashed.
+        let lane = ConnectionLane(connection)
+        defer { lane.drain() }
+        func read(after: Int64, leafIndex: Int) -> Pending<(rows: QueryResult, stored: QueryResult)> {
+            lane.async { connection in
+                let rows = try EventLog.readRows(connection, after: after, limit: max(1, batchSize))
+                let stored = try connection.query(
+                    """
+                    SELECT leaf_index, position, event_id, leaf_hash FROM dossier.merkle_leaves
+                     WHERE leaf_index >= \(Int64(leafIndex)) ORDER BY leaf_index LIMIT \(Int64(max(rows.rowCount, 1)))
+                    """)
+                return (rows, stored)
+            }
+        }
+        // From the very start: a forged row below the first position must be seen too.
+        var next = read(after: Int64.min, leafIndex: 0)
         while true {
-            let events = try EventLog.readAll(connection, after: after, limit: 10_000)
-            let stored = try connection.query(
-                """
-                SELECT leaf_index, position, event_id, leaf_hash FROM dossier.merkle_leaves
-                 WHERE leaf_index >= \(Int64(leafIndex)) ORDER BY leaf_index LIMIT \(Int64(max(events.count, 1)))
-                """
-            ).rows
-            if events.isEmpty {
-                if let row = stored.first {
+            let (rows, storedRows) = try next.wait()
+            if rows.rowCount == 0 {
+                if storedRows.rowCount > 0 {
+                    let row = storedRows[0]
                     return fail(Mismatch(
                         position: try row.decode(Int64.self, at: 1), eventID: try row.decode(UUID.self, at: 2),
                         message: "leaf \(leafIndex) was checkpointed but the log has no event there any more: it was deleted"))
                 }
                 break
             }
+            if let lastRow = try? rows[rows.rowCount - 1].decode(Int64.self, at: 0) {
+                next = read(after: lastRow, leafIndex: leafIndex + rows.rowCount)
+            }
+            let events = try LeafHashing.hash(rows, workers: workers)
+            let stored = LeafHashing.decodeStored(storedRows, workers: workers)
             for (offset, event) in events.enumerated() {
-                let hash = CanonicalEvent.leafHash(event)
+                let hash = event.hash
                 if offset < stored.count {
-                    let row = stored[offset]
-                    let position = try row.decode(Int64.self, at: 1)
-                    let eventID = try row.decode(UUID.self, at: 2)
-                    let recorded = MerkleHash(bytes: try row.decode(PostgresBytea.self, at: 3).bytes)
-                    if position != event.position || eventID != event.eventID {
+                    let leaf = try stored[offset] ?? StoredLeaf(storedRows[offset])
+                    if leaf.position != event.position || leaf.eventID != event.eventID {
                         return fail(Mismatch(
                             position: event.position, eventID: event.eventID,
-                            message: "leaf \(leafIndex) was checkpointed as position \(position) (event \(eventID.uuidString.lowercased())); "
+                            message: "leaf \(leafIndex) was checkpointed as position \(leaf.position) (event \(leaf.eventID.uuidString.lowercased())); "
                                 + "the log now holds another event there: an event was deleted, inserted or moved"))
                     }
-                    if recorded != hash {
+                    if leaf.hash != hash {
                         return fail(Mismatch(
                             position: event.position, eventID: event.eventID,
                             message: "the event's content differs from when it was checkpointed (leaf hash was "
-                                + "\(recorded?.hex.prefix(16) ?? "?")…, is now \(hash.hex.prefix(16))…)"))
+                                + "\(leaf.hash?.hex.prefix(16) ?? "?")…, is now \(hash.hex.prefix(16))…)"))
                     }
                 }
-                let stream = Array(event.stream.rawValue.utf8)
-                let before = heads.advance(stream: stream, version: event.version, leafIndex: leafIndex)
+                let before = rows[offset].withBytes(1) { stream in
+                    heads.advance(stream: stream!, hash: event.streamHash, version: event.version, leafIndex: leafIndex)
+                }
                 guard event.version == before + 1 else {
+                    let stream = rows[offset].withBytes(1) { String(decoding: $0!, as: UTF8.self) }
                     return fail(Mismatch(
                         position: event.position, eventID: event.eventID,
-                        message: "stream \(event.stream) goes from version \(before) to \(event.version) here: an event of it was deleted"))
+                        message: "stream \(stream) goes from version \(before) to \(event.version) here: an event of it was deleted"))
                 }
-                movedSince?.insert(stream)
                 frontier.append(hash)
                 leafIndex += 1
                 for node in builder.append(hash) {
@@ -402,19 +439,23 @@ public enum Integrity {
                         message: "the tree of the first \(frontier.size) events does not have the root of \(checkpoint.label): "
                             + "an event up to here was altered, removed or reordered"))
                 }
-                for stored in storedAt[frontier.size] ?? [] {
-                    if let problem = try checkStored(
-                        connection, size: frontier.size, frontier: frontier, storedFrontier: stored.frontier, signedHeads: stored.heads,
-                        heads: heads, movedSince: &movedSince, checkedTo: &headsCheckedTo)
-                    {
-                        return fail(Mismatch(position: event.position, eventID: event.eventID, message: problem))
+                if let storedHere = storedAt[frontier.size] {
+                    // The lane finishes reading ahead first: the checks below query the connection.
+                    lane.drain()
+                    for stored in storedHere {
+                        if let problem = try checkStored(
+                            connection, size: frontier.size, frontier: frontier, storedFrontier: stored.frontier, signedHeads: stored.heads,
+                            heads: &heads, tracked: &headsTracked, checkedTo: &headsCheckedTo)
+                        {
+                            return fail(Mismatch(position: event.position, eventID: event.eventID, message: problem))
+                        }
                     }
                 }
             }
-            after = events.last!.position
             result.events += events.count
             progress?("verifying", result.events, total)
         }
+        lane.drain()
         if largestStored > frontier.size {
             return fail(Mismatch(
                 message: "the stored checkpoint of size \(largestStored) covers \(largestStored) events but the log holds only "
@@ -474,19 +515,23 @@ public enum Integrity {
     /// Checks what a stored checkpoint of `size` keeps beside its signed note: its frontier (from
     /// which the next checkpoint continues) and, when it signs heads, the heads root and the
     /// stored head rows of that size (exactly the streams that moved since the last such checkpoint).
+    ///
+    /// `tracked` says whether a checkpoint that signs heads was checked before (else every stream
+    /// counts as moved); after this one checks out, the moved marks of `table` are cleared.
     static func checkStored(
         _ connection: PostgresConnection, size: Int, frontier: MerkleFrontier, storedFrontier: [MerkleHash],
-        signedHeads: Checkpoint.Heads?, heads: StreamHeads, movedSince: inout Set<[UInt8]>?, checkedTo: inout Int
+        signedHeads: Checkpoint.Heads?, heads table: inout StreamHeadTable, tracked: inout Bool, checkedTo: inout Int
     ) throws -> String? {
         if storedFrontier != frontier.hashes {
             return "the stored frontier of checkpoint \(size) is not the right edge of the tree of the first \(size) events: it was altered"
         }
         guard let signedHeads else { return nil }
+        let heads = table.heads
         if signedHeads.count != heads.count || signedHeads.root != heads.root {
             return "the stream heads signed by checkpoint \(size) (\(signedHeads.count) streams) are not where the log's "
                 + "\(heads.count) streams end at that size: an event was removed, added or moved"
         }
-        let expected = movedSince ?? heads.streams
+        let expected = tracked ? table.moved : heads.streams
         var seen = 0
         // Every row since the previous heads checkpoint: export reads them all (the row of the
         // largest size up to its own), so a row at any other size than this one is foreign.
@@ -514,7 +559,8 @@ public enum Integrity {
         if seen != expected.count {
             return "checkpoint \(size) stores \(seen) stream heads where \(expected.count) streams moved: rows were removed"
         }
-        movedSince = []
+        table.clearMoved()
+        tracked = true
         checkedTo = size
         return nil
     }
