@@ -84,6 +84,28 @@ struct PlaceBookTests {
         #expect(communities[1].ended == Self.d("2020-01-01") && communities[1].endedBy == .merge)
     }
 
+    @Test("adding changes one at a time gives the book folding them all gives: in date order (applied as they come) and out of it (folded again), problems included")
+    func addingEqualsFolding() {
+        var changes = Self.shanghai()
+        changes.append((UUID(), Self.d("2011-06-01"), Self.change(.district, "静安区", action: .merge, within: "上海", into: "上海/黄浦区")))
+        changes.append((UUID(), Self.d("2015-06-01"), Self.change(.community, "金陵社区", action: .rename, within: "上海/黄浦区/外滩街道", newName: "金陵东社区")))
+        // Out of date order: a community established before the rename (folded again), one whose
+        // street does not exist (a problem), one of a name already taken (a problem).
+        changes.append((UUID(), Self.d("2012-01-01"), Self.change(.community, "南京东路社区", within: "上海/黄浦区/外滩街道")))
+        changes.append((UUID(), Self.d("2016-01-01"), Self.change(.community, "新社区", within: "上海/黄浦区/无名街道")))
+        changes.append((UUID(), Self.d("2016-01-01"), Self.change(.community, "外滩社区", within: "上海/黄浦区/外滩街道")))
+        changes.append((UUID(), Self.d("2016-01-01"), Self.change(.community, "金陵东社区", action: .merge, within: "上海/黄浦区/外滩街道", into: "上海/黄浦区/外滩街道/外滩社区")))
+        var added = PlaceBook()
+        for item in changes { added = added.adding(eventID: item.eventID, effective: item.effective, item.change) }
+        let folded = PlaceBook(changes: changes)
+        #expect(Set(added.problems.keys) == Set(folded.problems.keys) && added.problems.count == 2)
+        for id in folded.problems.keys { #expect(added.problems[id] == folded.problems[id]) }
+        for date in ["2000-01-01", "2011-06-01", "2012-06-01", "2015-06-01", "2017-01-01"] {
+            #expect(added.tree(on: Self.d(date)) == folded.tree(on: Self.d(date)), "on \(date)")
+        }
+        #expect(added.cities == folded.cities && added.changes.count == folded.changes.count)
+    }
+
     @Test("a district merged into another takes its streets with it")
     func districtMerge() {
         var changes = Self.shanghai()

@@ -133,8 +133,19 @@ public struct PlaceBook: Sendable {
     }
 
     /// The book with one more change: what it would be once `change` is recorded.
+    ///
+    /// A change dated on or after every change folded comes last in the fold's order (effective
+    /// date, then log order), so it is applied to this book as it stands; an earlier one is folded
+    /// with all the others again. (A gazetteer imported in date order is built in one pass, not
+    /// folded again for each of its places.)
     public func adding(eventID: UUID, effective: CalendarDate, _ change: PlaceChange) -> PlaceBook {
-        PlaceBook(changes: changes + [(eventID, effective, change)])
+        guard changes.allSatisfy({ $0.effective <= effective }) else {
+            return PlaceBook(changes: changes + [(eventID, effective, change)])
+        }
+        var book = self
+        book.changes.append((eventID, effective, change))
+        if let problem = book.apply(change, on: effective) { book.problems[eventID, default: []].append(problem) }
+        return book
     }
 
     public var isEmpty: Bool { changes.isEmpty }

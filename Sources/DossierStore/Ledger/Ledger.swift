@@ -919,18 +919,12 @@ enum FaultInjection {
     static var blocksReconnection: Bool { setting.contains("no-reconnection") }
 }
 
-/// The streams this process read or wrote lately, decoded, so that recording one more decision
-/// for the same worker needs no read. A copy is used only when the stream is at the version it
-/// was taken at (read under the stream's lock), so a stale copy is never judged on.
-final class StreamCache: @unchecked Sendable {
-    /// What recording reads and writes (its own decisions cached as sent, with the log's position and time).
-    static let shared = StreamCache(capacity: 20_000)
-    /// What `show` and `trace` read: only events as the log returned them.
-    static let reads = StreamCache(capacity: 5_000)
+/// What this process keeps of streams it read or wrote lately, by database and stream, a few
+/// thousand at most (the oldest quarter is let go when full). Each use checks what it takes
+/// against the stream's current version.
+final class ProcessCache<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    /// Each stream's decisions and the stream's version when they were read (a stream's version
-    /// counts events that are not decisions, such as an erasure, too).
-    private var entries: [String: (version: Int, decisions: [StoredDecision])] = [:]
+    private var entries: [String: Value] = [:]
     private var order: [String] = []
     private let capacity: Int
 
@@ -942,33 +936,24 @@ final class StreamCache: @unchecked Sendable {
         connection.databaseIdentity + "#" + stream.rawValue
     }
 
-    /// The stream's decisions when the stream is at `version`: the cached copy when it was taken
-    /// at that version, else read afresh (and cached).
-    func decisions(of stream: StreamID, atVersion version: Int, on connection: PostgresConnection) throws -> [StoredDecision] {
-        let key = key(stream, connection)
-        lock.lock()
-        let cached = entries[key]
-        lock.unlock()
-        if let cached, cached.version == version { return cached.decisions }
-        let read = try Ledger.readDecisions(connection, stream)
-        store((version, read), key: key)
-        return read
-    }
-
-    func append(_ decision: StoredDecision, to stream: StreamID, after previous: [StoredDecision], version: Int, on connection: PostgresConnection) {
-        store((version, previous + [decision]), key: key(stream, connection))
-    }
-
-    /// The cached copy of a stream, at whatever version it was taken (for reading what came after).
-    func entry(of stream: StreamID, on connection: PostgresConnection) -> (version: Int, decisions: [StoredDecision])? {
+    func value(of stream: StreamID, on connection: PostgresConnection) -> Value? {
         let key = key(stream, connection)
         lock.lock()
         defer { lock.unlock() }
         return entries[key]
     }
 
-    func store(_ decisions: [StoredDecision], of stream: StreamID, version: Int, on connection: PostgresConnection) {
-        store((version, decisions), key: key(stream, connection))
+    func store(_ value: Value, of stream: StreamID, on connection: PostgresConnection) {
+        let key = key(stream, connection)
+        lock.lock()
+        defer { lock.unlock() }
+        if entries.updateValue(value, forKey: key) == nil {
+            order.append(key)
+            if order.count > capacity {
+                for old in order.prefix(capacity / 4) { entries[old] = nil }
+                order.removeFirst(capacity / 4)
+            }
+        }
     }
 
     func forget(_ stream: StreamID, on connection: PostgresConnection) {
@@ -977,17 +962,48 @@ final class StreamCache: @unchecked Sendable {
         entries[key] = nil
         lock.unlock()
     }
+}
 
-    private func store(_ decisions: (version: Int, decisions: [StoredDecision]), key: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        if entries.updateValue(decisions, forKey: key) == nil {
-            order.append(key)
-            if order.count > capacity {
-                for old in order.prefix(capacity / 4) { entries[old] = nil }
-                order.removeFirst(capacity / 4)
-            }
-        }
+/// The streams this process read or wrote lately, decoded, so that recording one more decision
+/// for the same worker needs no read. A copy is used only when the stream is at the version it
+/// was taken at (read under the stream's lock), so a stale copy is never judged on.
+final class StreamCache: @unchecked Sendable {
+    /// What recording reads and writes (its own decisions cached as sent, with the log's position and time).
+    static let shared = StreamCache(capacity: 20_000)
+    /// What `show` and `trace` read: only events as the log returned them.
+    static let reads = StreamCache(capacity: 5_000)
+    /// Each stream's decisions and the stream's version when they were read (a stream's version
+    /// counts events that are not decisions, such as an erasure, too).
+    private let entries: ProcessCache<(version: Int, decisions: [StoredDecision])>
+
+    init(capacity: Int) {
+        entries = ProcessCache(capacity: capacity)
+    }
+
+    /// The stream's decisions when the stream is at `version`: the cached copy when it was taken
+    /// at that version, else read afresh (and cached).
+    func decisions(of stream: StreamID, atVersion version: Int, on connection: PostgresConnection) throws -> [StoredDecision] {
+        if let cached = entries.value(of: stream, on: connection), cached.version == version { return cached.decisions }
+        let read = try Ledger.readDecisions(connection, stream)
+        entries.store((version, read), of: stream, on: connection)
+        return read
+    }
+
+    func append(_ decision: StoredDecision, to stream: StreamID, after previous: [StoredDecision], version: Int, on connection: PostgresConnection) {
+        entries.store((version, previous + [decision]), of: stream, on: connection)
+    }
+
+    /// The cached copy of a stream, at whatever version it was taken (for reading what came after).
+    func entry(of stream: StreamID, on connection: PostgresConnection) -> (version: Int, decisions: [StoredDecision])? {
+        entries.value(of: stream, on: connection)
+    }
+
+    func store(_ decisions: [StoredDecision], of stream: StreamID, version: Int, on connection: PostgresConnection) {
+        entries.store((version, decisions), of: stream, on: connection)
+    }
+
+    func forget(_ stream: StreamID, on connection: PostgresConnection) {
+        entries.forget(stream, on: connection)
     }
 }
 
@@ -996,42 +1012,21 @@ final class StreamCache: @unchecked Sendable {
 /// only at the versions it was folded at, checked under the stream's lock.
 final class SnapshotCache: @unchecked Sendable {
     static let shared = SnapshotCache()
-    private let lock = NSLock()
-    private var entries: [String: WorkerStateSnapshot] = [:]
-    private var order: [String] = []
-    private let capacity = 10_000
-
-    private func key(_ stream: StreamID, _ connection: PostgresConnection) -> String {
-        connection.databaseIdentity + "#" + stream.rawValue
-    }
+    private let entries = ProcessCache<WorkerStateSnapshot>(capacity: 10_000)
 
     /// The cached snapshot of `stream` when it was folded at these versions.
     func snapshot(of stream: StreamID, version: Int, policyVersion: Int, on connection: PostgresConnection) -> WorkerStateSnapshot? {
-        let key = key(stream, connection)
-        lock.lock()
-        defer { lock.unlock() }
-        guard let entry = entries[key], entry.version == version, entry.policyVersion == policyVersion else { return nil }
+        guard let entry = entries.value(of: stream, on: connection), entry.version == version, entry.policyVersion == policyVersion
+        else { return nil }
         return entry
     }
 
     func store(_ snapshot: WorkerStateSnapshot, for stream: StreamID, on connection: PostgresConnection) {
-        let key = key(stream, connection)
-        lock.lock()
-        defer { lock.unlock() }
-        if entries.updateValue(snapshot, forKey: key) == nil {
-            order.append(key)
-            if order.count > capacity {
-                for old in order.prefix(capacity / 4) { entries[old] = nil }
-                order.removeFirst(capacity / 4)
-            }
-        }
+        entries.store(snapshot, of: stream, on: connection)
     }
 
     func forget(_ stream: StreamID, on connection: PostgresConnection) {
-        let key = key(stream, connection)
-        lock.lock()
-        entries[key] = nil
-        lock.unlock()
+        entries.forget(stream, on: connection)
     }
 }
 
