@@ -51,8 +51,14 @@ struct Bench: AsyncParsableCommand {
                 print("show p50 \(reads.show.p50) ms, p99 \(reads.show.p99) ms; trace p50 \(reads.trace.p50) ms, p99 \(reads.trace.p99) ms")
             case "singles":
                 let active = try await activeWorkers(url: database, among: workers)
-                let ours = try singleDecisions(url: database, clients: 1, workers: active)
-                print("single decisions: \(ours.rate)/s, p50 \(ours.p50) ms, p99 \(ours.p99) ms")
+                for clients in [1, 8] {
+                    let ours = try singleDecisions(url: database, clients: clients, workers: active)
+                    let raw = try rawInserts(url: database, clients: clients)
+                    let waits = ours.waits.prefix(5).map { "\($0.0) \(String(format: "%.0f", $0.1)) %" }.joined(separator: ", ")
+                    print(
+                        "single decisions, \(clients) client(s): \(Int(ours.rate))/s, p50 \(ours.p50) ms, p99 \(ours.p99) ms; raw INSERT \(Int(raw.rate))/s "
+                            + "(ratio \(String(format: "%.2f", ours.rate / raw.rate))); server: \(waits)")
+                }
             default:
                 throw ValidationError("--only takes reads or singles")
             }
