@@ -266,8 +266,8 @@ public final class Ledger: Sendable {
                 throw WorkerIDTaken()
             }
             // Judged from the worker's snapshot (this process's, else the projector's) when it is
-            // at the stream's and the reference streams' versions and can judge this decision;
-            // else from the stream's history.
+            // at the stream's and the policy stream's versions and can judge this decision; else
+            // from the stream's history.
             var snapshot: WorkerStateSnapshot?
             var policyVersion = 0
             if mayUseSnapshot {
