@@ -74,7 +74,6 @@ public enum Projector {
                 let events = try EventLog.readAll(connection, after: from, limit: batchSize)
                 guard let last = events.last?.position else { return (0, from) }
                 try apply(events, after: from, upTo: last, on: connection)
-                try Snapshots.update(after: events, upTo: last, on: connection)
                 try connection.query("UPDATE dossier_read.checkpoints SET position = \(last), updated_at = now()")
                 return (events.count, last)
             }
@@ -102,10 +101,13 @@ public enum Projector {
             }
         }
         let policyTimes = policyEvents.map(\.knownFrom)
+        let snapshots = Snapshots.Reference(references)
         let list = streams.sorted()
         for start in stride(from: 0, to: list.count, by: 500) {
             let group = Array(list[start..<min(list.count, start + 500)])
             let stored = try readStreams(connection, group, upTo: end)
+            // The workers' snapshots, from the same read (every worker's when the policy moved).
+            try Snapshots.write(group, stored: stored, upTo: end, reference: snapshots, on: connection)
             let workers = group.filter { $0.kind == "worker" }.map(\.subject)
             var open: [String: [TimelineRow]] = [:]
             if !workers.isEmpty {

@@ -105,15 +105,13 @@ public enum Snapshots {
 
         /// The reference streams as the log holds them up to `end`.
         static func read(_ connection: PostgresConnection, upTo end: Int64) throws -> Reference {
-            let result = try connection.query(
-                """
-                SELECT \(fragment: EventLog.columns) FROM dossier.events
-                 WHERE (stream = 'policy' OR stream LIKE 'jurisdiction/%') AND position <= \(end)
-                 ORDER BY position
-                """)
-            let events = try result.rows.map { try EventLog.decodeEvent($0) }
-            let policy = events.filter { $0.stream == .policy }.map(\.version).max() ?? 0
-            return Reference(policyVersion: policy, context: ReferenceData.build(events).context)
+            Reference(try ReferenceEvents.read(connection, upTo: end))
+        }
+
+        /// The reference streams of `references` (read by the projector).
+        init(_ references: ReferenceEvents) {
+            policyVersion = references.events.filter { $0.stream == .policy }.map(\.version).max() ?? 0
+            context = ReferenceData.build(references.events).context
         }
     }
 
@@ -149,10 +147,4 @@ public enum Snapshots {
         return written
     }
 
-    /// After a catch-up batch (`events`, applied up to `end`): the snapshots of the workers it
-    /// touched, or every worker's when it held a policy decision.
-    static func update(after events: [RecordedEvent], upTo end: Int64, on connection: PostgresConnection) throws {
-        let policyMoved = events.contains { $0.stream == .policy }
-        try refresh(connection, streams: policyMoved ? nil : Array(Set(events.map(\.stream))), upTo: end)
-    }
 }
