@@ -236,6 +236,7 @@ struct Bench: AsyncParsableCommand {
             "memoryGiB": Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824, "postgres": version,
             "secondsTotal": Date().timeIntervalSince(started), "figures": figures.map(\.json),
             "districts": districts, "workersPerDistrict": workers,
+            "importCachedStreams": Importer.defaultCachedStreams,
             "singleDecisionServerWaits": Dictionary(uniqueKeysWithValues: waitShares.map { ("\($0.key) clients", $0.value) }), "commit": ProcessInfo.processInfo.environment["DOSSIER_BENCH_COMMIT"] ?? "",
         ]
         let url2 = URL(filePath: output)
