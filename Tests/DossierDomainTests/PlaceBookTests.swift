@@ -106,6 +106,36 @@ struct PlaceBookTests {
         #expect(added.cities == folded.cities && added.changes.count == folded.changes.count)
     }
 
+    @Test("a change dated after every other is judged on the book as it stands (no copy): the same problems as folding the book again with it")
+    func judgingLastChangeEqualsFolding() {
+        var book = PlaceBook(changes: Self.shanghai())
+        let later: [(String, PlaceChange)] = [
+            ("2016-01-01", Self.change(.street, "新街道", within: "上海/黄浦区")),
+            ("2016-01-01", Self.change(.street, "新街道", within: "上海/黄浦区")),  // the same name again, same day
+            ("2016-02-01", Self.change(.community, "新社区", within: "上海/黄浦区/新街道")),
+            ("2016-02-01", Self.change(.community, "新社区", within: "上海/黄埔区/新街道")),  // misspelt district
+            ("2016-03-01", Self.change(.street, "新街道", action: .abolish, within: "上海/黄浦区")),  // still has a community
+            ("2016-04-01", Self.change(.community, "新社区", action: .rename, within: "上海/黄浦区/新街道", newName: "新社区")),
+            ("2016-05-01", Self.change(.community, "新社区", action: .merge, within: "上海/黄浦区/新街道", into: "上海/黄浦区/新街道/新社区")),
+            ("2016-06-01", Self.change(.district, "静安区", action: .merge, within: "上海", into: "上海/黄浦区")),
+            ("2016-07-01", Self.change(.community, "无名社区", action: .abolish, within: "上海/黄浦区/新街道")),
+        ]
+        var refused = 0
+        for (date, change) in later {
+            let id = UUID()
+            let decision = Decision(
+                kind: .place, subject: change.jurisdiction, effective: Self.d(date), authority: "a", reference: "P-\(id)", body: .place(change))
+            let judged = book.problems(of: decision, eventID: id).map(\.message)
+            let folded = PlaceBook(changes: book.changes + [(id, Self.d(date), change)]).problems[id] ?? []
+            #expect(judged == folded, "\(date) \(change.action) \(change.name)")
+            refused += judged.isEmpty ? 0 : 1
+            book.add(eventID: id, effective: Self.d(date), change)
+        }
+        #expect(refused == 6)
+        let whole = PlaceBook(changes: book.changes)
+        #expect(book.tree(on: Self.d("2017-01-01")) == whole.tree(on: Self.d("2017-01-01")) && book.latestEffective == Self.d("2016-07-01"))
+    }
+
     @Test("a district merged into another takes its streets with it")
     func districtMerge() {
         var changes = Self.shanghai()

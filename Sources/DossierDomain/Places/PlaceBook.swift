@@ -110,6 +110,9 @@ public struct PlaceBook: Sendable {
     public private(set) var problems: [UUID: [String]] = [:]
     /// The cities that have a gazetteer: a city ever established (by any name it had).
     public private(set) var cities: Set<String> = []
+    /// The latest effective date among `changes` (nil: none): a change dated on or after it
+    /// comes last in the fold's order.
+    public private(set) var latestEffective: CalendarDate?
     /// Every place that ever lay in a place (nil: the cities), so a lookup reads only those.
     var lying: [Int?: [Int]] = [:]
 
@@ -125,6 +128,7 @@ public struct PlaceBook: Sendable {
 
     public init(changes: [(eventID: UUID, effective: CalendarDate, change: PlaceChange)]) {
         self.changes = changes
+        latestEffective = changes.map(\.effective).max()
         let order = changes.indices.sorted { (changes[$0].effective, $0) < (changes[$1].effective, $1) }
         for index in order {
             let (eventID, date, change) = changes[index]
@@ -139,13 +143,26 @@ public struct PlaceBook: Sendable {
     /// with all the others again. (A gazetteer imported in date order is built in one pass, not
     /// folded again for each of its places.)
     public func adding(eventID: UUID, effective: CalendarDate, _ change: PlaceChange) -> PlaceBook {
-        guard changes.allSatisfy({ $0.effective <= effective }) else {
-            return PlaceBook(changes: changes + [(eventID, effective, change)])
-        }
         var book = self
-        book.changes.append((eventID, effective, change))
-        if let problem = book.apply(change, on: effective) { book.problems[eventID, default: []].append(problem) }
+        book.add(eventID: eventID, effective: effective, change)
         return book
+    }
+
+    /// Adds one more change to this book, as `adding` returns it. A book held by nothing else is
+    /// changed in place (an import adds a city's tens of thousands of places one by one).
+    public mutating func add(eventID: UUID, effective: CalendarDate, _ change: PlaceChange) {
+        guard comesLast(effective) else {
+            self = PlaceBook(changes: changes + [(eventID, effective, change)])
+            return
+        }
+        changes.append((eventID, effective, change))
+        latestEffective = effective
+        if let problem = apply(change, on: effective) { problems[eventID, default: []].append(problem) }
+    }
+
+    /// True when a change dated `effective` would come after every change folded.
+    func comesLast(_ effective: CalendarDate) -> Bool {
+        latestEffective.map { $0 <= effective } ?? true
     }
 
     public var isEmpty: Bool { changes.isEmpty }
@@ -270,71 +287,109 @@ public struct PlaceBook: Sendable {
 
     // MARK: Folding
 
+    /// What a valid change does to the book (found by `plan` without changing it).
+    enum Step {
+        case establish(parent: Int?)
+        case rename(Int, to: String)
+        case merge(Int, into: Int)
+        case abolish(Int)
+    }
+
     /// Applies one change on `date`; returns why it cannot be, changing nothing then.
     mutating func apply(_ change: PlaceChange, on date: CalendarDate) -> String? {
-        if let shape = change.shapeProblems.first { return "\(shape.field): \(shape.message)" }
+        switch plan(change, on: date) {
+        case .failure(let problem): return problem.message
+        case .success(let step): perform(step, change, on: date); return nil
+        }
+    }
+
+    /// Why `change` cannot be applied on `date` (nil: it can), as `apply` would find, without
+    /// changing the book.
+    func problem(applying change: PlaceChange, on date: CalendarDate) -> String? {
+        if case .failure(let problem) = plan(change, on: date) { return problem.message }
+        return nil
+    }
+
+    struct ChangeProblem: Error { var message: String }
+
+    /// Checks `change` against the book on `date`: what applying it does, or why it cannot be.
+    func plan(_ change: PlaceChange, on date: CalendarDate) -> Result<Step, ChangeProblem> {
+        func refuse(_ message: String) -> Result<Step, ChangeProblem> { .failure(ChangeProblem(message: message)) }
+        if let shape = change.shapeProblems.first { return refuse("\(shape.field): \(shape.message)") }
         let parentPath = change.within.map(Self.components) ?? []
         var parent: Place?
         if !parentPath.isEmpty {
             switch resolve(parentPath, on: date) {
             case .success(let found): parent = found
-            case .failure(let unknown): return "within: \(unknown)"
+            case .failure(let unknown): return refuse("within: \(unknown)")
             }
         }
         let siblings = children(of: parent?.id, kind: change.kind, on: date)
         let existing = siblings.first { $0.name(on: date) == change.name }
         let here = (parent.map { "in " + path(of: $0, on: date).joined(separator: "/") + " " } ?? "")
+        /// The change names a place that does not exist there on its date.
+        func unknownPlace() -> String {
+            let unknown = Unknown(kind: change.kind, name: change.name, parentPath: parentPath.joined(separator: "/"), date: date,
+                                  suggestions: Self.closest(to: change.name, among: siblings.map { $0.name(on: date) }),
+                                  note: note(kind: change.kind, name: change.name, parent: parent?.id, path: parentPath + [change.name], on: date))
+            return "\(change.action.rawValue) of \(unknown)"
+        }
         switch change.action {
         case .establish:
             if existing != nil {
-                return "a \(change.kind.rawValue) \(change.name) exists \(here)on \(date) already; a name is used once among its siblings"
+                return refuse("a \(change.kind.rawValue) \(change.name) exists \(here)on \(date) already; a name is used once among its siblings")
             }
-            lying[parent?.id, default: []].append(places.count)
+            return .success(.establish(parent: parent?.id))
+        case .rename:
+            guard let place = existing else { return refuse(unknownPlace()) }
+            let newName = change.newName!
+            if newName == change.name { return refuse("newName: the new name is the name it has") }
+            if siblings.contains(where: { $0.name(on: date) == newName }) {
+                return refuse("newName: a \(change.kind.rawValue) \(newName) exists \(here)on \(date) already")
+            }
+            return .success(.rename(place.id, to: newName))
+        case .merge:
+            guard let place = existing else { return refuse(unknownPlace()) }
+            let target: Place
+            switch resolve(Self.components(change.into!), on: date) {
+            case .success(let found): target = found
+            case .failure(let unknown): return refuse("into: \(unknown)")
+            }
+            if target.id == place.id { return refuse("into: a place cannot merge into itself") }
+            return .success(.merge(place.id, into: target.id))
+        case .abolish:
+            guard let place = existing else { return refuse(unknownPlace()) }
+            let living = (lying[place.id] ?? []).map { places[$0] }.filter { $0.exists(on: date) && $0.parent(on: date) == place.id }
+            if !living.isEmpty {
+                return refuse(
+                    "\(change.path) still has \(living.count) \(living[0].kind.rawValue == "community" ? "communities" : living[0].kind.rawValue + "s") "
+                        + "on \(date) (\(living.prefix(3).map { $0.name(on: date) }.joined(separator: ", "))); abolish or merge them first")
+            }
+            return .success(.abolish(place.id))
+        }
+    }
+
+    /// Does what `plan` found `change` does on `date`.
+    mutating func perform(_ step: Step, _ change: PlaceChange, on date: CalendarDate) {
+        switch step {
+        case .establish(let parent):
+            lying[parent, default: []].append(places.count)
             places.append(
-                Place(id: places.count, kind: change.kind, established: date, names: [(date, change.name)], parents: [(date, parent?.id)]))
+                Place(id: places.count, kind: change.kind, established: date, names: [(date, change.name)], parents: [(date, parent)]))
             if change.kind == .city { cities.insert(change.name) }
-            return nil
-        case .rename, .merge, .abolish:
-            guard let place = existing else {
-                let unknown = Unknown(kind: change.kind, name: change.name, parentPath: parentPath.joined(separator: "/"), date: date,
-                                      suggestions: Self.closest(to: change.name, among: siblings.map { $0.name(on: date) }),
-                                      note: note(kind: change.kind, name: change.name, parent: parent?.id, path: parentPath + [change.name], on: date))
-                return "\(change.action.rawValue) of \(unknown)"
+        case .rename(let id, let newName):
+            places[id].names.append((date, newName))
+            if change.kind == .city { cities.insert(newName) }
+        case .merge(let id, let target):
+            end(id, on: date, by: .merge)
+            places[id].mergedInto = target
+            // What lay in the merged place lies in the one it merged into from now on.
+            for child in (lying[id] ?? []).map({ places[$0] }) where child.exists(on: date) && child.parent(on: date) == id {
+                places[child.id].parents.append((date, target))
+                lying[target, default: []].append(child.id)
             }
-            switch change.action {
-            case .rename:
-                let newName = change.newName!
-                if newName == change.name { return "newName: the new name is the name it has" }
-                if siblings.contains(where: { $0.name(on: date) == newName }) {
-                    return "newName: a \(change.kind.rawValue) \(newName) exists \(here)on \(date) already"
-                }
-                places[place.id].names.append((date, newName))
-                if change.kind == .city { cities.insert(newName) }
-            case .merge:
-                let target: Place
-                switch resolve(Self.components(change.into!), on: date) {
-                case .success(let found): target = found
-                case .failure(let unknown): return "into: \(unknown)"
-                }
-                if target.id == place.id { return "into: a place cannot merge into itself" }
-                end(place.id, on: date, by: .merge)
-                places[place.id].mergedInto = target.id
-                // What lay in the merged place lies in the one it merged into from now on.
-                for child in (lying[place.id] ?? []).map({ places[$0] }) where child.exists(on: date) && child.parent(on: date) == place.id {
-                    places[child.id].parents.append((date, target.id))
-                    lying[target.id, default: []].append(child.id)
-                }
-            case .abolish:
-                let living = (lying[place.id] ?? []).map { places[$0] }.filter { $0.exists(on: date) && $0.parent(on: date) == place.id }
-                if !living.isEmpty {
-                    return "\(change.path) still has \(living.count) \(living[0].kind.rawValue == "community" ? "communities" : living[0].kind.rawValue + "s") "
-                        + "on \(date) (\(living.prefix(3).map { $0.name(on: date) }.joined(separator: ", "))); abolish or merge them first"
-                }
-                end(place.id, on: date, by: .abolish)
-            case .establish:
-                break
-            }
-            return nil
+        case .abolish(let id):
+            end(id, on: date, by: .abolish)
         }
     }
 

@@ -65,6 +65,11 @@ extension PlaceBook {
     /// recorded place decisions (a retroactive establishment of a name a later one takes, say).
     public func problems(of decision: Decision, eventID: UUID) -> [RuleViolation] {
         guard case .place(let change) = decision.body else { return [] }
+        // A change that comes last in the fold can only be invalid itself: the changes before it
+        // are folded as they were. (No copy of the book is made for it.)
+        if comesLast(decision.effective) {
+            return problem(applying: change, on: decision.effective).map { [RuleViolation(.placeChange, $0)] } ?? []
+        }
         let after = adding(eventID: eventID, effective: decision.effective, change)
         var violations = (after.problems[eventID] ?? []).map { RuleViolation(.placeChange, $0) }
         for (id, messages) in after.problems where id != eventID {

@@ -41,15 +41,15 @@ public enum Evaluator {
         var context = context
         context.quotaCheckedEvent = eventID
         var violations: [RuleViolation] = []
-        let before = Replay.history(stored)
 
         switch decision.subjectKind {
         case .jurisdiction, .policy:
             if case .selection(let selection) = decision.body {
                 violations += selectionProblems(decision, selection, context: context)
             }
+            // Only an amendment reads the stream's history (a city's stream holds every place).
             if decision.kind.amendsOthers {
-                violations += amendmentProblems(decision, eventID: eventID, in: stored, history: before, context: context)
+                violations += amendmentProblems(decision, eventID: eventID, in: stored, history: Replay.history(stored), context: context)
             }
             return Verdict(decision: decision, violations: violations)
         case .cadre:
@@ -63,6 +63,8 @@ public enum Evaluator {
                 return Verdict(decision: decision, violations: violations)
             }
         }
+
+        let before = Replay.history(stored)
 
         // A transfer within the worker's city may leave the city out.
         if case .transfer(var placement) = decision.body, placement.city.isEmpty {

@@ -550,7 +550,8 @@ public final class Importer: Sendable {
                 case .correction, .rescission:
                     if decision.subjectKind != .worker { references = ReferenceData.build(referenceEvents) }
                 case .place(let change):
-                    references.places = references.places.adding(eventID: eventID, effective: decision.effective, change)
+                    context.places = PlaceBook()  // so the book below is changed in place, not copied
+                    references.places.add(eventID: eventID, effective: decision.effective, change)
                 default:
                     break
                 }
