@@ -144,10 +144,17 @@ struct CityGenerator {
             sequence += 1
             list.append(Pending(date: date, sequence: sequence, object: object))
         }
+        func districtPopulation(_ year: Int) -> Int {
+            Int(Double(workersPerDistrict) * 10_000 / 18 * 1.6 * (1 + 0.01 * Double(year - from)))
+        }
+        // A city larger than a population decision may say (100 million: the 10-million-decision
+        // bench city of 252,000 workers would need 224 million) gets no figure of its own, in no
+        // year: its quota is then not checked, its districts' are.
+        let cityFigures = districtPopulation(to) * districts.count <= 100_000_000
         for year in from...to {
             var cityPopulation = 0
             for district in districts {
-                let population = Int(Double(workersPerDistrict) * 10_000 / 18 * 1.6 * (1 + 0.01 * Double(year - from)))
+                let population = districtPopulation(year)
                 cityPopulation += population
                 add(date(year, 1, 1), JSONObject([
                     ("decision", .string("population")), ("jurisdiction", .string("\(city)/\(district.name)")),
@@ -156,6 +163,7 @@ struct CityGenerator {
                     ("reference", .string("POP-\(district.code)-\(year)")),
                 ]), into: &pending)
             }
+            guard cityFigures else { continue }
             add(date(year, 1, 1), JSONObject([
                 ("decision", .string("population")), ("jurisdiction", .string(city)), ("year", .integer(Int64(year))),
                 ("urbanPopulation", .integer(Int64(cityPopulation))), ("effective", .string(date(year, 1, 1).description)),
