@@ -333,8 +333,18 @@ public final class Ledger: Sendable {
                         spans: try decodeSpans(results.last!).flatMap { item in places.inForce(item.span).map { (item.worker, $0) } })
                 }
             }
+            var fromState: Verdict?
+            if let current = snapshot {
+                fromState = Evaluator.evaluate(judged, eventID: eventID, snapshot: current, context: context)
+                if fromState == nil {
+                    // Not expected (`judges` was asked above); were it so, the history judges, never
+                    // an empty one.
+                    snapshot = nil
+                    if let recorded = try readHistory() { return recorded }
+                }
+            }
             let verdict: Verdict
-            if let snapshot, let fromState = Evaluator.evaluate(judged, eventID: eventID, snapshot: snapshot, context: context) {
+            if let fromState {
                 verdict = fromState
             } else {
                 try Self.addOtherRecords(for: decision, stored: stored, to: &context, on: connection)
