@@ -1091,11 +1091,9 @@ struct ReferenceData: Sendable {
         return context
     }
 
-    /// The statement that tells whether the reference streams changed: their count and last position.
-    static let versionQuery: PostgresQuery = """
-        SELECT count(*), coalesce(max(position), 0) FROM dossier.events
-         WHERE stream = 'policy' OR stream LIKE 'jurisdiction/%'
-        """
+    /// The statement that tells whether the reference streams changed: their count and last
+    /// position, as a trigger keeps them (`schema/0019`; counting them took 8 ms at 53,553 places).
+    static let versionQuery: PostgresQuery = "SELECT n, last FROM dossier.reference_version"
 
     static func read(_ connection: PostgresConnection, knownAt: Timestamp? = nil) throws -> ReferenceData {
         if knownAt == nil, let cached = try ReferenceCache.shared.current(connection) { return cached }
