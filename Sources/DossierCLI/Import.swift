@@ -57,8 +57,8 @@ extension Dossier {
         }
 
         /// 5,000: up to four chunks are in memory at once (read ahead, decoded, judged, staged), about
-        /// 9 KB a line; against 20,000 the peak of a 320,000-line import fell from 399 to 225 MB and its
-        /// time did not change (BENCHMARKS.md, "Import memory").
+        /// 3 KB a line in flight; against 20,000 the peak of a 320,000-line import fell from 399 to
+        /// 225 MB and its time did not change (BENCHMARKS.md, "Import memory").
         @Option(help: ArgumentHelp("Lines judged and staged at a time (for tests).", visibility: .hidden))
         var chunkLines = 5_000
 

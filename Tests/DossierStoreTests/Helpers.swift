@@ -3,6 +3,7 @@ import DossierStore
 import DossierTestSupport
 import Foundation
 import PostgresClient
+import Testing
 
 func event(
     _ type: String = "training", reference: String = UUID().uuidString, payload: JSONObject = JSONObject([("kind", .string("special")), ("hours", .integer(8))]),
@@ -19,6 +20,19 @@ func adminConnection(_ configuration: DatabaseConfiguration) throws -> PostgresC
 func connection(_ configuration: DatabaseConfiguration, user: String) throws -> PostgresConnection {
     try PostgresConnection(
         connectionString: TestDatabase.connectionString(database: TestDatabase.name(of: configuration), user: user))
+}
+
+/// Runs each of `statements` on `connection` and expects PostgreSQL to refuse it for want of a
+/// privilege (42501). `who` names the connection's user in the failure messages.
+func expectNoPrivilege(
+    _ statements: [PostgresQuery], on connection: PostgresConnection, as who: String, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    for statement in statements {
+        let error = #expect(throws: PostgresError.self, "\(who) ran \(statement.sql)", sourceLocation: sourceLocation) {
+            try connection.query(statement)
+        }
+        #expect(error?.sqlState == .insufficientPrivilege, "\(who): \(statement.sql): \(String(describing: error))", sourceLocation: sourceLocation)
+    }
 }
 
 /// The events of decision streams (the `access` stream's changes to people are left out).
