@@ -127,6 +127,34 @@ struct IntegrityTests {
         #expect(mismatch.message.contains("personal data"))
     }
 
+    @Test("personal data is read a batch at a time, logged once, and a change to the last record is found")
+    func personalDataInBatches() async throws {
+        let (s, _) = try await checkpointed()
+        let key = self.key.verifying
+        let admin = try adminConnection(s.configuration)
+        let records = try #require(try admin.query("SELECT count(*) FROM dossier.personal_data").scalar(Int64.self))
+        #expect(records >= 3)
+        let logged = { try admin.query("SELECT count(*) FROM dossier.access_log WHERE what = 'verify'").scalar(Int64.self) ?? 0 }
+        let before = try logged()
+        let intact = try await PostgresSession.open(s.configuration, role: .person).run { try Integrity.verify($0, key: key, batchSize: 1) }
+        #expect(intact.mismatch == nil)
+        #expect(intact.personalReadable)
+        #expect(intact.personalChecked == Int(records))
+        #expect(try logged() == before + 1)
+        // The record read last (its event is the log's latest with personal data) is altered.
+        try admin.execute("ALTER TABLE dossier.personal_data DISABLE TRIGGER USER")
+        try admin.execute(
+            """
+            UPDATE dossier.personal_data SET fields = '{"name": "王芳"}' WHERE event_id =
+              (SELECT p.event_id FROM dossier.personal_data p JOIN dossier.events e USING (event_id) ORDER BY e.position DESC LIMIT 1)
+            """)
+        let altered = try await PostgresSession.open(s.configuration, role: .person).run { try Integrity.verify($0, key: key, batchSize: 1) }
+        let mismatch = try #require(altered.mismatch)
+        #expect(mismatch.message.contains("personal data"))
+        #expect(altered.personalChecked == Int(records) - 1)
+        #expect(try logged() == before + 2)
+    }
+
     @Test("a new checkpoint is refused when the stored tree is not consistent with the previous one")
     func inconsistentCheckpointRefused() async throws {
         var (s, _) = try await checkpointed()

@@ -486,25 +486,45 @@ public enum Integrity {
         // On a standby the read cannot be logged (nothing is written there): not checked.
         result.onStandby = try ReadReplica.isStandby(connection)
         let mayReadPersonal = !result.onStandby && (try? Ledger.currentActor(connection))?.role == "admin"
-        for row in try !mayReadPersonal ? [] : connection.query(
-            """
-            SELECT e.position, e.event_id, e.payload->>'personal', p.fields, p.salt FROM dossier.personal_commitments() p
-              JOIN dossier.events e ON e.event_id = p.event_id WHERE NOT p.erased ORDER BY e.position
-            """
-        ).rows {
-            let seal = try row.decodeIfPresent(String.self, at: 2)
-            let fields = try row.decodeIfPresent(PostgresJSONB.self, at: 3).flatMap { try? JSONParser.parse($0.text) }?.objectValue
-            let salt = try row.decodeIfPresent(PostgresBytea.self, at: 4)?.bytes
-            guard let seal, let fields, let salt, PersonalData(fields: fields).matches(seal: seal, salt: salt) else {
-                return fail(Mismatch(
-                    position: try row.decode(Int64.self, at: 0), eventID: try row.decode(UUID.self, at: 1),
-                    message: "the personal data kept beside the log does not match the event's commitment"))
-            }
-            result.personalChecked += 1
+        if mayReadPersonal, let mismatch = try checkPersonalData(connection, batchSize: batchSize, checked: &result.personalChecked) {
+            return fail(mismatch)
         }
         result.personalReadable = mayReadPersonal
         result.seconds = Date().timeIntervalSince(started)
         return result
+    }
+
+    /// Checks every record of personal data kept beside the log against its event's commitment.
+    ///
+    /// The owner's function reads (and logs, once) every record; a cursor hands them over in
+    /// batches of `batchSize`, so memory stays flat however many records there are (one result of all of them
+    /// took verify from about 100 to 240 MB at 10 million events).
+    static func checkPersonalData(_ connection: PostgresConnection, batchSize: Int, checked: inout Int) throws -> Mismatch? {
+        try connection.transaction { connection -> Mismatch? in
+            try connection.execute(
+                """
+                DECLARE personal NO SCROLL CURSOR FOR
+                SELECT e.position, e.event_id, e.payload->>'personal', p.fields, p.salt FROM dossier.personal_commitments() p
+                  JOIN dossier.events e ON e.event_id = p.event_id WHERE NOT p.erased ORDER BY e.position
+                """)
+            // FETCH takes no parameters: the count is an integer spelled out.
+            let fetch = PostgresQuery(unsafeSQL: "FETCH \(max(1, batchSize)) FROM personal")
+            while true {
+                let batch = try connection.query(fetch)
+                if batch.rowCount == 0 { return nil }
+                for row in batch.rows {
+                    let seal = try row.decodeIfPresent(String.self, at: 2)
+                    let fields = try row.decodeIfPresent(PostgresJSONB.self, at: 3).flatMap { try? JSONParser.parse($0.text) }?.objectValue
+                    let salt = try row.decodeIfPresent(PostgresBytea.self, at: 4)?.bytes
+                    guard let seal, let fields, let salt, PersonalData(fields: fields).matches(seal: seal, salt: salt) else {
+                        return Mismatch(
+                            position: try row.decode(Int64.self, at: 0), eventID: try row.decode(UUID.self, at: 1),
+                            message: "the personal data kept beside the log does not match the event's commitment")
+                    }
+                    checked += 1
+                }
+            }
+        }
     }
 
     struct NodeKey: Hashable {
