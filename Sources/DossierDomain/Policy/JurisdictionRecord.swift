@@ -43,7 +43,7 @@ public enum JurisdictionRecord {
         return result.sorted { $0.position < $1.position }
     }
 
-    static func isAmendment(_ type: String) -> Bool {
+    public static func isAmendment(_ type: String) -> Bool {
         type == DecisionKind.correction.rawValue || type == DecisionKind.rescission.rawValue
     }
 }

@@ -41,11 +41,12 @@ extension Projector {
         try connection.query("SELECT dossier_read.prepare_next(\(tables))")
         // Every snapshot folded afresh (a new program may fold differently), in the same pass:
         // the workers fold and encode each worker's snapshot beside its rows.
-        let snapshots = only.count == ProjectionName.allCases.count ? try Snapshots.Reference.read(connection, upTo: end) : nil
+        let references = try ReferenceEvents.read(connection, upTo: end)
+        let snapshots = only.count == ProjectionName.allCases.count ? Snapshots.Reference(references) : nil
         if snapshots != nil { try connection.query("DELETE FROM dossier_read.worker_snapshots") }
         let (events, streams) = try fill(
-            projections, upTo: end, on: connection, progress: progress, workers: workers, groupSize: groupSize,
-            snapshots: snapshots)
+            projections, upTo: end, on: connection, references: references, progress: progress, workers: workers,
+            groupSize: groupSize, snapshots: snapshots)
         try connection.transaction { connection in
             try connection.query("SELECT dossier_read.swap_next(\(tables))")
             try connection.query(
@@ -79,13 +80,13 @@ extension Projector {
     /// group before (each a contiguous run of its streams, so the rows go out in the same order
     /// whatever the number of workers), and then writes that group's rows with `COPY`.
     static func fill(
-        _ projections: [ProjectionName], upTo end: Int64, on connection: PostgresConnection, progress: Progress?,
-        workers: Int = workerCount, groupSize: Int = 500, snapshots: Snapshots.Reference? = nil
+        _ projections: [ProjectionName], upTo end: Int64, on connection: PostgresConnection, references: ReferenceEvents? = nil,
+        progress: Progress?, workers: Int = workerCount, groupSize: Int = 500, snapshots: Snapshots.Reference? = nil
     ) throws -> (events: Int, streams: Int) {
         let streams = try connection.query(
             "SELECT DISTINCT stream FROM dossier.events WHERE position <= \(end) ORDER BY stream"
         ).rows.map { StreamID(rawValue: try $0.decode(String.self, at: 0)) }
-        let references = try ReferenceEvents.read(connection, upTo: end)
+        let references = try references ?? ReferenceEvents.read(connection, upTo: end)
         let context = references.context(knownAt: nil)
         let written = projections.filter { $0 != .quotas }
         let compute = DispatchQueue(label: "dossier.rebuild.compute")

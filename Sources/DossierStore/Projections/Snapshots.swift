@@ -111,7 +111,7 @@ public enum Snapshots {
         /// The reference streams of `references` (read by the projector).
         init(_ references: ReferenceEvents) {
             policyVersion = references.events.filter { $0.stream == .policy }.map(\.version).max() ?? 0
-            context = ReferenceData.build(references.events).context
+            context = references.current.context
         }
     }
 
