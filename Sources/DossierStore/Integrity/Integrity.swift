@@ -135,7 +135,7 @@ public enum Integrity {
             }
             let time = Timestamp(microsecondsSinceEpoch: try connection.query(
                 "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint").scalar(Int64.self) ?? 0)
-            let allHeads = heads.heads
+            let allHeads = heads.summary
             let checkpoint = Checkpoint(
                 origin: try origin(connection), size: frontier.size, root: frontier.root,
                 heads: Checkpoint.Heads(count: allHeads.count, root: allHeads.root), time: time)
@@ -546,12 +546,12 @@ public enum Integrity {
             return "the stored frontier of checkpoint \(size) is not the right edge of the tree of the first \(size) events: it was altered"
         }
         guard let signedHeads else { return nil }
-        let heads = table.heads
+        let heads = table.summary
         if signedHeads.count != heads.count || signedHeads.root != heads.root {
             return "the stream heads signed by checkpoint \(size) (\(signedHeads.count) streams) are not where the log's "
                 + "\(heads.count) streams end at that size: an event was removed, added or moved"
         }
-        let expected = tracked ? table.moved : heads.streams
+        let expected = tracked ? table.moved : table.streams
         var seen = 0
         // Every row since the previous heads checkpoint: export reads them all (the row of the
         // largest size up to its own), so a row at any other size than this one is foreign.
@@ -568,7 +568,7 @@ public enum Integrity {
                     + "that signs heads has: it was inserted"
             }
             let key = Array(stream.utf8)
-            guard expected.contains(key), let head = heads.head(ofBytes: key), head.version == Int(try row.decode(Int32.self, at: 1)),
+            guard expected.contains(key), let head = table.head(ofBytes: key), head.version == Int(try row.decode(Int32.self, at: 1)),
                 head.leafIndex == Int(try row.decode(Int64.self, at: 2))
             else {
                 return "the stored head of \(JSONValue.quotedExcerpt(stream, maxBytes: 80)) at checkpoint \(size) is not where that "

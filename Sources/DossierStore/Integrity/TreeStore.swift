@@ -162,7 +162,7 @@ enum HeadsStore {
     }
 
     /// Appends the heads that changed at a new checkpoint.
-    static func write(_ connection: PostgresConnection, size: Int, changed: [StreamHead]) throws {
+    static func write(_ connection: PostgresConnection, size: Int, changed: some Collection<StreamHead>) throws {
         guard !changed.isEmpty else { return }
         try connection.copyFrom("COPY dossier.merkle_heads (tree_size, stream, version, leaf_index) FROM STDIN") { writer in
             for head in changed {
