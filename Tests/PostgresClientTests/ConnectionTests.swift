@@ -263,3 +263,64 @@ struct BulkAndAsyncTests {
         #expect(newPid != pid)
     }
 }
+
+@Suite("Reading a batch at a time")
+struct BatchTests {
+    struct Boom: Error {}
+
+    func connect() throws -> PostgresConnection {
+        try PostgresConnection(connectionString: TestDatabase.adminConnectionString())
+    }
+
+    @Test("every row comes once, in order, in batches of the size asked, with the query's parameters bound")
+    func everyRowOnce() throws {
+        let connection = try connect()
+        for size in [1, 3, 7, 10, 1000] {
+            var seen: [Int32] = []
+            var batches: [Int] = []
+            try connection.forEachBatch(
+                "SELECT n FROM generate_series(1, \(Int32(10))) n WHERE n > \(Int32(0)) ORDER BY n", batchSize: size
+            ) { batch in
+                batches.append(batch.rowCount)
+                seen += try batch.rows.map { try $0.decode(Int32.self, at: 0) }
+                return true
+            }
+            #expect(seen == Array(1...10))
+            #expect(batches.allSatisfy { $0 <= size })
+            #expect(batches.count == (10 + size - 1) / size)
+            #expect(connection.transactionState == .idle)
+        }
+    }
+
+    @Test("stopping early closes the cursor; inside a transaction it neither commits nor ends it")
+    func insideTransaction() throws {
+        let connection = try connect()
+        try connection.execute("CREATE TEMPORARY TABLE t (n int)")
+        #expect(throws: Boom.self) {
+            try connection.transaction { connection in
+                try connection.query("INSERT INTO t VALUES (\(Int32(1)))")
+                for _ in 0..<2 {  // twice: the first cursor was closed
+                    var first: Int32?
+                    try connection.forEachBatch("SELECT n FROM generate_series(1, 5) n ORDER BY n", batchSize: 2) { batch in
+                        first = try batch.rows.first?.decode(Int32.self, at: 0)
+                        return false
+                    }
+                    #expect(first == 1)
+                    #expect(connection.transactionState == .inTransaction)
+                }
+                throw Boom()
+            }
+        }
+        // The outer transaction rolled back: the batches did not commit it.
+        #expect(try connection.query("SELECT count(*) FROM t").scalar(Int64.self) == 0)
+    }
+
+    @Test("an error thrown while reading rolls back the cursor's own transaction")
+    func errorRollsBack() throws {
+        let connection = try connect()
+        #expect(throws: Boom.self) {
+            try connection.forEachBatch("SELECT n FROM generate_series(1, 5) n", batchSize: 1) { _ in throw Boom() }
+        }
+        #expect(connection.transactionState == .idle)
+    }
+}

@@ -41,11 +41,12 @@ public enum Integrity {
                 let signed = try Checkpoint.verify(previous.note, key: key.verifying)
                 frontier = restored
                 if let signedHeads = signed.heads {
-                    let stored = try HeadsStore.heads(connection, atSize: previous.size)
-                    guard stored.count == signedHeads.count, stored.root == signedHeads.root else {
+                    let stored = try HeadsStore.table(connection, atSize: previous.size)
+                    let summary = stored.summary
+                    guard summary.count == signedHeads.count, summary.root == signedHeads.root else {
                         throw IntegrityError.inconsistent("the stored stream heads of checkpoint \(previous.size) do not give its signed heads root")
                     }
-                    heads = StreamHeadTable(stored)
+                    heads = stored
                     previousSignedHeads = true
                 } else if previous.size > 0 {
                     // Checkpointed before heads were signed: take them from the events, all new here.
@@ -500,31 +501,28 @@ public enum Integrity {
     /// batches of `batchSize`, so memory stays flat however many records there are (one result of all of them
     /// took verify from about 100 to 240 MB at 10 million events).
     static func checkPersonalData(_ connection: PostgresConnection, batchSize: Int, checked: inout Int) throws -> Mismatch? {
-        try connection.transaction { connection -> Mismatch? in
-            try connection.execute(
-                """
-                DECLARE personal NO SCROLL CURSOR FOR
-                SELECT e.position, e.event_id, e.payload->>'personal', p.fields, p.salt FROM dossier.personal_commitments() p
-                  JOIN dossier.events e ON e.event_id = p.event_id WHERE NOT p.erased ORDER BY e.position
-                """)
-            // FETCH takes no parameters: the count is an integer spelled out.
-            let fetch = PostgresQuery(unsafeSQL: "FETCH \(max(1, batchSize)) FROM personal")
-            while true {
-                let batch = try connection.query(fetch)
-                if batch.rowCount == 0 { return nil }
-                for row in batch.rows {
-                    let seal = try row.decodeIfPresent(String.self, at: 2)
-                    let fields = try row.decodeIfPresent(PostgresJSONB.self, at: 3).flatMap { try? JSONParser.parse($0.text) }?.objectValue
-                    let salt = try row.decodeIfPresent(PostgresBytea.self, at: 4)?.bytes
-                    guard let seal, let fields, let salt, PersonalData(fields: fields).matches(seal: seal, salt: salt) else {
-                        return Mismatch(
-                            position: try row.decode(Int64.self, at: 0), eventID: try row.decode(UUID.self, at: 1),
-                            message: "the personal data kept beside the log does not match the event's commitment")
-                    }
-                    checked += 1
+        var mismatch: Mismatch?
+        try connection.forEachBatch(
+            """
+            SELECT e.position, e.event_id, e.payload->>'personal', p.fields, p.salt FROM dossier.personal_commitments() p
+              JOIN dossier.events e ON e.event_id = p.event_id WHERE NOT p.erased ORDER BY e.position
+            """, batchSize: batchSize
+        ) { batch in
+            for row in batch.rows {
+                let seal = try row.decodeIfPresent(String.self, at: 2)
+                let fields = try row.decodeIfPresent(PostgresJSONB.self, at: 3).flatMap { try? JSONParser.parse($0.text) }?.objectValue
+                let salt = try row.decodeIfPresent(PostgresBytea.self, at: 4)?.bytes
+                guard let seal, let fields, let salt, PersonalData(fields: fields).matches(seal: seal, salt: salt) else {
+                    mismatch = Mismatch(
+                        position: try row.decode(Int64.self, at: 0), eventID: try row.decode(UUID.self, at: 1),
+                        message: "the personal data kept beside the log does not match the event's commitment")
+                    return false
                 }
+                checked += 1
             }
+            return true
         }
+        return mismatch
     }
 
     struct NodeKey: Hashable {
@@ -551,33 +549,41 @@ public enum Integrity {
             return "the stream heads signed by checkpoint \(size) (\(signedHeads.count) streams) are not where the log's "
                 + "\(heads.count) streams end at that size: an event was removed, added or moved"
         }
-        let expected = tracked ? table.moved : table.streams
+        // The streams whose rows must be here: those that moved, or every stream the first time.
+        let expected = tracked ? table.movedCount : table.count
         var seen = 0
+        var problem: String?
         // Every row since the previous heads checkpoint: export reads them all (the row of the
         // largest size up to its own), so a row at any other size than this one is foreign.
-        for row in try connection.query(
+        // Read a batch at a time: after an import every stream moved (404,527 rows at 10 M).
+        try connection.forEachBatch(
             """
             SELECT stream, version, leaf_index, tree_size FROM dossier.merkle_heads
              WHERE tree_size > \(Int64(checkedTo)) AND tree_size <= \(Int64(size))
-            """
-        ).rows {
-            let stream = try row.decode(String.self, at: 0)
-            let rowSize = try row.decode(Int64.self, at: 3)
-            guard rowSize == size else {
-                return "a stored head of \(JSONValue.quotedExcerpt(stream, maxBytes: 80)) has size \(rowSize), which no checkpoint "
-                    + "that signs heads has: it was inserted"
+            """, batchSize: 10_000
+        ) { batch in
+            for row in batch.rows {
+                let stream = try row.decode(String.self, at: 0)
+                let rowSize = try row.decode(Int64.self, at: 3)
+                guard rowSize == size else {
+                    problem = "a stored head of \(JSONValue.quotedExcerpt(stream, maxBytes: 80)) has size \(rowSize), which no checkpoint "
+                        + "that signs heads has: it was inserted"
+                    return false
+                }
+                guard let head = table.head(ofBytes: Array(stream.utf8)), head.moved || !tracked,
+                    head.version == Int(try row.decode(Int32.self, at: 1)), head.leafIndex == Int(try row.decode(Int64.self, at: 2))
+                else {
+                    problem = "the stored head of \(JSONValue.quotedExcerpt(stream, maxBytes: 80)) at checkpoint \(size) is not where that "
+                        + "stream ends: it was altered"
+                    return false
+                }
+                seen += 1
             }
-            let key = Array(stream.utf8)
-            guard expected.contains(key), let head = table.head(ofBytes: key), head.version == Int(try row.decode(Int32.self, at: 1)),
-                head.leafIndex == Int(try row.decode(Int64.self, at: 2))
-            else {
-                return "the stored head of \(JSONValue.quotedExcerpt(stream, maxBytes: 80)) at checkpoint \(size) is not where that "
-                    + "stream ends: it was altered"
-            }
-            seen += 1
+            return true
         }
-        if seen != expected.count {
-            return "checkpoint \(size) stores \(seen) stream heads where \(expected.count) streams moved: rows were removed"
+        if let problem { return problem }
+        if seen != expected {
+            return "checkpoint \(size) stores \(seen) stream heads where \(expected) streams moved: rows were removed"
         }
         table.clearMoved()
         tracked = true

@@ -419,8 +419,8 @@ struct StreamHeadTable {
         movedEntries.removeAll(keepingCapacity: true)
     }
 
-    /// The names of the streams that moved since `clearMoved`.
-    var moved: Set<[UInt8]> { Set(movedEntries.map { entries[$0].name }) }
+    /// How many streams moved since `clearMoved`.
+    var movedCount: Int { movedEntries.count }
 
     /// The heads of the streams that moved since `clearMoved`, made one at a time as they are read.
     var movedHeads: LazyMapCollection<[Int], StreamHead> {
@@ -429,18 +429,15 @@ struct StreamHeadTable {
         }
     }
 
-    /// The names of every stream.
-    var streams: Set<[UInt8]> { Set(entries.map(\.name)) }
-
-    /// The head of the stream named by exactly these bytes.
-    func head(ofBytes name: [UInt8]) -> (version: Int, leafIndex: Int)? {
+    /// The head of the stream named by exactly these bytes, and whether it moved since `clearMoved`.
+    func head(ofBytes name: [UInt8]) -> (version: Int, leafIndex: Int, moved: Bool)? {
         name.withUnsafeBufferPointer { bytes in
             let hash = Self.hash(bytes)
             let mask = slots.count - 1
             var slot = hash & mask
             while slots[slot] != 0 {
                 let entry = entries[Int(slots[slot]) - 1]
-                if entry.hash == hash, Self.equal(entry.name, bytes) { return (entry.version, entry.leafIndex) }
+                if entry.hash == hash, Self.equal(entry.name, bytes) { return (entry.version, entry.leafIndex, entry.moved) }
                 slot = (slot + 1) & mask
             }
             return nil

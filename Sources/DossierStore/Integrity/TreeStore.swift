@@ -138,6 +138,30 @@ enum HeadsStore {
         ).rows)
     }
 
+    /// The same heads, as a table with none of them moved: read a batch at a time (a checkpoint
+    /// after an import restores every stream's head, 404,527 of them at 10 M).
+    static func table(_ connection: PostgresConnection, atSize size: Int) throws -> StreamHeadTable {
+        var table = StreamHeadTable()
+        try connection.forEachBatch(
+            """
+            SELECT DISTINCT ON (stream) stream, version, leaf_index FROM dossier.merkle_heads
+             WHERE tree_size <= \(Int64(size)) ORDER BY stream, tree_size DESC
+            """, batchSize: 10_000
+        ) { batch in
+            for row in batch.rows {
+                let version = Int(try row.decode(Int32.self, at: 1))
+                let leafIndex = Int(try row.decode(Int64.self, at: 2))
+                try row.withBytes(0) { name in
+                    guard let name else { throw IntegrityError.inconsistent("a stored stream head has no stream") }
+                    _ = table.advance(stream: name, hash: StreamHeadTable.hash(name), version: version, leafIndex: leafIndex)
+                }
+            }
+            return true
+        }
+        table.clearMoved()
+        return table
+    }
+
     /// The heads at a checkpointed size, from the events and the stored leaves: for a ledger whose
     /// checkpoints predate signed heads.
     static func headsFromEvents(_ connection: PostgresConnection, atSize size: Int) throws -> StreamHeads {
