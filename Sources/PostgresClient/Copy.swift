@@ -41,15 +41,23 @@ extension PostgresConnection {
         }
     }
 
+    /// Sends `bytes` of COPY data, in pieces of at most `CopyWriter.flushThreshold`: libpq builds
+    /// each piece as one message in its output buffer, which never shrinks (a rebuild's 8 MB
+    /// pieces kept 8 MB there).
     @usableFromInline
     func putCopyData(_ bytes: [UInt8]) throws {
-        let sent = bytes.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                PQputCopyData(handle, $0, Int32(buffer.count))
+        try bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            try base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { base in
+                var offset = 0
+                while offset < buffer.count {
+                    let length = min(CopyWriter.flushThreshold, buffer.count - offset)
+                    guard PQputCopyData(handle, base + offset, Int32(length)) == 1 else {
+                        throw connectionError(context: "COPY data could not be sent")
+                    }
+                    offset += length
+                }
             }
-        }
-        guard sent == 1 else {
-            throw connectionError(context: "COPY data could not be sent")
         }
     }
 }
@@ -76,14 +84,17 @@ public struct CopyWriter {
         connection = nil
     }
 
-    /// Appends the rows a detached writer encoded (its current row must be ended).
+    /// Appends the rows a detached writer encoded (its current row must be ended). Many rows are
+    /// sent from the detached writer's own buffer, not copied into this one first.
     public mutating func append(_ rows: CopyWriter) throws {
         precondition(rows.fieldsInRow == 0 && fieldsInRow == 0, "append between rows only")
-        buffer.append(contentsOf: rows.buffer)
         self.rows += rows.rows
-        if buffer.count >= Self.flushThreshold {
-            try flush()
+        guard let connection, buffer.count + rows.buffer.count >= Self.flushThreshold else {
+            buffer.append(contentsOf: rows.buffer)
+            return
         }
+        try flush()
+        try connection.putCopyData(rows.buffer)
     }
 
     /// Appends the next field of the current row; nil writes SQL NULL.

@@ -182,6 +182,35 @@ struct BulkAndAsyncTests {
         #expect(try connection.query("SELECT count(*) FROM c WHERE s IS NULL").scalar(Int64.self) == 1)
     }
 
+    @Test("rows from detached writers arrive whole and in order, small ones gathered, large ones sent in pieces that split rows and characters")
+    func copyDetachedWriters() throws {
+        let connection = try PostgresConnection(connectionString: TestDatabase.adminConnectionString())
+        try connection.execute("CREATE TEMPORARY TABLE c (n bigint, s text)")
+        // Sizes around the flush threshold (256 KB): a few rows, and 2 MB of 3-byte characters.
+        let long = String(repeating: "李", count: 700_000)
+        var expected: [(Int64, String)] = []
+        var writers: [CopyWriter] = []
+        for (index, rows) in [1, 3, 0, 2, 1].enumerated() {
+            var writer = CopyWriter()
+            for row in 0..<rows {
+                let n = Int64(expected.count)
+                let text = index == 3 && row == 0 ? long : "slice \(index) row \(row)\t李娜"
+                writer.field(n)
+                writer.field(text)
+                try writer.endRow()
+                expected.append((n, text))
+            }
+            writers.append(writer)
+        }
+        let count = try connection.copyFrom("COPY c (n, s) FROM STDIN") { writer in
+            for slice in writers { try writer.append(slice) }
+        }
+        #expect(count == expected.count)
+        let rows = try connection.query("SELECT n, s FROM c ORDER BY n").rows.map { (try $0.decode(Int64.self, at: 0), try $0.decode(String.self, at: 1)) }
+        #expect(rows.map(\.0) == expected.map(\.0))
+        #expect(rows.map(\.1) == expected.map(\.1))
+    }
+
     @Test("a COPY whose writer throws writes nothing")
     func copyAbort() throws {
         struct Stop: Error {}

@@ -83,9 +83,13 @@ extension Projector {
         _ projections: [ProjectionName], upTo end: Int64, on connection: PostgresConnection, references: ReferenceEvents? = nil,
         progress: Progress?, workers: Int = workerCount, groupSize: Int = 500, snapshots: Snapshots.Reference? = nil
     ) throws -> (events: Int, streams: Int) {
-        let streams = try connection.query(
-            "SELECT DISTINCT stream FROM dossier.events WHERE position <= \(end) ORDER BY stream"
-        ).rows.map { StreamID(rawValue: try $0.decode(String.self, at: 0)) }
+        var streams = StreamNames()
+        try connection.forEachBatch(
+            "SELECT DISTINCT stream FROM dossier.events WHERE position <= \(end) ORDER BY stream", batchSize: 10_000
+        ) { batch in
+            for row in batch.rows { try row.withBytes(0) { try streams.append($0) } }
+            return true
+        }
         let references = try references ?? ReferenceEvents.read(connection, upTo: end)
         let context = references.context(knownAt: nil)
         let written = projections.filter { $0 != .quotas }
@@ -108,7 +112,7 @@ extension Projector {
             progress?("rebuilding", events, nil)
         }
         for start in stride(from: 0, to: streams.count, by: max(1, groupSize)) {
-            let group = Array(streams[start..<min(streams.count, start + max(1, groupSize))])
+            let group = (start..<min(streams.count, start + max(1, groupSize))).map { streams[$0] }
             let work = GroupWork(try readRows(connection, group, upTo: end), workers: workers)
             compute.async { work.run(written, context: context, references: references, snapshots: snapshots) }
             // While this group is worked on, the one before is written.
@@ -120,6 +124,26 @@ extension Projector {
             try writeQuotas(references, into: ProjectionName.quotas.table + "_next", on: connection)
         }
         return (events, streams.count)
+    }
+
+    /// Stream names one after another in one buffer: a rebuild lists every stream of the log
+    /// (404,527 at 10 M decisions took 25 MB as an array of strings, 10 MB like this).
+    struct StreamNames {
+        private var bytes: [UInt8] = []
+        private var ends: [Int32] = []
+
+        var count: Int { ends.count }
+
+        mutating func append(_ name: UnsafeBufferPointer<UInt8>?) throws {
+            guard let name else { throw PostgresError(.decoding, context: "a stream name is NULL") }
+            bytes.append(contentsOf: name)
+            ends.append(Int32(bytes.count))
+        }
+
+        subscript(index: Int) -> StreamID {
+            let start = index == 0 ? 0 : Int(ends[index - 1])
+            return StreamID(rawValue: String(decoding: bytes[start..<Int(ends[index])], as: UTF8.self))
+        }
     }
 
     /// One group's rows, split into contiguous runs of whole streams, one per worker; `run`
