@@ -11,7 +11,12 @@ extension PostgresConnection {
         // FETCH takes no parameters: the count is an integer spelled out.
         let fetch = PostgresQuery(unsafeSQL: "FETCH \(max(1, batchSize)) FROM dossier_batches")
         func read(_ connection: PostgresConnection) throws {
+            // Planned for reading every row (a cursor is planned for the first tenth by default,
+            // which can pick a plan that is slow to finish), for this statement only.
+            let fraction = try connection.query("SELECT current_setting('cursor_tuple_fraction')").scalar(String.self) ?? "0.1"
+            try connection.query("SELECT set_config('cursor_tuple_fraction', '1', true)")
             try connection.query(declare)
+            try connection.query("SELECT set_config('cursor_tuple_fraction', \(fraction), true)")
             while true {
                 let batch = try connection.query(fetch)
                 guard batch.rowCount > 0, try body(batch) else { break }

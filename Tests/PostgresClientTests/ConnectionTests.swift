@@ -328,6 +328,7 @@ struct BatchTests {
         #expect(throws: Boom.self) {
             try connection.transaction { connection in
                 try connection.query("INSERT INTO t VALUES (\(Int32(1)))")
+                try connection.execute("SET LOCAL cursor_tuple_fraction = 0.3")
                 for _ in 0..<2 {  // twice: the first cursor was closed
                     var first: Int32?
                     try connection.forEachBatch("SELECT n FROM generate_series(1, 5) n ORDER BY n", batchSize: 2) { batch in
@@ -336,6 +337,8 @@ struct BatchTests {
                     }
                     #expect(first == 1)
                     #expect(connection.transactionState == .inTransaction)
+                    // The plan setting it takes for its own statement is given back.
+                    #expect(try connection.query("SHOW cursor_tuple_fraction").scalar(String.self) == "0.3")
                 }
                 throw Boom()
             }

@@ -498,8 +498,8 @@ public enum Integrity {
     /// Checks every record of personal data kept beside the log against its event's commitment.
     ///
     /// The owner's function reads (and logs, once) every record; a cursor hands them over in
-    /// batches of `batchSize`, so memory stays flat however many records there are (one result of all of them
-    /// took verify from about 100 to 240 MB at 10 million events).
+    /// batches of `batchSize`, so memory stays flat however many records there are (one result
+    /// of all of them took verify from about 100 to 240 MB at 10 million events).
     static func checkPersonalData(_ connection: PostgresConnection, batchSize: Int, checked: inout Int) throws -> Mismatch? {
         var mismatch: Mismatch?
         try connection.forEachBatch(

@@ -289,8 +289,9 @@ final class ReferenceEvents: @unchecked Sendable {
     /// Contexts already built, by how many reference events were known.
     private var contexts: [Int: RuleContext] = [:]
 
-    init(events all: [RecordedEvent]) {
-        current = ReferenceData.build(all)
+    /// `current` when it is already built for exactly these events (else built here).
+    init(events all: [RecordedEvent], current: ReferenceData? = nil) {
+        self.current = current ?? ReferenceData.build(all)
         let amended = Set(all.lazy.filter { JurisdictionRecord.isAmendment($0.type) }.map(\.stream))
         events = all.filter { $0.type != DecisionKind.place.rawValue || amended.contains($0.stream) }
         knownTimes = events.map(\.knownFrom).sorted()
@@ -311,8 +312,16 @@ final class ReferenceEvents: @unchecked Sendable {
              WHERE (stream = 'policy' OR stream LIKE 'jurisdiction/%') AND position <= \(end)
              ORDER BY position
             """)
-        let references = ReferenceEvents(events: try result.rows.map { try EventLog.decodeEvent($0) })
-        if whole { cache.store(references, for: connection.databaseIdentity, count: count, last: last) }
+        // Whole, the events are those `ReferenceData.load` reads: one gazetteer serves both caches
+        // (a server that also runs the projector keeps one, not two).
+        let database = connection.databaseIdentity
+        let references = ReferenceEvents(
+            events: try result.rows.map { try EventLog.decodeEvent($0) },
+            current: whole ? ReferenceData.cache.entry(database, count: count, last: last) : nil)
+        if whole {
+            ReferenceData.cache.store(references.current, for: database, count: count, last: last)
+            cache.store(references, for: database, count: count, last: last)
+        }
         return references
     }
 
