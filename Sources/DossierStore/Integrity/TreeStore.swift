@@ -130,24 +130,22 @@ enum HeadsStore {
     /// The heads of every stream at a checkpointed size, as stored (not trusted: callers compare
     /// the root with the signed one).
     static func heads(_ connection: PostgresConnection, atSize size: Int) throws -> StreamHeads {
-        try fold(connection.query(
-            """
-            SELECT DISTINCT ON (stream) stream, version, leaf_index FROM dossier.merkle_heads
-             WHERE tree_size <= \(Int64(size)) ORDER BY stream, tree_size DESC
-            """
-        ).rows)
+        try fold(connection.query(headsQuery(atSize: size)).rows)
+    }
+
+    /// The stored row of (stream, version, leaf index) of every stream's head at `size`.
+    static func headsQuery(atSize size: Int) -> PostgresQuery {
+        """
+        SELECT DISTINCT ON (stream) stream, version, leaf_index FROM dossier.merkle_heads
+         WHERE tree_size <= \(Int64(size)) ORDER BY stream, tree_size DESC
+        """
     }
 
     /// The same heads, as a table with none of them moved: read a batch at a time (a checkpoint
     /// after an import restores every stream's head, 404,527 of them at 10 M).
     static func table(_ connection: PostgresConnection, atSize size: Int) throws -> StreamHeadTable {
         var table = StreamHeadTable()
-        try connection.forEachBatch(
-            """
-            SELECT DISTINCT ON (stream) stream, version, leaf_index FROM dossier.merkle_heads
-             WHERE tree_size <= \(Int64(size)) ORDER BY stream, tree_size DESC
-            """, batchSize: 10_000
-        ) { batch in
+        try connection.forEachBatch(headsQuery(atSize: size), batchSize: 10_000) { batch in
             for row in batch.rows {
                 let version = Int(try row.decode(Int32.self, at: 1))
                 let leafIndex = Int(try row.decode(Int64.self, at: 2))

@@ -1117,12 +1117,12 @@ struct ReferenceData: Sendable {
         return try load(connection, knownAt: nil)
     }
 
-    /// Every event of the reference streams, in log order.
-    static func events(_ connection: PostgresConnection) throws -> [RecordedEvent] {
+    /// Every event of the reference streams up to `end`, in log order.
+    static func events(_ connection: PostgresConnection, upTo end: Int64 = Int64.max) throws -> [RecordedEvent] {
         let result = try connection.query(
             """
             SELECT \(fragment: EventLog.columns) FROM dossier.events
-             WHERE (stream = 'policy' OR stream LIKE 'jurisdiction/%')
+             WHERE (stream = 'policy' OR stream LIKE 'jurisdiction/%') AND position <= \(end)
              ORDER BY position
             """)
         return try result.rows.map { try EventLog.decodeEvent($0) }

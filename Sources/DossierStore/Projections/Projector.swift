@@ -306,17 +306,11 @@ final class ReferenceEvents: @unchecked Sendable {
         let last = try version.decode(Int64.self, at: 1)
         let whole = last <= end
         if whole, let cached = cache.entry(connection.databaseIdentity, count: count, last: last) { return cached }
-        let result = try connection.query(
-            """
-            SELECT \(fragment: EventLog.columns) FROM dossier.events
-             WHERE (stream = 'policy' OR stream LIKE 'jurisdiction/%') AND position <= \(end)
-             ORDER BY position
-            """)
         // Whole, the events are those `ReferenceData.load` reads: one gazetteer serves both caches
         // (a server that also runs the projector keeps one, not two).
         let database = connection.databaseIdentity
         let references = ReferenceEvents(
-            events: try result.rows.map { try EventLog.decodeEvent($0) },
+            events: try ReferenceData.events(connection, upTo: end),
             current: whole ? ReferenceData.cache.entry(database, count: count, last: last) : nil)
         if whole {
             ReferenceData.cache.store(references.current, for: database, count: count, last: last)
